@@ -1,0 +1,1 @@
+"""Workloads: graph IR, built-in zoo, quantizers and per-layer statistics (no hardware here)."""
