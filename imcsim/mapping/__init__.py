@@ -1,1 +1,50 @@
+"""Mappings: how a layer lands on subarrays, as work items with exact operation counts."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imcsim.arch.schema import Arch
+from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.mapping.estimate import MoveCosts
+from imcsim.mapping.policies import POLICIES
+from imcsim.mapping.tiling import Geometry, LayerItems, Tiling, check_fits, layer_items, tile_lanes
+from imcsim.workload.layer import ComputeLayer
+
+
+@dataclass
+class LayerPlan:
+    layer: ComputeLayer
+    tiling: Tiling
+    phases: list[LayerItems]
+
+
+def geometry(arch: Arch, ops: SubarrayOpCosts) -> Geometry:
+    return Geometry(
+        rows=arch.chip.rows,
+        columns=arch.chip.columns,
+        subarrays=arch.subarrays,
+        activation_bits=arch.datatypes.activation_bits,
+        acc_bits=arch.datatypes.accumulator_bits,
+        reserved_rows=ops.reserved_rows,
+        sparse=arch.controller.sparse_addition_control,
+        broadcast=arch.mapping.broadcast_activations,
+        balance=arch.mapping.balance_channels,
+        per_bank=arch.chip.subarrays_per_bank,
+    )
+
+
+def plan_layer(layer: ComputeLayer, arch: Arch, ops: SubarrayOpCosts,
+               density: float) -> LayerPlan:
+    """Choose the tiling of `layer` by the arch's mapping policy and cost it exactly."""
+    geo = geometry(arch, ops)
+    check_fits(layer, geo, arch.source)
+    tiles = len(tile_lanes(layer.out_pixels, geo.columns))
+    policy = POLICIES[arch.mapping.kind]
+    move = MoveCosts(
+        bus_bits_per_cycle=arch.bus.bits_per_cycle, banks=arch.chip.banks,
+        pj_per_bit_in=arch.buffer.read_energy_pj_per_bit + arch.bus.energy_pj_per_bit,
+        pj_per_bit_out=arch.buffer.write_energy_pj_per_bit + arch.bus.energy_pj_per_bit)
+    tiling = policy(layer.fan_in, layer.out_channels, tiles, density, geo, ops, move,
+                    arch.mapping.max_input_splits, arch.mapping.objective)
+    return LayerPlan(layer, tiling, layer_items(layer, geo, tiling))

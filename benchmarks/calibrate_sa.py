@@ -1,0 +1,40 @@
+"""Derive the ParaPIM sense-amplifier parameters that published-figures.md allows calibrating.
+
+FAT / ParaPIM at sense-amplifier level (one accumulator-wide addition in one column):
+speed 2.00x, power efficiency 1.22x, area efficiency 1.22x. Given fat.yaml and every other
+ParaPIM parameter, this prints the ParaPIM `sense_amp.sense_energy_pj` and `area_um2`
+that hit the power and area targets, and the speed ratio the micro-programs give with
+the integer-cycle `sense_ns` in parapim.yaml. Run: python benchmarks/calibrate_sa.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from imcsim.arch import load_arch
+from imcsim.circuits import microprogram as mp
+from imcsim.circuits.costs import SubarrayOpCosts
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED_POWER_EFF = 1.22  # published-figures.md, FAT vs ParaPIM, SA level
+PUBLISHED_AREA_EFF = 1.22
+
+
+def main() -> None:
+    fat = load_arch(ROOT / "arch_configs/fat.yaml")
+    para = load_arch(ROOT / "arch_configs/parapim.yaml")
+    f_ops, p_ops = SubarrayOpCosts.from_arch(fat), SubarrayOpCosts.from_arch(para)
+    speed = p_ops.add.cycles / f_ops.add.cycles
+    n = para.datatypes.accumulator_bits
+    senses = mp.add_counts("parapim", n)["sense"]
+    target_e = PUBLISHED_POWER_EFF * speed * f_ops.add.energy_total_pj
+    rest = p_ops.add.energy_total_pj - senses * para.sense_amp.sense_energy_pj
+    print(f"add cycles: FAT {f_ops.add.cycles}, ParaPIM {p_ops.add.cycles}, speed {speed:.4f}")
+    print(f"FAT add energy {f_ops.add.energy_total_pj:.4f} pJ; "
+          f"ParaPIM target {target_e:.4f} pJ")
+    print(f"ParaPIM sense_energy_pj = {(target_e - rest) / senses:.4f}")
+    print(f"ParaPIM area_um2 = {PUBLISHED_AREA_EFF * fat.sense_amp.area_um2:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Primitive costs: micro-program primitive counts x per-primitive timing/energy from the YAML.
+
+A subarray operation (an n-bit add, a row load, a readout) is a checked micro-program
+(`imcsim.circuits.microprogram`); its cost is the dot product of its primitive counts
+with the per-primitive cycles and per-column energies below. Energy is per column: a
+primitive fires every sense amplifier / bit line of the subarray.
+
+    cycles(op)           = sum_k count_k(op) * ceil(t_k * f_clk)
+    energy(op) [pJ/col]  = sum_k count_k(op) * e_k
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from imcsim.arch.schema import Arch
+from imcsim.circuits import microprogram as mp
+
+# Which energy category each primitive's energy is reported under.
+CATEGORY = {
+    "row_opens": "array",
+    "write": "array",
+    "sense": "sense_amplifiers",
+    "latch": "sense_amplifiers",
+}
+TIMED = ("activate", "sense", "latch", "write")
+
+
+def ns_to_cycles(ns: float, frequency_hz: float) -> int:
+    """Duration in global clock cycles, rounded up (a component cannot finish mid-cycle)."""
+    return int(math.ceil(ns * frequency_hz * 1e-9 - 1e-9))
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """Cost of one subarray operation: cycles and per-column energy by category (pJ)."""
+
+    cycles: int
+    energy_pj: dict[str, float]
+
+    @property
+    def energy_total_pj(self) -> float:
+        return sum(self.energy_pj.values())
+
+
+@dataclass(frozen=True)
+class PrimitiveCosts:
+    cycles: dict[str, int]
+    energy_pj: dict[str, float]
+
+    @classmethod
+    def from_arch(cls, arch: Arch) -> PrimitiveCosts:
+        f = arch.clock.frequency_hz
+        tech, sa = arch.technology, arch.sense_amp
+        cycles = {
+            "activate": ns_to_cycles(tech.activate_ns, f),
+            "sense": ns_to_cycles(sa.sense_ns, f),
+            "latch": ns_to_cycles(sa.latch_ns, f),
+            "write": ns_to_cycles(tech.write_ns, f),
+        }
+        energy = {
+            "row_opens": tech.open_energy_pj_per_cell,
+            "sense": sa.sense_energy_pj,
+            "latch": sa.latch_energy_pj,
+            "write": tech.write_energy_pj_per_bit,
+        }
+        return cls(cycles, energy)
+
+    def cost(self, counts: dict[str, int]) -> OpCost:
+        cyc = sum(counts.get(k, 0) * self.cycles[k] for k in TIMED)
+        energy: dict[str, float] = {}
+        for key, cat in CATEGORY.items():
+            energy[cat] = energy.get(cat, 0.0) + counts.get(key, 0) * self.energy_pj[key]
+        return OpCost(cyc, energy)
+
+
+@dataclass(frozen=True)
+class SubarrayOpCosts:
+    """Costs of the operations the mappings are made of, for one arch.
+
+    add:      acc +/- operand, n = accumulator_bits wide (same cost for add and subtract)
+    load_row: write one row of external data (an activation bit-plane or a partial sum)
+    reset_row / readout_row: clear / read one accumulator row
+    """
+
+    style: str
+    acc_bits: int
+    add: OpCost
+    load_row: OpCost
+    reset_row: OpCost
+    readout_row: OpCost
+    reserved_rows: int  # constant-zero row (+ carry row for the write-back style)
+
+    @classmethod
+    def from_arch(cls, arch: Arch) -> SubarrayOpCosts:
+        prim = PrimitiveCosts.from_arch(arch)
+        style = arch.sense_amp.kind
+        n = arch.datatypes.accumulator_bits
+        return cls(
+            style=style,
+            acc_bits=n,
+            add=prim.cost(mp.add_counts(style, n)),
+            load_row=prim.cost(mp.load_counts(1)),
+            reset_row=prim.cost(mp.reset_counts(1)),
+            readout_row=prim.cost(mp.readout_counts(1)),
+            reserved_rows=reserved_rows(style),
+        )
+
+
+def reserved_rows(style: str) -> int:
+    """Rows a subarray keeps for the micro-programs: a zero row, plus the carry row of
+    the write-back (ParaPIM) style."""
+    return 2 if style == "parapim" else 1

@@ -1,0 +1,168 @@
+"""Run a network on an arch: plan every layer, cost its work items, run the engine.
+
+    workload + arch -> mapping (tilings, exact op counts) -> placement -> engine phases
+                    -> per-layer cycles (engine) + energy (counts x YAML costs) -> RunResult
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imcsim.arch.schema import Arch
+from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.engine import Phase, Step, run
+from imcsim.mapping import LayerPlan, plan_layer
+from imcsim.mapping.placement import place, sharers
+from imcsim.mapping.tiling import LayerItems
+from imcsim.report.result import ENERGY_CATEGORIES, LayerResult, RunResult
+from imcsim.workload.layer import Network
+
+PJ = 1e-12
+
+
+def ceil_div(a: np.ndarray, b: float) -> np.ndarray:
+    return np.ceil(a / b - 1e-12).astype(np.int64)
+
+
+class ItemCosts:
+    """Cycles of each engine step and energy by category for the items of one phase."""
+
+    def __init__(self, items: LayerItems, arch: Arch, ops: SubarrayOpCosts):
+        cols, per_bank = arch.chip.columns, arch.chip.subarrays_per_bank
+        self.compute = (items.load_rows * ops.load_row.cycles
+                        + items.reset_rows * ops.reset_row.cycles
+                        + items.adds * ops.add.cycles
+                        + items.readout_rows * ops.readout_row.cycles)
+        broadcast = arch.mapping.broadcast_activations and items.phase == "main"
+        self.subarray = place(self.compute, items.share, arch.chip.banks, per_bank, broadcast)
+        # a broadcast transfer is paid once per bank for all its sharers: each sharer
+        # carries its fraction of the bus time and of the transfer energy
+        share = sharers(items.share, self.subarray, per_bank) if broadcast else 1
+        self.ctrl = ceil_div(items.weights_scanned, arch.controller.weights_per_cycle)
+        self.bus_in = ceil_div(items.load_rows * cols / share, arch.bus.bits_per_cycle)
+        self.bus_out = ceil_div(items.readout_rows * cols, arch.bus.bits_per_cycle)
+        # the array writes row r while the bus delivers row r+1: the load writes overlap
+        # the transfer, so the subarray step only carries what the transfer did not hide
+        load_cycles = items.load_rows * ops.load_row.cycles
+        self.after_load = self.compute - np.minimum(load_cycles, self.bus_in)
+        energy = dict.fromkeys(ENERGY_CATEGORIES, 0.0)
+        for count, op in ((items.load_rows, ops.load_row), (items.reset_rows, ops.reset_row),
+                          (items.adds, ops.add), (items.readout_rows, ops.readout_row)):
+            total = float(count.sum()) * cols
+            for cat, pj in op.energy_pj.items():
+                energy[cat] += total * pj * PJ
+        in_bits = float((items.load_rows / share).sum()) * cols
+        out_bits = float(items.readout_rows.sum()) * cols
+        scanned = float(items.weights_scanned.sum())
+        buf = arch.buffer
+        energy["buffers"] += (in_bits * buf.read_energy_pj_per_bit
+                              + out_bits * buf.write_energy_pj_per_bit
+                              + scanned * arch.datatypes.weight_bits
+                              * buf.read_energy_pj_per_bit) * PJ
+        energy["interconnect"] += (in_bits + out_bits) * arch.bus.energy_pj_per_bit * PJ
+        energy["controller"] += scanned * arch.controller.energy_pj_per_weight * PJ
+        self.energy_j = energy
+
+
+def static_power_w(arch: Arch) -> float:
+    chip, tech = arch.chip, arch.technology
+    return (arch.subarrays * tech.leakage_w_per_subarray
+            + arch.subarrays * chip.columns * arch.sense_amp.leakage_w_per_column
+            + chip.banks * arch.controller.leakage_w
+            + arch.buffer.leakage_w)
+
+
+def area_breakdown_mm2(arch: Arch) -> dict[str, float]:
+    chip, tech = arch.chip, arch.technology
+    um2 = 1e-6
+    cells = arch.subarrays * chip.rows * chip.columns * tech.cell_area_um2
+    return {
+        "array": cells * (1 + tech.array_periphery_area_factor) * um2,
+        "sense_amplifiers": arch.subarrays * chip.columns * arch.sense_amp.area_um2 * um2,
+        "controller": chip.banks * arch.controller.area_mm2,
+        "buffers": arch.buffer.area_mm2,
+    }
+
+
+def sa_level(arch: Arch, ops: SubarrayOpCosts) -> dict[str, float]:
+    """One accumulator-wide addition in one column: time, energy, power, SA area."""
+    t = ops.add.cycles / arch.clock.frequency_hz
+    e = ops.add.energy_total_pj * PJ
+    return {"add_bits": ops.acc_bits, "add_cycles": ops.add.cycles, "add_time_s": t,
+            "add_energy_j": e, "add_power_w": e / t, "sa_area_um2": arch.sense_amp.area_um2}
+
+
+def _owner(sub: int, per_bank: int) -> tuple[str, str]:
+    bank = sub // per_bank
+    return f"bank{bank}.sub{sub % per_bank}", f"bank{bank}"
+
+
+def build_phase(name: str, layer_index: int, costs: ItemCosts, arch: Arch) -> Phase:
+    per_bank = arch.chip.subarrays_per_bank
+    where = costs.subarray
+    queues: dict[str, list[list[Step]]] = {}
+    order = np.argsort(-costs.compute, kind="stable")
+    for i in order:
+        sub_name, bank = _owner(int(where[i]), per_bank)
+        task = [Step(f"{bank}.ctrl", int(costs.ctrl[i]), "weights"),
+                Step(f"{bank}.bus", int(costs.bus_in[i]), "load"),
+                Step(sub_name, int(costs.after_load[i]), "compute"),
+                Step(f"{bank}.bus", int(costs.bus_out[i]), "readout")]
+        queues.setdefault(sub_name, []).append(task)
+    return Phase(name, layer_index, queues)
+
+
+def resource_names(arch: Arch) -> list[str]:
+    names = []
+    for b in range(arch.chip.banks):
+        names += [f"bank{b}.ctrl", f"bank{b}.bus"]
+        names += [f"bank{b}.sub{s}" for s in range(arch.chip.subarrays_per_bank)]
+    return names
+
+
+def simulate(arch: Arch, net: Network) -> RunResult:
+    ops = SubarrayOpCosts.from_arch(arch)
+    plans: list[LayerPlan] = []
+    phases: list[Phase] = []
+    phase_costs: list[list[tuple[LayerItems, ItemCosts]]] = []
+    for idx, layer in enumerate(net.layers):
+        nonzero = int(np.count_nonzero(layer.weights))
+        plan = plan_layer(layer, arch, ops, nonzero / layer.weight_count)
+        plans.append(plan)
+        per_layer = []
+        for items in plan.phases:
+            costs = ItemCosts(items, arch, ops)
+            phases.append(build_phase(f"{layer.name}/{items.phase}", idx, costs, arch))
+            per_layer.append((items, costs))
+        phase_costs.append(per_layer)
+    engine = run(phases, resource_names(arch))
+    layer_cycles = engine.layer_cycles(len(net.layers))
+    f = arch.clock.frequency_hz
+    leak = static_power_w(arch)
+    layers = []
+    for idx, (plan, per_layer) in enumerate(zip(plans, phase_costs, strict=True)):
+        layer, cyc = plan.layer, int(layer_cycles[idx])
+        energy = dict.fromkeys(ENERGY_CATEGORIES, 0.0)
+        adds = scanned = busy = 0.0
+        for items, costs in per_layer:
+            for k, v in costs.energy_j.items():
+                energy[k] += v
+            adds += float(items.adds.sum())
+            busy += float((costs.compute * items.lanes).sum()) / arch.chip.columns
+            if items.phase == "main":
+                scanned += float(items.weights_scanned.sum())
+        main_adds = float(per_layer[0][0].adds.sum())
+        energy["leakage"] += leak * cyc / f
+        sparsity = 1.0 - np.count_nonzero(layer.weights) / layer.weight_count
+        layers.append(LayerResult(
+            name=layer.name, kind=layer.kind, macs=layer.macs, cycles=cyc, time_s=cyc / f,
+            energy_breakdown_j=energy,
+            utilisation=busy / (arch.subarrays * cyc) if cyc else 0.0,
+            weight_sparsity=float(sparsity), adds=int(adds),
+            skipped=int(scanned - main_adds) if arch.controller.sparse_addition_control else 0,
+            split=plan.tiling.split, group=plan.tiling.group,
+            items=sum(len(items) for items, _ in per_layer)))
+    return RunResult(arch=arch.name, arch_source=arch.source, net=net.name,
+                     quantizer=net.quantizer, frequency_hz=f, layers=layers,
+                     area_breakdown_mm2=area_breakdown_mm2(arch), sa_level=sa_level(arch, ops),
+                     record=engine.record)
