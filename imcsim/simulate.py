@@ -12,7 +12,6 @@ from imcsim.arch.schema import Arch
 from imcsim.circuits.costs import SubarrayOpCosts
 from imcsim.engine import Phase, Step, run
 from imcsim.mapping import LayerPlan, plan_layer
-from imcsim.mapping.placement import place, sharers
 from imcsim.mapping.tiling import LayerItems
 from imcsim.report.result import ENERGY_CATEGORIES, LayerResult, RunResult
 from imcsim.workload.layer import Network
@@ -28,31 +27,23 @@ class ItemCosts:
     """Cycles of each engine step and energy by category for the items of one phase."""
 
     def __init__(self, items: LayerItems, arch: Arch, ops: SubarrayOpCosts):
-        cols, per_bank = arch.chip.columns, arch.chip.subarrays_per_bank
         self.compute = (items.load_rows * ops.load_row.cycles
                         + items.reset_rows * ops.reset_row.cycles
                         + items.adds * ops.add.cycles
                         + items.readout_rows * ops.readout_row.cycles)
-        broadcast = arch.mapping.broadcast_activations and items.phase == "main"
-        self.subarray = place(self.compute, items.share, arch.chip.banks, per_bank, broadcast)
-        # a broadcast transfer is paid once per bank for all its sharers: each sharer
-        # carries its fraction of the bus time and of the transfer energy
-        share = sharers(items.share, self.subarray, per_bank) if broadcast else 1
         self.ctrl = ceil_div(items.weights_scanned, arch.controller.weights_per_cycle)
-        self.bus_in = ceil_div(items.load_rows * cols / share, arch.bus.bits_per_cycle)
-        self.bus_out = ceil_div(items.readout_rows * cols, arch.bus.bits_per_cycle)
-        # the array writes row r while the bus delivers row r+1: the load writes overlap
-        # the transfer, so the subarray step only carries what the transfer did not hide
-        load_cycles = items.load_rows * ops.load_row.cycles
-        self.after_load = self.compute - np.minimum(load_cycles, self.bus_in)
+        self.bus_in = ceil_div(items.bus_in_bits, arch.bus.bits_per_cycle)
+        self.bus_out = ceil_div(items.bus_out_bits, arch.bus.bits_per_cycle)
+        # idle columns are not precharged: energy scales with the lanes each op runs on
         energy = dict.fromkeys(ENERGY_CATEGORIES, 0.0)
-        for count, op in ((items.load_rows, ops.load_row), (items.reset_rows, ops.reset_row),
-                          (items.adds, ops.add), (items.readout_rows, ops.readout_row)):
-            total = float(count.sum()) * cols
+        for lane_ops, op in ((items.lane_load_rows, ops.load_row),
+                             (items.lane_reset_rows, ops.reset_row),
+                             (items.lane_adds, ops.add),
+                             (items.lane_readout_rows, ops.readout_row)):
+            total = float(lane_ops.sum())
             for cat, pj in op.energy_pj.items():
                 energy[cat] += total * pj * PJ
-        in_bits = float((items.load_rows / share).sum()) * cols
-        out_bits = float(items.readout_rows.sum()) * cols
+        in_bits, out_bits = float(items.bus_in_bits.sum()), float(items.bus_out_bits.sum())
         scanned = float(items.weights_scanned.sum())
         buf = arch.buffer
         energy["buffers"] += (in_bits * buf.read_energy_pj_per_bit
@@ -97,17 +88,18 @@ def _owner(sub: int, per_bank: int) -> tuple[str, str]:
     return f"bank{bank}.sub{sub % per_bank}", f"bank{bank}"
 
 
-def build_phase(name: str, layer_index: int, costs: ItemCosts, arch: Arch) -> Phase:
+def build_phase(name: str, layer_index: int, items: LayerItems, costs: ItemCosts,
+                arch: Arch) -> Phase:
     per_bank = arch.chip.subarrays_per_bank
-    where = costs.subarray
+    where = items.subarray
     queues: dict[str, list[list[Step]]] = {}
-    order = np.argsort(-costs.compute, kind="stable")
-    for i in order:
+    for i in range(len(where)):
         sub_name, bank = _owner(int(where[i]), per_bank)
-        task = [Step(f"{bank}.ctrl", int(costs.ctrl[i]), "weights"),
-                Step(f"{bank}.bus", int(costs.bus_in[i]), "load"),
-                Step(sub_name, int(costs.after_load[i]), "compute"),
-                Step(f"{bank}.bus", int(costs.bus_out[i]), "readout")]
+        # weights are walked and data streamed in and out while the subarray computes
+        task = [Step(f"{bank}.ctrl", int(costs.ctrl[i]), "weights", overlap=True),
+                Step(f"{bank}.bus", int(costs.bus_in[i] + costs.bus_out[i]), "transfer",
+                     overlap=True),
+                Step(sub_name, int(costs.compute[i]), "compute")]
         queues.setdefault(sub_name, []).append(task)
     return Phase(name, layer_index, queues)
 
@@ -132,7 +124,7 @@ def simulate(arch: Arch, net: Network) -> RunResult:
         per_layer = []
         for items in plan.phases:
             costs = ItemCosts(items, arch, ops)
-            phases.append(build_phase(f"{layer.name}/{items.phase}", idx, costs, arch))
+            phases.append(build_phase(f"{layer.name}/{items.phase}", idx, items, costs, arch))
             per_layer.append((items, costs))
         phase_costs.append(per_layer)
     engine = run(phases, resource_names(arch))
@@ -160,7 +152,7 @@ def simulate(arch: Arch, net: Network) -> RunResult:
             utilisation=busy / (arch.subarrays * cyc) if cyc else 0.0,
             weight_sparsity=float(sparsity), adds=int(adds),
             skipped=int(scanned - main_adds) if arch.controller.sparse_addition_control else 0,
-            split=plan.tiling.split, group=plan.tiling.group,
+            split=plan.tiling.split, tiles=plan.tiling.tiles,
             items=sum(len(items) for items, _ in per_layer)))
     return RunResult(arch=arch.name, arch_source=arch.source, net=net.name,
                      quantizer=net.quantizer, frequency_hz=f, layers=layers,

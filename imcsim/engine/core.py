@@ -4,7 +4,8 @@ The engine knows nothing of convolutions. It runs *phases* (a layer, or a layer'
 reduction) separated by barriers. A phase is a set of queues; each queue belongs to one
 owner (a subarray) and holds tasks to run in order; a task is a sequence of steps, each
 holding one named shared resource (a bank bus, a bank controller, the subarray itself)
-for an integer number of cycles. Steps wait when their resource is busy (contention).
+for an integer number of cycles, either in turn or alongside the rest of the task (a
+stream). Steps wait when their resource is busy (contention).
 One simpy event per step: never per cycle or per MAC.
 """
 
@@ -17,9 +18,14 @@ import numpy as np
 
 @dataclass
 class Step:
+    """Hold `resource` for `cycles`. An `overlap` step runs alongside the task's following
+    steps (a stream: weights walked or data moved while the subarray computes); the task
+    ends when all its steps have ended."""
+
     resource: str
     cycles: int
     kind: str
+    overlap: bool = False
 
 
 @dataclass
@@ -86,16 +92,25 @@ def run(phases: list[Phase], resources: list[str]) -> EngineResult:
     record = JobRecord()
     timings: list[PhaseTiming] = []
 
+    def hold(step: Step, layer: int):
+        with pool[step.resource].request() as req:
+            yield req
+            start = int(env.now)
+            yield env.timeout(step.cycles)
+            record.add(step.resource, step.kind, layer, start, int(env.now))
+
     def queue_proc(tasks: list[list[Step]], layer: int):
         for task in tasks:
+            streams = []
             for step in task:
                 if step.cycles <= 0:
                     continue
-                with pool[step.resource].request() as req:
-                    yield req
-                    start = int(env.now)
-                    yield env.timeout(step.cycles)
-                    record.add(step.resource, step.kind, layer, start, int(env.now))
+                if step.overlap:
+                    streams.append(env.process(hold(step, layer)))
+                else:
+                    yield from hold(step, layer)
+            if streams:
+                yield env.all_of(streams)
 
     def driver():
         for phase in phases:

@@ -6,9 +6,17 @@ from dataclasses import dataclass
 
 from imcsim.arch.schema import Arch
 from imcsim.circuits.costs import SubarrayOpCosts
-from imcsim.mapping.estimate import MoveCosts
+from imcsim.mapping.estimate import LayerShape, MoveCosts
 from imcsim.mapping.policies import POLICIES
-from imcsim.mapping.tiling import Geometry, LayerItems, Tiling, check_fits, layer_items, tile_lanes
+from imcsim.mapping.tiling import (
+    Geometry,
+    LayerItems,
+    Tiling,
+    UnitCosts,
+    check_fits,
+    layer_items,
+    min_tiles,
+)
 from imcsim.workload.layer import ComputeLayer
 
 
@@ -34,17 +42,26 @@ def geometry(arch: Arch, ops: SubarrayOpCosts) -> Geometry:
     )
 
 
+def move_costs(arch: Arch) -> MoveCosts:
+    return MoveCosts(
+        bus_bits_per_cycle=arch.bus.bits_per_cycle, banks=arch.chip.banks,
+        pj_per_bit_in=arch.buffer.read_energy_pj_per_bit + arch.bus.energy_pj_per_bit,
+        pj_per_bit_out=arch.buffer.write_energy_pj_per_bit + arch.bus.energy_pj_per_bit)
+
+
 def plan_layer(layer: ComputeLayer, arch: Arch, ops: SubarrayOpCosts,
                density: float) -> LayerPlan:
     """Choose the tiling of `layer` by the arch's mapping policy and cost it exactly."""
     geo = geometry(arch, ops)
     check_fits(layer, geo, arch.source)
-    tiles = len(tile_lanes(layer.out_pixels, geo.columns))
+    shape = LayerShape(layer.fan_in, layer.out_channels, layer.out_pixels, layer.groups,
+                       density)
     policy = POLICIES[arch.mapping.kind]
-    move = MoveCosts(
-        bus_bits_per_cycle=arch.bus.bits_per_cycle, banks=arch.chip.banks,
-        pj_per_bit_in=arch.buffer.read_energy_pj_per_bit + arch.bus.energy_pj_per_bit,
-        pj_per_bit_out=arch.buffer.write_energy_pj_per_bit + arch.bus.energy_pj_per_bit)
-    tiling = policy(layer.fan_in, layer.out_channels, tiles, density, geo, ops, move,
-                    arch.mapping.max_input_splits, arch.mapping.objective)
-    return LayerPlan(layer, tiling, layer_items(layer, geo, tiling))
+    tiling = policy(shape, min_tiles(layer.out_pixels, geo.columns), geo, ops,
+                    move_costs(arch), arch.mapping.max_input_splits, arch.mapping.objective)
+    unit = UnitCosts(ops.add.cycles, ops.load_row.cycles, ops.reset_row.cycles,
+                     ops.readout_row.cycles)
+    return LayerPlan(layer, tiling, layer_items(layer, geo, tiling, unit, arch.chip.banks))
+
+
+__all__ = ["LayerItems", "LayerPlan", "Tiling", "geometry", "plan_layer"]

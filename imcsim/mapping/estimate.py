@@ -32,47 +32,64 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class _Phase:
-    items: float
+class LayerShape:
+    fan_in: int
+    cout: int
+    pixels: int
+    groups: int
+    density: float  # nonzero fraction of the weights
+
+
+def estimate(shape: LayerShape, geo: Geometry, tiling: Tiling, ops: SubarrayOpCosts,
+             move: MoveCosts) -> Estimate:
+    """Makespan (busiest item vs per-bank bus traffic) and dynamic energy of a tiling."""
+    split, tiles = tiling.split, tiling.tiles
+    n, a = geo.acc_bits, geo.activation_bits
+    lanes = shape.pixels / tiles
+    part = math.ceil(shape.fan_in / split)
+    segments = tiles * shape.groups * split
+    units = tiles * split * shape.cout
+    items = min(tiling.items, units)
+    pieces = segments + items - 1
+    per_piece = units / pieces
+    rounds = 1 if geo.fit_accumulators(part) >= 1 else math.ceil(
+        per_piece / geo.max_streaming_accumulators())
+    load_rows = pieces * rounds * part * a
+    adds = units * part * (shape.density if geo.sparse else 1.0)
+    sharing = min(max(1.0, items / segments), geo.per_bank) if geo.broadcast else 1.0
+    main = _Work(items, load_rows, units * n, adds, units * n, load_rows / sharing,
+                 part * (shape.density if geo.sparse else 1.0))
+    phases = [main]
+    if split > 1:
+        outputs = tiles * shape.cout
+        red = min(outputs, geo.subarrays)
+        phases.append(_Work(red, outputs * split * n, 0, outputs * (split - 1), outputs * n,
+                            outputs * split * n, split - 1))
+    cycles = energy = 0.0
+    for w in phases:
+        total = (w.load_rows * ops.load_row.cycles + w.reset_rows * ops.reset_row.cycles
+                 + w.adds * ops.add.cycles + w.readout_rows * ops.readout_row.cycles)
+        busiest = total / w.items + w.unit_adds * ops.add.cycles  # + one unit of granularity
+        bus = (w.bus_in_rows + w.readout_rows) * lanes / move.bus_bits_per_cycle / move.banks
+        cycles += max(busiest, bus)
+        per_lane = (w.load_rows * ops.load_row.energy_total_pj
+                    + w.reset_rows * ops.reset_row.energy_total_pj
+                    + w.adds * ops.add.energy_total_pj
+                    + w.readout_rows * ops.readout_row.energy_total_pj
+                    + w.bus_in_rows * move.pj_per_bit_in
+                    + w.readout_rows * move.pj_per_bit_out)
+        energy += per_lane * lanes
+    return Estimate(cycles, energy)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """Totals of one phase (rows and adds summed over its items)."""
+
+    items: int
     load_rows: float
     reset_rows: float
     adds: float
     readout_rows: float
-    bus_in_rows: float  # rows sent over the bus per item (after broadcast sharing)
-
-
-def estimate(fan_in: int, cout: int, tiles: int, density: float, geo: Geometry,
-             tiling: Tiling, ops: SubarrayOpCosts, move: MoveCosts) -> Estimate:
-    """Makespan (waves of items vs per-bank bus traffic) and dynamic energy of a tiling."""
-    split, group = tiling.split, tiling.group
-    part = math.ceil(fan_in / split)
-    n, a = geo.acc_bits, geo.activation_bits
-    if geo.fit_accumulators(part) >= 1:
-        load_rows = part * a
-    else:
-        load_rows = math.ceil(group / geo.max_streaming_accumulators()) * part * a
-    groups = math.ceil(cout / group)
-    sharing = min(groups, geo.per_bank) if geo.broadcast else 1
-    adds = part * group * (density if geo.sparse else 1.0)
-    phases = [_Phase(tiles * split * groups, load_rows, group * n, adds, group * n,
-                     load_rows / sharing)]
-    if split > 1:
-        red_items = tiles * max(1, min(cout, geo.subarrays // tiles))
-        per = tiles * cout / red_items
-        phases.append(_Phase(red_items, per * split * n, 0, per * (split - 1), per * n,
-                             per * split * n))
-    cycles = energy = 0.0
-    for ph in phases:
-        item = (ph.load_rows * ops.load_row.cycles + ph.reset_rows * ops.reset_row.cycles
-                + ph.adds * ops.add.cycles + ph.readout_rows * ops.readout_row.cycles)
-        waves = math.ceil(ph.items / geo.subarrays)
-        bus = (ph.items * (ph.bus_in_rows + ph.readout_rows) * geo.columns
-               / move.bus_bits_per_cycle / move.banks)
-        cycles += max(waves * item, bus)
-        per_col = (ph.load_rows * ops.load_row.energy_total_pj
-                   + ph.reset_rows * ops.reset_row.energy_total_pj
-                   + ph.adds * ops.add.energy_total_pj
-                   + ph.readout_rows * ops.readout_row.energy_total_pj)
-        moved = (ph.bus_in_rows * move.pj_per_bit_in + ph.readout_rows * move.pj_per_bit_out)
-        energy += ph.items * geo.columns * (per_col + moved)
-    return Estimate(cycles, energy)
+    bus_in_rows: float
+    unit_adds: float  # adds of one unit (the granularity of the cut)

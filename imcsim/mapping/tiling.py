@@ -4,22 +4,27 @@ A layer computes, for each output pixel p and output channel o, the sum over its
 fan-in positions (input channel x kernel tap) of +/- activation. On a bit-serial
 subarray each column is a lane holding one output pixel; operands sit vertically:
 
-        columns (lanes = output pixels of one tile, up to `columns` of them)
+        columns (lanes = output pixels of one tile, at most `columns` of them)
         +---------------------------------------------+
         | zero row (+ carry row for ParaPIM)          |  reserved
         | acc[0] .. acc[g-1]     n rows each          |  resident accumulators
         | act slot 0 .. slot S-1 a rows each          |  activations (im2col: each lane
         +---------------------------------------------+   gets its own receptive field)
 
-A tiling cuts the layer into work items (tile t, fan-in part k, output group j):
-`split` parts of the fan-in, output groups of `group` channels. An item loads its part's
-activations (a rows per fan-in position), and for each of its output channels resets an
-accumulator, adds/subtracts one activation per weight the controller issues, and reads
-the accumulator out. When the part's activations fit beside one accumulator they are
-loaded once (activation-stationary); otherwise accumulators stay while the activations
-stream through in chunks, and are reloaded for each round of resident accumulators
-(output-stationary). With split > 1 the partial sums of the parts are added in a
-reduction phase (split loads and split-1 full-width adds per output, then one readout).
+A tiling has `tiles` near-equal tiles of output pixels and `split` near-equal parts of
+the fan-in. A *segment* is one (tile, part): the activations one load brings. A *unit*
+is one output channel of one segment. Units are ordered (tile, part, channel) and cut
+into `items` contiguous ranges of near-equal cost, one per subarray; columns without a
+lane are idle (not precharged, SA disabled).
+
+Within an item, for every segment it touches: if the part's activations fit beside one
+accumulator they are loaded once and the item's channels run against them, one
+accumulator at a time (activation-stationary); otherwise as many accumulators as fit stay
+resident while the activations stream through slot by slot, once per round of resident
+accumulators (output-stationary). Per channel: reset the accumulator (n row writes), one
+add/subtract per weight the controller issues, read the accumulator out (n row reads).
+With split > 1 the partial sums of the parts meet in a reduction phase: per output,
+split loads of n rows and split - 1 full-width adds, then one readout.
 
 All counts are exact integers computed vectorised from the layer's real weights.
 """
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imcsim.errors import ConfigError
+from imcsim.mapping.partition import min_makespan_cut
 from imcsim.workload.layer import ComputeLayer
 
 
@@ -44,7 +50,7 @@ class Geometry:
     reserved_rows: int
     sparse: bool  # zero weights skipped by the controller
     broadcast: bool  # items of one bank sharing activations get them in one transfer
-    balance: bool  # group output channels so that groups issue near-equal numbers of adds
+    balance: bool  # cut items by their real add counts (else by unit counts)
     per_bank: int  # subarrays per bank (the reach of one broadcast)
 
     def fit_accumulators(self, part_size: int) -> int:
@@ -56,59 +62,67 @@ class Geometry:
         """Accumulators that fit when activations stream through one slot at a time."""
         return (self.rows - self.reserved_rows - self.activation_bits) // self.acc_bits
 
+    def load_rounds(self, part_size: np.ndarray, channels: np.ndarray) -> np.ndarray:
+        """Loads of a segment for `channels` channels: 1 if activation-stationary, else one
+        per round of resident accumulators."""
+        fits = np.array([self.fit_accumulators(int(s)) >= 1 for s in np.atleast_1d(part_size)])
+        fits = fits.reshape(np.shape(part_size))
+        stream = self.max_streaming_accumulators()
+        return np.where(fits, 1, -(-channels // stream))
+
 
 @dataclass(frozen=True)
 class Tiling:
     split: int  # fan-in parts
-    group: int  # output channels per item
+    tiles: int  # pixel tiles (each of at most `columns` lanes)
+    items: int  # work items (at most one per subarray)
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """Cycles of the subarray operations the partition balances."""
+
+    add: int
+    load_row: int
+    reset_row: int
+    readout_row: int
 
 
 @dataclass
 class LayerItems:
-    """Work items of one layer phase, as parallel arrays (one entry per item)."""
+    """Work items of one layer phase, as parallel arrays (one entry per item).
+
+    `*_rows` and `adds` count operations (they set cycles); `lane_*` weight the same
+    operations by the lanes they run on (they set energy and traffic).
+    """
 
     phase: str  # "main" | "reduce"
-    tile: np.ndarray  # tile index
-    lanes: np.ndarray  # active columns
+    subarray: np.ndarray  # where each item runs (bank * per_bank + local index)
     load_rows: np.ndarray
     reset_rows: np.ndarray
     adds: np.ndarray
     readout_rows: np.ndarray
     weights_scanned: np.ndarray  # weights the controller walks for this item
-    share: np.ndarray  # items with equal `share` load identical activations (broadcastable)
-    channel_order: np.ndarray | None = None  # main phase: output channels, grouped
-    group_starts: np.ndarray | None = None  # main phase: group g = order[starts[g]:starts[g+1]]
+    lanes: np.ndarray  # widest tile the item touches
+    lane_load_rows: np.ndarray
+    lane_reset_rows: np.ndarray
+    lane_adds: np.ndarray
+    lane_readout_rows: np.ndarray
+    bus_in_bits: np.ndarray  # after broadcast sharing
+    bus_out_bits: np.ndarray
+    unit_bounds: np.ndarray  # item i covers units unit_bounds[i]:unit_bounds[i+1]
+    index: UnitIndex | None = None  # main phase: what each unit is
 
     def __len__(self) -> int:
-        return len(self.tile)
+        return len(self.adds)
 
 
-def tile_lanes(out_pixels: int, columns: int) -> np.ndarray:
-    tiles = -(-out_pixels // columns)
-    lanes = np.full(tiles, columns, dtype=np.int64)
-    lanes[-1] = out_pixels - columns * (tiles - 1)
-    return lanes
+def min_tiles(out_pixels: int, columns: int) -> int:
+    return -(-out_pixels // columns)
 
 
-def channel_groups(totals: np.ndarray, group: int, balance: bool
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Split the output channels into ceil(cout / group) near-equal groups.
-
-    Returns (order, starts): group g holds channels order[starts[g]:starts[g+1]].
-    Without balancing the groups are contiguous. With balancing, channels ranked by
-    their add count are dealt out serpentine-wise (0..G-1, G-1..0, ...), so that every
-    group issues nearly the same number of additions and no subarray lags the rest.
-    """
-    cout = len(totals)
-    n_groups = -(-cout // group)
-    if not balance:
-        return np.arange(cout), np.linspace(0, cout, n_groups + 1).round().astype(np.int64)[:-1]
-    ranked = np.argsort(-totals, kind="stable")
-    cycle, pos = np.divmod(np.arange(cout), n_groups)
-    gid = np.where(cycle % 2 == 0, pos, n_groups - 1 - pos)
-    order = ranked[np.argsort(gid, kind="stable")]
-    sizes = np.bincount(gid, minlength=n_groups)
-    return order, np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+def tile_bounds(out_pixels: int, tiles: int) -> np.ndarray:
+    return np.linspace(0, out_pixels, tiles + 1).round().astype(np.int64)
 
 
 def part_bounds(fan_in: int, split: int) -> np.ndarray:
@@ -133,74 +147,167 @@ def check_fits(layer: ComputeLayer, geo: Geometry, source: str) -> None:
             source=source, key="chip.rows")
 
 
-def layer_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling) -> list[LayerItems]:
-    """Exact work items of `layer` under `tiling`: the main phase and, if split, the reduction."""
-    split, group = tiling.split, tiling.group
-    cout, fan_in = layer.out_channels, layer.fan_in
-    lanes = tile_lanes(layer.out_pixels, geo.columns)
-    tiles = len(lanes)
-    bounds = part_bounds(fan_in, split)
-    part_size = np.diff(bounds)  # (split,)
+def item_slots(items: int, banks: int, per_bank: int, bank_major: bool) -> np.ndarray:
+    """Subarray of each item: consecutive items in one bank (so that they can share a
+    broadcast), or dealt round-robin over banks (so that bank buses share the load)."""
+    j = np.arange(items)
+    if bank_major:
+        return j
+    return (j % banks) * per_bank + j // banks
+
+
+def cut(costs: np.ndarray, items: int) -> np.ndarray:
+    """Bounds of `items` contiguous ranges of near-equal total cost (each non-empty)."""
+    n = len(costs)
+    items = min(items, n)
+    cum = np.concatenate([[0.0], np.cumsum(costs, dtype=np.float64)])
+    targets = cum[-1] * np.arange(1, items) / items
+    inner = np.searchsorted(cum, targets, side="left").astype(np.int64)
+    # keep ranges non-empty: bound j in [j+1, n-items+j+1], increasing
+    j = np.arange(1, items)
+    inner = np.minimum(np.maximum(inner, j), n - items + j)
+    inner = np.maximum.accumulate(inner) if len(inner) else inner
+    return np.concatenate([[0], inner, [n]]).astype(np.int64)
+
+
+def _segments(bounds: np.ndarray, seg_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split item ranges at segment boundaries: (item, segment, length) per piece."""
+    total = int(bounds[-1])
+    seg_starts = np.arange(0, total, seg_len)
+    starts = np.union1d(bounds[:-1], seg_starts)
+    ends = np.append(starts[1:], total)
+    item = np.searchsorted(bounds, starts, side="right") - 1
+    return item, starts // seg_len, ends - starts
+
+
+def _sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(index, weights=values, minlength=n).round().astype(np.int64)
+
+
+@dataclass(frozen=True)
+class UnitIndex:
+    """How a unit position maps back to (tile, conv group, fan-in part, output channel).
+
+    Units are ordered (tile, conv group, part, channel within the group); a segment is
+    one (tile, conv group, part), i.e. one set of activations.
+    """
+
+    tiles: int
+    groups: int
+    split: int
+    per_group: int  # output channels per conv group
+    order: np.ndarray  # order[g * per_group + j]: channel at position j of group g
+
+    def segment(self, unit: np.ndarray) -> np.ndarray:
+        return unit // self.per_group
+
+    def tile(self, unit: np.ndarray) -> np.ndarray:
+        return self.segment(unit) // (self.groups * self.split)
+
+    def group(self, unit: np.ndarray) -> np.ndarray:
+        return (self.segment(unit) // self.split) % self.groups
+
+    def part(self, unit: np.ndarray) -> np.ndarray:
+        return self.segment(unit) % self.split
+
+    def channel(self, unit: np.ndarray) -> np.ndarray:
+        return self.order[self.group(unit) * self.per_group + unit % self.per_group]
+
+
+def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCosts,
+               banks: int) -> LayerItems:
+    split, tiles, groups = tiling.split, tiling.tiles, layer.groups
+    cout, n, a = layer.out_channels, geo.acc_bits, geo.activation_bits
+    per_group = cout // groups
+    lanes_t = np.diff(tile_bounds(layer.out_pixels, tiles))
+    part_size = np.diff(part_bounds(layer.fan_in, split))
     if geo.sparse:
         per_channel = nonzeros_per_part(layer, split)  # (cout, split)
     else:
         per_channel = np.broadcast_to(part_size, (cout, split))
-    order, starts = channel_groups(per_channel.sum(axis=1), group, geo.balance)
-    group_size = np.diff(np.append(starts, cout))  # (n_groups,)
-    adds = np.add.reduceat(per_channel[order], starts, axis=0)  # (n_groups, split)
+    order = np.arange(cout)
+    if geo.balance:  # within each conv group, channels by add count (heavy first)
+        totals = per_channel.sum(axis=1).reshape(groups, per_group)
+        order = (np.argsort(-totals, axis=1, kind="stable")
+                 + per_group * np.arange(groups)[:, None]).ravel()
+    index = UnitIndex(tiles, groups, split, per_group, order)
+    # units in (tile, group, part, channel) order
+    adds_u = np.tile(per_channel[order].reshape(groups, per_group, split)
+                     .transpose(0, 2, 1).ravel(), tiles)
+    seg_u = np.repeat(np.arange(tiles * groups * split), per_group)
+    part_u = seg_u % split
+    lanes_u = lanes_t[seg_u // (groups * split)]
+    if geo.balance:  # the real add counts (the sparse controller knows them)
+        expected_adds = adds_u.astype(np.float64)
+    else:  # count-blind: every weight of a part is expected to cost the same
+        expected_adds = part_size[part_u] * (adds_u.sum() / max(1, part_size[part_u].sum()))
+    costs = expected_adds * unit.add + n * (unit.reset_row + unit.readout_row)
+    fits = np.array([geo.fit_accumulators(int(p)) >= 1 for p in part_size])
+    stream = np.where(fits, 0, geo.max_streaming_accumulators())
+    seg_part = np.arange(tiles * groups * split) % split
+    bounds = min_makespan_cut(costs, seg_u, part_size[seg_part] * a * unit.load_row,
+                              stream[seg_part], tiling.items)
+    n_items = len(bounds) - 1
+    starts = bounds[:-1]
 
-    n_groups = len(starts)
-    # loads per (group, part): once if the part fits beside an accumulator, else once per
-    # round of resident accumulators.
-    fit = np.array([geo.fit_accumulators(int(s)) for s in part_size])
-    stream = geo.max_streaming_accumulators()
-    rounds = np.where(fit[None, :] >= 1, 1, -(-group_size[:, None] // stream))
-    load_rows = rounds * part_size[None, :] * geo.activation_bits  # (n_groups, split)
-    acc_rows = group_size[:, None] * geo.acc_bits * np.ones((1, split), dtype=np.int64)
-    scanned = group_size[:, None] * part_size[None, :]
+    adds = np.add.reduceat(adds_u, starts)
+    lane_adds = np.add.reduceat(adds_u * lanes_u, starts)
+    acc_rows = np.diff(bounds) * n
+    lane_acc_rows = np.add.reduceat(lanes_u, starts) * n
+    scanned = np.add.reduceat(part_size[part_u], starts)
 
-    def per_tile(a: np.ndarray) -> np.ndarray:
-        return np.tile(a.ravel(), tiles)
-
-    items_per_tile = n_groups * split
-    main = LayerItems(
-        phase="main",
-        tile=np.repeat(np.arange(tiles), items_per_tile),
-        lanes=np.repeat(lanes, items_per_tile),
-        load_rows=per_tile(load_rows),
-        reset_rows=per_tile(acc_rows),
-        adds=per_tile(adds),
-        readout_rows=per_tile(acc_rows),
-        weights_scanned=per_tile(scanned),
-        # items of one tile and one fan-in part load the same activations
-        share=(np.repeat(np.arange(tiles), items_per_tile) * split
-               + np.tile(np.arange(split), tiles * n_groups)),
-        channel_order=order,
-        group_starts=starts,
-    )
-    if split == 1:
-        return [main]
-    return [main, reduction_items(lanes, cout, split, geo)]
+    piece_item, piece_seg, piece_len = _segments(bounds, per_group)
+    piece_part = piece_seg % split
+    piece_lanes = lanes_t[piece_seg // (groups * split)]
+    piece_load = geo.load_rounds(part_size[piece_part], piece_len) * part_size[piece_part] * a
+    subarray = item_slots(n_items, banks, geo.per_bank, bank_major=geo.broadcast)
+    if geo.broadcast:
+        bank = subarray[piece_item] // geo.per_bank
+        _, inverse, counts = np.unique(piece_seg * banks + bank, return_inverse=True,
+                                       return_counts=True)
+        sharers = counts[inverse]
+    else:
+        sharers = np.ones_like(piece_item)
+    return LayerItems(
+        phase="main", subarray=subarray,
+        load_rows=_sum_by(piece_item, piece_load, n_items), reset_rows=acc_rows,
+        adds=adds, readout_rows=acc_rows, weights_scanned=scanned,
+        lanes=np.maximum.reduceat(lanes_u, starts),
+        lane_load_rows=_sum_by(piece_item, piece_load * piece_lanes, n_items),
+        lane_reset_rows=lane_acc_rows, lane_adds=lane_adds, lane_readout_rows=lane_acc_rows,
+        bus_in_bits=np.bincount(piece_item, weights=piece_load * piece_lanes / sharers,
+                                minlength=n_items),
+        bus_out_bits=lane_acc_rows.astype(np.float64),
+        unit_bounds=bounds, index=index)
 
 
-def reduction_items(lanes: np.ndarray, cout: int, split: int, geo: Geometry) -> LayerItems:
-    """Sum `split` partial sums per output: outputs (tile, channel) spread over subarrays."""
-    tiles = len(lanes)
-    per_tile_items = max(1, min(cout, geo.subarrays // tiles))
-    starts = np.linspace(0, cout, per_tile_items + 1).round().astype(np.int64)
-    outputs = np.diff(starts)
-    outputs = outputs[outputs > 0]
-    k = len(outputs)
-    out_t = np.tile(outputs, tiles)
-    n = geo.acc_bits
+def reduction_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, banks: int
+                    ) -> LayerItems:
+    """Sum `split` partial sums per output; outputs (tile, channel) cut into even ranges."""
+    split, tiles, cout, n = tiling.split, tiling.tiles, layer.out_channels, geo.acc_bits
+    lanes_u = np.repeat(np.diff(tile_bounds(layer.out_pixels, tiles)), cout)
+    bounds = cut(np.ones(len(lanes_u)), geo.subarrays)
+    starts = bounds[:-1]
+    outputs = np.diff(bounds)
+    lane_outputs = np.add.reduceat(lanes_u, starts)
+    zeros = np.zeros_like(outputs)
     return LayerItems(
         phase="reduce",
-        tile=np.repeat(np.arange(tiles), k),
-        lanes=np.repeat(lanes, k),
-        load_rows=out_t * split * n,
-        reset_rows=np.zeros_like(out_t),
-        adds=out_t * (split - 1),
-        readout_rows=out_t * n,
-        weights_scanned=np.zeros_like(out_t),
-        share=np.arange(len(out_t)),
-    )
+        subarray=item_slots(len(outputs), banks, geo.per_bank, bank_major=False),
+        load_rows=outputs * split * n, reset_rows=zeros, adds=outputs * (split - 1),
+        readout_rows=outputs * n, weights_scanned=zeros,
+        lanes=np.maximum.reduceat(lanes_u, starts),
+        lane_load_rows=lane_outputs * split * n, lane_reset_rows=zeros,
+        lane_adds=lane_outputs * (split - 1), lane_readout_rows=lane_outputs * n,
+        bus_in_bits=(lane_outputs * split * n).astype(np.float64),
+        bus_out_bits=(lane_outputs * n).astype(np.float64),
+        unit_bounds=bounds)
+
+
+def layer_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCosts,
+                banks: int) -> list[LayerItems]:
+    """Exact work items of `layer` under `tiling`: the main phase and, if split, the reduction."""
+    main = main_items(layer, geo, tiling, unit, banks)
+    if tiling.split == 1:
+        return [main]
+    return [main, reduction_items(layer, geo, tiling, banks)]

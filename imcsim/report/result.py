@@ -22,7 +22,7 @@ class LayerResult:
     adds: int  # additions/subtractions issued to subarrays (reduction included)
     skipped: int  # zero weights the controller skipped
     split: int
-    group: int
+    tiles: int
     items: int
 
     @property
@@ -36,7 +36,7 @@ class LayerResult:
             "energy_breakdown_j": dict(self.energy_breakdown_j),
             "utilisation": self.utilisation, "weight_sparsity": self.weight_sparsity,
             "adds": self.adds, "skipped": self.skipped,
-            "mapping": {"split": self.split, "group": self.group, "items": self.items},
+            "mapping": {"split": self.split, "tiles": self.tiles, "items": self.items},
         }
 
 
