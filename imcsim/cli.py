@@ -1,0 +1,146 @@
+"""The `imcsim` command: parses arguments, calls the library, prints results.
+
+Every user error is an ImcsimError: one line on stderr, exit code 2, no traceback
+unless --debug. `--format json` prints exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from imcsim.errors import ImcsimError
+
+
+def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
+    if net:
+        p.add_argument("--net", required=True,
+                       help="network: a zoo name (resnet18, resnet20)")
+        p.add_argument("--sparsity", type=float, default=None,
+                       help="target zero fraction of the ternary weights, in [0, 1) "
+                            "(default: TWN threshold 0.7*mean|W|)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated weights")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imcsim",
+        description="Cycle-level simulator of in-memory-computing hardware for quantized "
+                    "neural networks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="simulate a network on an arch")
+    run.add_argument("--arch", required=True, help="arch YAML, e.g. arch_configs/fat.yaml")
+    _common(run)
+    run.add_argument("--out", default=None,
+                     help="write summary.json, layers.csv, energy_breakdown.csv here")
+    run.add_argument("--functional", action="store_true",
+                     help="also execute the bit-serial micro-programs on real data (small "
+                          "networks) and check outputs and cycles against the fast path")
+    run.add_argument("--functional-layers", type=int, default=None, metavar="N",
+                     help="with --functional: only the first N layers")
+
+    cmp = sub.add_parser("compare", help="a design beside its baseline")
+    cmp.add_argument("--arch", required=True, help="design arch YAML")
+    cmp.add_argument("--baseline", required=True, help="baseline arch YAML")
+    _common(cmp)
+
+    val = sub.add_parser("validate", help="check the shipped models against published figures")
+    val.add_argument("--arch", default=None, help="design (default arch_configs/fat.yaml)")
+    val.add_argument("--baseline", default=None,
+                     help="baseline (default arch_configs/parapim.yaml)")
+    _common(val, net=False)
+    return parser
+
+
+def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
+    if args.format == "json":
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def _shipped(name: str) -> Path:
+    """A shipped arch config: ./arch_configs/NAME, else the one beside the package."""
+    local = Path("arch_configs") / name
+    if local.exists():
+        return local
+    return Path(__file__).resolve().parent.parent / "arch_configs" / name
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from imcsim.arch import load_arch
+    from imcsim.report.text import run_text
+    from imcsim.simulate import simulate
+    from imcsim.workload.loader import load_network
+
+    arch = load_arch(args.arch)
+    net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
+    res = simulate(arch, net)
+    doc = res.to_dict()
+    text = run_text(res)
+    if args.functional:
+        from imcsim.functional.digital import check_network
+
+        report = check_network(arch, net, res, layers=args.functional_layers)
+        doc["functional"] = report.to_dict()
+        text += "\n\n" + report.text()
+    if args.out:
+        from imcsim.report.files import write_run_outputs
+
+        write_run_outputs(args.out, res)
+    _emit(args, doc, text)
+    if args.functional and not doc["functional"]["all_match"]:
+        return 1
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from imcsim.arch import load_arch
+    from imcsim.compare import compare
+    from imcsim.report.text import compare_text
+    from imcsim.simulate import simulate
+    from imcsim.workload.loader import load_network
+
+    design, base = load_arch(args.arch), load_arch(args.baseline)
+    net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
+    cmp = compare(simulate(design, net), simulate(base, net))
+    _emit(args, cmp, compare_text(cmp))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from imcsim.report.text import validate_text
+    from imcsim.validate import validate
+
+    checks = validate(args.arch or _shipped("fat.yaml"), args.baseline or _shipped("parapim.yaml"),
+                      seed=args.seed)
+    _emit(args, {"checks": checks}, validate_text(checks))
+    return 0 if all(c["pass"] for c in checks) else 1
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ImcsimError as exc:
+        if args.debug:
+            raise
+        print(f"imcsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("imcsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

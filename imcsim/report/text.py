@@ -1,0 +1,77 @@
+"""Plain-text tables of run, compare and validate results (formatting only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imcsim.report.result import RunResult
+
+
+def _si(value: float, unit: str) -> str:
+    for scale, prefix in ((1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, "")):
+        if abs(value) < scale * 1000 or prefix == "":
+            return f"{value / scale:.3f} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    line = "  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True)))
+    out = [line, "-" * len(line)]
+    for r in rows:
+        out.append("  ".join(c.rjust(w) if i else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    return "\n".join(out)
+
+
+def run_text(res: RunResult) -> str:
+    rows = [[la.name, f"{la.macs:,}", f"{la.weight_sparsity:.2f}", f"{la.cycles:,}",
+             _si(la.time_s, "s"), _si(la.energy_j, "J"), f"{la.utilisation:.2f}",
+             f"{la.split}/{la.tiles}/{la.items}"] for la in res.layers]
+    table = _table(["layer", "MACs", "w.sparsity", "cycles", "time", "energy", "util",
+                    "split/tiles/items"], rows)
+    e = res.energy_breakdown_j
+    a = res.area_breakdown_mm2
+    sa = res.sa_level
+    lines = [
+        f"arch: {res.arch} ({res.arch_source})   net: {res.net}   weights: {res.quantizer}",
+        "", table, "",
+        f"total: {res.cycles:,} cycles = {_si(res.time_s, 's')} at "
+        f"{res.frequency_hz / 1e9:g} GHz; energy {_si(res.energy_j, 'J')}; "
+        f"average power {_si(res.power_w, 'W')}; utilisation {res.utilisation:.2f}",
+        "energy by component: " + ", ".join(f"{k} {_si(v, 'J')} ({v / res.energy_j:.1%})"
+                                            for k, v in e.items() if v),
+        f"area: {res.area_mm2:.3f} mm^2 (" + ", ".join(f"{k} {v:.3f}" for k, v in a.items()) + ")",
+        f"one {sa['add_bits']}-bit addition per column: {sa['add_cycles']} cycles, "
+        f"{_si(sa['add_energy_j'], 'J')}, SA area {sa['sa_area_um2']} um^2",
+    ]
+    return "\n".join(lines)
+
+
+def compare_text(cmp: dict[str, Any]) -> str:
+    rows = [[r["name"], f"{r['baseline_cycles']:,}", f"{r['design_cycles']:,}",
+             f"{r['speedup']:.2f}x", f"{r['energy_efficiency']:.2f}x",
+             f"{r['power_efficiency']:.2f}x"] for r in cmp["layers"]]
+    table = _table(["layer", f"{cmp['baseline']} cycles", f"{cmp['arch']} cycles", "speedup",
+                    "energy eff.", "power eff."], rows)
+    sa = cmp["sa_level"]
+    return "\n".join([
+        f"{cmp['arch']} vs {cmp['baseline']} on {cmp['net']} ({cmp['quantizer']})", "", table, "",
+        f"network: speedup {cmp['speedup']:.2f}x, energy efficiency "
+        f"{cmp['energy_efficiency']:.2f}x, power efficiency {cmp['power_efficiency']:.2f}x, "
+        f"area efficiency {cmp['area_efficiency']:.2f}x",
+        f"SA level (one addition): speedup {sa['speedup']:.2f}x, power efficiency "
+        f"{sa['power_efficiency']:.2f}x, energy efficiency {sa['energy_efficiency']:.2f}x, "
+        f"area efficiency {sa['area_efficiency']:.2f}x",
+    ])
+
+
+def validate_text(checks: list[dict[str, Any]]) -> str:
+    rows = [[c["name"], f"{c['published']:g}", f"{c['simulated']:.4g}",
+             f"{c['tolerance']:.0%}" if c["tolerance"] else "exact",
+             "calibrated" if c["calibrated"] else "emergent",
+             "PASS" if c["pass"] else "FAIL"] for c in checks]
+    n_fail = sum(not c["pass"] for c in checks)
+    return _table(["check", "published", "simulated", "tolerance", "kind", "result"], rows) + \
+        f"\n\n{len(checks) - n_fail} passed, {n_fail} failed"

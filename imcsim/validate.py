@@ -1,0 +1,47 @@
+"""Check the shipped models against published figures (imcsim/reference/published.yaml)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from imcsim.arch import load_arch
+from imcsim.compare import compare
+from imcsim.simulate import simulate
+from imcsim.workload.loader import load_network
+
+
+def published() -> dict[str, Any]:
+    text = resources.files("imcsim.reference").joinpath("published.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _lookup(values: dict[str, Any], dotted: str) -> float:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node[part]
+    return float(node)
+
+
+def _check(spec: dict[str, Any], simulated: float, source: str) -> dict[str, Any]:
+    pub, tol = float(spec["published"]), float(spec["tolerance"])
+    error = abs(simulated - pub) / abs(pub)
+    return {"name": spec["name"], "published": pub, "simulated": simulated, "tolerance": tol,
+            "relative_error": error, "calibrated": bool(spec["calibrated"]),
+            "pass": error <= tol + 1e-12, "source": source}
+
+
+def validate(arch: str | Path, baseline: str | Path, seed: int = 0) -> list[dict[str, Any]]:
+    ref = published()
+    fat_ref = ref["fat_vs_parapim"]
+    net = load_network(fat_ref["network"], sparsity=fat_ref["sparsity"], seed=seed)
+    cmp = compare(simulate(load_arch(arch), net), simulate(load_arch(baseline), net))
+    checks = [_check(spec, _lookup(cmp, spec["key"]), fat_ref["source"])
+              for spec in fat_ref["checks"]]
+    totals = {"total_macs": net.total_macs, "total_params": net.total_params}
+    checks += [_check(spec, _lookup(totals, spec["key"]), ref["resnet18"]["source"])
+               for spec in ref["resnet18"]["checks"]]
+    return checks
