@@ -1,0 +1,299 @@
+"""Bit-exact execution of a layer through the in-memory micro-programs (`--functional`).
+
+This is the detailed path that must agree with the fast one. For every work item of the
+chosen mapping it lays the item's activations and accumulators out in a subarray bit
+matrix exactly as `imcsim.mapping.tiling` describes, runs the real add / subtract /
+load / reset / readout micro-programs on real activation data (numba executor,
+vectorised across the item's lanes), reads the accumulators out and compares:
+
+- outputs with an integer reference convolution (must be equal, bit for bit);
+- the primitive counts the programs executed, times the per-primitive cycles, with the
+  fast path's cycles for the same item (must be equal).
+
+Partial sums of split layers go through the reduction items the same way. Between
+layers the digital periphery applies ReLU and a right shift back to the activation width
+(the shift is the smallest that fits the layer's largest output).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from imcsim.arch.schema import Arch
+from imcsim.circuits import executor as ex
+from imcsim.circuits import microprogram as mp
+from imcsim.circuits.bitarray import BitArray, values_to_bits
+from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts
+from imcsim.errors import WorkloadError
+from imcsim.mapping import LayerPlan, geometry, plan_layer
+from imcsim.mapping.tiling import Geometry, LayerItems, part_bounds, tile_bounds
+from imcsim.report.result import RunResult
+from imcsim.simulate import ItemCosts
+from imcsim.workload.layer import ComputeLayer, Network
+
+
+def im2col(x: np.ndarray, layer: ComputeLayer) -> np.ndarray:
+    """(groups, out_pixels, fan_in) receptive fields of input x (C, H, W), zero padded.
+
+    Fan-in order matches weights.reshape(out_channels, -1): (in channel, ky, kx).
+    """
+    c, h, w = x.shape
+    kh, kw = layer.kernel
+    sh, sw = layer.stride
+    dh, dw = layer.dilation
+    top, left, bottom, right = layer.padding
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right)))
+    oh, ow = layer.out_hw
+    taps = np.empty((c, kh, kw, oh, ow), dtype=x.dtype)
+    for ky in range(kh):
+        for kx in range(kw):
+            y0, x0 = ky * dh, kx * dw
+            taps[:, ky, kx] = xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw]
+    per_group = c // layer.groups
+    cols = taps.reshape(layer.groups, per_group * kh * kw, oh * ow)
+    return np.ascontiguousarray(cols.transpose(0, 2, 1))
+
+
+def reference_conv(x: np.ndarray, layer: ComputeLayer) -> np.ndarray:
+    """Integer reference: (out_channels, out_pixels) exact sums of activation x weight."""
+    cols = im2col(x.astype(np.int64), layer)
+    w = layer.weights.reshape(layer.out_channels, -1).astype(np.int64)
+    per_group = layer.out_channels // layer.groups
+    out = np.empty((layer.out_channels, layer.out_pixels), dtype=np.int64)
+    for g in range(layer.groups):
+        rows = slice(g * per_group, (g + 1) * per_group)
+        out[rows] = w[rows] @ cols[g].T
+    return out
+
+
+@dataclass
+class _Layout:
+    """Row allocation of one subarray (see imcsim.mapping.tiling's picture)."""
+
+    zero: int
+    carry: int | None
+    base: int  # first free row
+
+    def acc(self, j: int, n: int) -> list[int]:
+        return list(range(self.base + j * n, self.base + (j + 1) * n))
+
+
+class ItemRunner:
+    """Runs the work items of one layer phase and collects outputs and counts."""
+
+    def __init__(self, arch: Arch, geo: Geometry):
+        self.style = arch.sense_amp.kind
+        self.geo = geo
+        self.n = geo.acc_bits
+        self.a = geo.activation_bits
+        self.sparse = geo.sparse
+        carry = 1 if self.style == "parapim" else None
+        self.layout = _Layout(zero=0, carry=carry, base=geo.reserved_rows)
+
+    def _op(self, acc: list[int], operand: list[int], weight: int) -> ex.CompiledProgram:
+        lay = self.layout
+        if weight == 0:  # a dense design adds the zero row: an ordinary, useless operation
+            operand = [lay.zero]
+        return ex.compile_add(self.style, acc, operand, lay.zero, lay.carry, weight < 0)
+
+    def _load(self, rows: list[int], values: np.ndarray, bits: int) -> ex.CompiledProgram:
+        return ex.compile_program(mp.load_program(rows, values_to_bits(values, bits)))
+
+    def segment(self, acts: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, Any]:
+        """One segment piece: acts (lanes, part) unsigned, weights (channels, part) ternary.
+        Returns the accumulators (channels, lanes) and the executed primitive counts."""
+        lanes, part = acts.shape
+        n, a, lay = self.n, self.a, self.layout
+        ba = BitArray(self.geo.rows, lanes)
+        progs: list[ex.CompiledProgram] = []
+        reset = ex.compile_program(mp.reset_program(lay.acc(0, n)))
+        if self.geo.fit_accumulators(part) >= 1:  # activation-stationary
+            slot0 = lay.base + n
+            slots = [list(range(slot0 + f * a, slot0 + (f + 1) * a)) for f in range(part)]
+            bits = np.concatenate([values_to_bits(acts[:, f], a) for f in range(part)])
+            progs.append(ex.compile_program(
+                mp.load_program([r for s in slots for r in s], bits)))
+            acc = lay.acc(0, n)
+            readout = ex.compile_program(mp.readout_program(acc))
+            for w_row in weights:
+                progs.append(reset)
+                for f in range(part):
+                    if w_row[f] != 0 or not self.sparse:
+                        progs.append(self._op(acc, slots[f], int(w_row[f])))
+                progs.append(readout)
+        else:  # output-stationary: accumulators stay, activations stream through one slot
+            stream = self.geo.max_streaming_accumulators()
+            slot = list(range(lay.base + stream * n, lay.base + stream * n + a))
+            for r0 in range(0, len(weights), stream):
+                rnd = weights[r0:r0 + stream]
+                accs = [lay.acc(j, n) for j in range(len(rnd))]
+                progs += [ex.compile_program(mp.reset_program(acc)) for acc in accs]
+                for f in range(part):
+                    progs.append(self._load(slot, acts[:, f], a))
+                    for j, w_row in enumerate(rnd):
+                        if w_row[f] != 0 or not self.sparse:
+                            progs.append(self._op(accs[j], slot, int(w_row[f])))
+                progs += [ex.compile_program(mp.readout_program(acc)) for acc in accs]
+        res = ex.run_many(progs, ba)
+        out = np.asarray(res.reads).reshape(len(weights), n, lanes)
+        return self._signed(out), res.counts
+
+    def reduce(self, partials: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Sum partials (split, lanes) signed n-bit: load, add, read out."""
+        split, lanes = partials.shape
+        n, lay = self.n, self.layout
+        ba = BitArray(self.geo.rows, lanes)
+        acc, operand = lay.acc(0, n), lay.acc(1, n)
+        progs = [self._load(acc, partials[0], n)]
+        for k in range(1, split):
+            progs.append(self._load(operand, partials[k], n))
+            progs.append(ex.compile_add(self.style, acc, operand, lay.zero, lay.carry, False))
+        progs.append(ex.compile_program(mp.readout_program(acc)))
+        res = ex.run_many(progs, ba)
+        return self._signed(np.asarray(res.reads).reshape(1, n, lanes))[0], res.counts
+
+    def _signed(self, bits: np.ndarray) -> np.ndarray:
+        weights = np.left_shift(np.int64(1), np.arange(self.n, dtype=np.int64))
+        v = (bits.astype(np.int64) * weights[None, :, None]).sum(axis=1)
+        return np.where(bits[:, -1], v - (np.int64(1) << np.int64(self.n)), v)
+
+
+def _cycles(counts: Any, prim: PrimitiveCosts) -> int:
+    return sum(int(counts.get(k, 0)) * prim.cycles[k] for k in prim.cycles)
+
+
+@dataclass
+class LayerCheck:
+    name: str
+    items: int
+    outputs_match: bool
+    cycles_functional: int
+    cycles_fast: int
+    mismatched_items: int
+    max_abs_error: int
+
+    @property
+    def cycles_match(self) -> bool:
+        return self.mismatched_items == 0 and self.cycles_functional == self.cycles_fast
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "items": self.items, "outputs_match": self.outputs_match,
+                "cycles_functional": self.cycles_functional, "cycles_fast": self.cycles_fast,
+                "cycles_match": self.cycles_match, "mismatched_items": self.mismatched_items,
+                "max_abs_error": self.max_abs_error}
+
+
+@dataclass
+class FunctionalReport:
+    layers: list[LayerCheck] = field(default_factory=list)
+
+    @property
+    def all_match(self) -> bool:
+        return all(c.outputs_match and c.cycles_match for c in self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"all_match": self.all_match, "layers": [c.to_dict() for c in self.layers]}
+
+    def text(self) -> str:
+        lines = ["functional check (micro-programs on real data vs integer reference and "
+                 "fast-path cycles):"]
+        for c in self.layers:
+            lines.append(f"  {c.name:24s} outputs {'EQUAL' if c.outputs_match else 'DIFFER'}"
+                         f"  cycles {c.cycles_functional:,} vs {c.cycles_fast:,} "
+                         f"{'EQUAL' if c.cycles_match else 'DIFFER'}")
+        lines.append("all equal" if self.all_match else "MISMATCH")
+        return "\n".join(lines)
+
+
+def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
+              ops: SubarrayOpCosts) -> tuple[np.ndarray, LayerCheck]:
+    """Execute `layer` on input x (C, H, W) through `plan`; returns outputs (cout, pixels)."""
+    geo = geometry(arch, ops)
+    prim = PrimitiveCosts.from_arch(arch)
+    runner = ItemRunner(arch, geo)
+    cols = im2col(x, layer)
+    w = layer.weights.reshape(layer.out_channels, -1)
+    tb = tile_bounds(layer.out_pixels, plan.tiling.tiles)
+    pb = part_bounds(layer.fan_in, plan.tiling.split)
+    split, cout = plan.tiling.split, layer.out_channels
+    partial = np.zeros((split, cout, layer.out_pixels), dtype=np.int64)
+    main: LayerItems = plan.phases[0]
+    fast = ItemCosts(main, arch, ops).compute
+    functional = np.zeros(len(main), dtype=np.int64)
+    idx = main.index
+    for i in range(len(main)):
+        units = np.arange(main.unit_bounds[i], main.unit_bounds[i + 1])
+        seg = idx.segment(units)
+        for s in np.unique(seg):
+            u = units[seg == s]
+            t, g, k = int(idx.tile(u[:1])[0]), int(idx.group(u[:1])[0]), int(idx.part(u[:1])[0])
+            chans = idx.channel(u)
+            p0, p1, f0, f1 = tb[t], tb[t + 1], pb[k], pb[k + 1]
+            acc, counts = runner.segment(cols[g, p0:p1, f0:f1], w[chans, f0:f1])
+            partial[k, chans, p0:p1] = acc
+            functional[i] += _cycles(counts, prim)
+    mismatched = int(np.count_nonzero(functional != fast))
+    total_fast, total_func = int(fast.sum()), int(functional.sum())
+    out = partial[0]
+    if split > 1:
+        red: LayerItems = plan.phases[1]
+        fast_r = ItemCosts(red, arch, ops).compute
+        out = np.zeros((cout, layer.out_pixels), dtype=np.int64)
+        for i in range(len(red)):
+            cyc = 0
+            for u in range(red.unit_bounds[i], red.unit_bounds[i + 1]):
+                t, o = divmod(u, cout)
+                p0, p1 = tb[t], tb[t + 1]
+                out[o, p0:p1], counts = runner.reduce(partial[:, o, p0:p1])
+                cyc += _cycles(counts, prim)
+            mismatched += int(cyc != fast_r[i])
+            total_func += cyc
+            total_fast += int(fast_r[i])
+    ref = reference_conv(x, layer)
+    err = int(np.abs(out - ref).max()) if out.size else 0
+    return out, LayerCheck(layer.name, sum(len(p) for p in plan.phases), err == 0, total_func,
+                           total_fast, mismatched, err)
+
+
+def requantize(acc: np.ndarray, bits: int) -> np.ndarray:
+    """Periphery: ReLU, then the smallest right shift that fits `bits` unsigned bits."""
+    relu = np.maximum(acc, 0)
+    top = int(relu.max()) if relu.size else 0
+    shift = max(0, top.bit_length() - bits)
+    return (relu >> shift).astype(np.int64)
+
+
+def check_network(arch: Arch, net: Network, res: RunResult | None = None,
+                  layers: int | None = None, seed: int = 0) -> FunctionalReport:
+    """Run the first `layers` layers (all if None) bit-exactly; chain outputs to inputs
+    while shapes allow, else start the layer from fresh seeded random activations."""
+    ops = SubarrayOpCosts.from_arch(arch)
+    rng = np.random.default_rng(seed)
+    a = arch.datatypes.activation_bits
+    report = FunctionalReport()
+    x = None
+    chosen = net.layers if layers is None else net.layers[:layers]
+    for layer in chosen:
+        shape = (layer.in_channels, *layer.in_hw)
+        if x is None or x.shape != shape:
+            x = rng.integers(0, 2 ** a, size=shape, dtype=np.int64)
+        _check_width(layer, arch)
+        density = np.count_nonzero(layer.weights) / layer.weight_count
+        plan = plan_layer(layer, arch, ops, density)
+        out, check = run_layer(layer, x, plan, arch, ops)
+        report.layers.append(check)
+        x = requantize(out, a).reshape(layer.out_channels, *layer.out_hw)
+    return report
+
+
+def _check_width(layer: ComputeLayer, arch: Arch) -> None:
+    """The accumulator must hold the worst-case sum (a-bit unsigned x fan-in, signed)."""
+    a, n = arch.datatypes.activation_bits, arch.datatypes.accumulator_bits
+    worst = (2 ** a - 1) * layer.fan_in
+    if worst >= 2 ** (n - 1):
+        raise WorkloadError(f"layer {layer.name}: fan-in {layer.fan_in} of {a}-bit activations "
+                            f"can overflow {n}-bit accumulators", source=arch.source,
+                            key="datatypes.accumulator_bits")
