@@ -18,9 +18,9 @@ import numpy as np
 
 @dataclass
 class Step:
-    """Hold `resource` for `cycles`. An `overlap` step runs alongside the task's following
-    steps (a stream: weights walked or data moved while the subarray computes); the task
-    ends when all its steps have ended."""
+    """Hold `resource` for `cycles`. Consecutive `overlap` steps form a stream that runs,
+    in order, alongside the task's next step (weights walked and data moved while the
+    subarray computes); the task ends when all its steps have ended."""
 
     resource: str
     cycles: int
@@ -83,6 +83,15 @@ class EngineResult:
         return out
 
 
+def shared_resources(phase: Phase) -> set[str]:
+    """Resources more than one queue of the phase uses (the only ones that can contend)."""
+    users: dict[str, int] = {}
+    for tasks in phase.queues.values():
+        for name in {step.resource for task in tasks for step in task}:
+            users[name] = users.get(name, 0) + 1
+    return {name for name, count in users.items() if count > 1}
+
+
 def run(phases: list[Phase], resources: list[str]) -> EngineResult:
     """Run `phases` one after another (barrier between them) on the named resources."""
     import simpy
@@ -92,30 +101,45 @@ def run(phases: list[Phase], resources: list[str]) -> EngineResult:
     record = JobRecord()
     timings: list[PhaseTiming] = []
 
-    def hold(step: Step, layer: int):
+    def hold(step: Step, layer: int, shared: bool):
+        if not shared:  # only this queue uses it: no contention, no request needed
+            start = int(env.now)
+            yield env.timeout(step.cycles)
+            record.add(step.resource, step.kind, layer, start, int(env.now))
+            return
         with pool[step.resource].request() as req:
             yield req
             start = int(env.now)
             yield env.timeout(step.cycles)
             record.add(step.resource, step.kind, layer, start, int(env.now))
 
-    def queue_proc(tasks: list[list[Step]], layer: int):
+    def stream(steps: list[Step], layer: int, shared: set[str]):
+        for step in steps:
+            yield from hold(step, layer, step.resource in shared)
+
+    def queue_proc(tasks: list[list[Step]], layer: int, shared: set[str]):
         for task in tasks:
-            streams = []
+            streams, pending = [], []
             for step in task:
                 if step.cycles <= 0:
                     continue
-                if step.overlap:
-                    streams.append(env.process(hold(step, layer)))
-                else:
-                    yield from hold(step, layer)
+                if step.overlap:  # consecutive overlap steps form one stream, in order
+                    pending.append(step)
+                    continue
+                if pending:
+                    streams.append(env.process(stream(pending, layer, shared)))
+                    pending = []
+                yield from hold(step, layer, step.resource in shared)
+            if pending:
+                streams.append(env.process(stream(pending, layer, shared)))
             if streams:
                 yield env.all_of(streams)
 
     def driver():
         for phase in phases:
             start = int(env.now)
-            procs = [env.process(queue_proc(tasks, phase.layer))
+            shared = shared_resources(phase)
+            procs = [env.process(queue_proc(tasks, phase.layer, shared))
                      for tasks in phase.queues.values() if tasks]
             if procs:
                 yield env.all_of(procs)

@@ -1,0 +1,107 @@
+"""The imcsim command: documents users script against, and bad input handling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from imcsim.cli import main
+from tests.conftest import ARCH, ROOT
+
+FAT, PARA = str(ARCH / "fat.yaml"), str(ARCH / "parapim.yaml")
+
+
+def run_json(capsys, *argv) -> dict:
+    assert main([*argv, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_run_json_document(capsys):
+    doc = run_json(capsys, "run", "--arch", FAT, "--net", "resnet20")
+    assert doc["arch"] == "FAT" and doc["net"] == "resnet20"
+    total = doc["total"]
+    for key in ("cycles", "time_s", "energy_j", "area_mm2", "energy_breakdown_j"):
+        assert key in total
+    assert total["energy_j"] == pytest.approx(sum(total["energy_breakdown_j"].values()))
+    layer = doc["layers"][0]
+    for key in ("name", "macs", "cycles", "energy_j"):
+        assert key in layer
+    assert sum(la["cycles"] for la in doc["layers"]) == total["cycles"]
+
+
+def test_run_text_and_out_files(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["run", "--arch", FAT, "--net", "resnet20", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "total:" in text and "energy by component" in text
+    summary = json.loads((out / "summary.json").read_text())
+    layers = (out / "layers.csv").read_text().splitlines()
+    assert layers[0].startswith("layer,kind,macs")
+    assert len(layers) == 1 + len(summary["layers"])
+    assert (out / "energy_breakdown.csv").read_text().startswith("layer,component,energy_j")
+    assert not list(out.glob(".*tmp"))
+
+
+def test_compare_json_document(capsys):
+    doc = run_json(capsys, "compare", "--arch", FAT, "--baseline", PARA, "--net", "resnet20",
+                   "--sparsity", "0.8")
+    for key in ("speedup", "energy_efficiency", "power_efficiency", "area_efficiency"):
+        assert doc[key] > 0
+    assert set(doc["sa_level"]) >= {"speedup", "power_efficiency", "area_efficiency"}
+    assert doc["layers"] and "speedup" in doc["layers"][0]
+    assert doc["speedup"] > 2
+
+
+def test_run_functional(capsys):
+    doc = run_json(capsys, "run", "--arch", FAT, "--net", "resnet20", "--functional",
+                   "--functional-layers", "2")
+    assert doc["functional"]["all_match"] is True
+    assert len(doc["functional"]["layers"]) == 2
+
+
+@pytest.mark.parametrize("argv, key", [
+    (["run", "--arch", FAT, "--net", "resnet99"], "--net"),
+    (["run", "--arch", FAT, "--net", "resnet20", "--sparsity", "1.0"], "--sparsity"),
+    (["run", "--arch", FAT, "--net", "resnet20", "--sparsity", "-0.1"], "--sparsity"),
+    (["run", "--arch", str(ROOT / "nope.yaml"), "--net", "resnet20"], "nope.yaml"),
+])
+def test_bad_input_is_one_line_exit_2(argv, key, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and key in err and err.startswith("imcsim: error:")
+
+
+def test_bad_yaml_via_subprocess_no_traceback_no_output_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ARCH / "fat.yaml").read_text().replace("rows: 512", "rows: -512"))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "imcsim.cli", "run", "--arch", str(bad),
+                           "--net", "resnet20", "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "chip.rows" in proc.stderr and "bad.yaml" in proc.stderr
+    assert proc.stdout == "" and not out.exists()
+
+
+def test_debug_shows_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "imcsim.cli", "run", "--arch", FAT,
+                           "--net", "nonet", "--debug"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_validate_document(capsys):
+    code = main(["validate", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    names = {c["name"]: c for c in doc["checks"]}
+    for c in doc["checks"]:
+        assert set(c) >= {"name", "published", "simulated", "tolerance", "calibrated", "pass"}
+    sa = [c for c in doc["checks"] if c["name"].startswith("SA-level")]
+    assert len(sa) == 3 and all(c["calibrated"] and c["pass"] for c in sa)
+    net = [c for n, c in names.items() if n.startswith("network")]
+    assert len(net) == 2 and not any(c["calibrated"] for c in net)
+    assert names["ResNet-18 MACs"]["pass"] and names["ResNet-18 parameters"]["pass"]
+    assert code == (0 if all(c["pass"] for c in doc["checks"]) else 1)

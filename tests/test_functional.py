@@ -1,0 +1,91 @@
+"""The detailed path: micro-programs on real data equal an integer convolution, and
+their executed primitive counts equal the fast path's cycles, item by item."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from imcsim.arch import load_arch
+from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.functional.digital import check_network, im2col, reference_conv, run_layer
+from imcsim.mapping import plan_layer
+from imcsim.workload.layer import ComputeLayer
+from tests.conftest import ARCH
+
+
+def small_layer(seed: int, cin=5, cout=7, hw=(6, 5), k=3, stride=1, pad=1, sparsity=0.5):
+    rng = np.random.default_rng(seed)
+    w = rng.choice([-1, 0, 1], size=(cout, cin, k, k), p=[(1 - sparsity) / 2, sparsity,
+                                                           (1 - sparsity) / 2]).astype(np.int8)
+    oh = (hw[0] + 2 * pad - k) // stride + 1
+    ow = (hw[1] + 2 * pad - k) // stride + 1
+    return ComputeLayer("small", "conv", cin, cout, (k, k), (stride, stride),
+                        (pad, pad, pad, pad), (1, 1), 1, hw, (oh, ow), w,
+                        np.ones(cout, np.float32))
+
+
+@pytest.mark.parametrize("design", ["fat.yaml", "parapim.yaml", "fat_sram.yaml"])
+@pytest.mark.parametrize("overrides", [{}, {"chip.rows": 100}, {"chip.banks": 1,
+                                                                "chip.subarrays_per_bank": 3}])
+def test_small_layer_exact(design, overrides):
+    """rows=100 forces output-stationary streaming; 3 subarrays force multi-segment items."""
+    arch = load_arch(ARCH / design, overrides)
+    ops = SubarrayOpCosts.from_arch(arch)
+    layer = small_layer(seed=len(design) + len(overrides))
+    x = np.random.default_rng(1).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
+    density = np.count_nonzero(layer.weights) / layer.weight_count
+    plan = plan_layer(layer, arch, ops, density)
+    out, check = run_layer(layer, x, plan, arch, ops)
+    assert check.outputs_match and check.max_abs_error == 0
+    assert check.cycles_match, check
+    assert np.array_equal(out, reference_conv(x, layer))
+
+
+def test_split_layer_goes_through_reduction(fat):
+    arch = dataclasses.replace(fat, mapping=dataclasses.replace(fat.mapping, kind="input_stationary"))
+    ops = SubarrayOpCosts.from_arch(arch)
+    layer = small_layer(seed=3, cin=16, cout=4, hw=(4, 4))  # fan-in 144 > one part
+    x = np.random.default_rng(2).integers(0, 256, size=(16, 4, 4))
+    plan = plan_layer(layer, arch, ops, 0.5)
+    assert plan.tiling.split > 1 and len(plan.phases) == 2
+    _, check = run_layer(layer, x, plan, arch, ops)
+    assert check.outputs_match and check.cycles_match
+
+
+def test_resnet20_first_stage_both_designs(fat, parapim, resnet20):
+    for arch in (fat, parapim):
+        report = check_network(arch, resnet20, layers=7)
+        assert len(report.layers) == 7
+        assert report.all_match, report.text()
+
+
+def test_a_wrong_fast_path_is_caught(fat, monkeypatch):
+    """If the mapping mis-stated its loads, the functional count would expose it."""
+    import imcsim.mapping.tiling as tiling
+
+    arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100})
+    ops = SubarrayOpCosts.from_arch(arch)
+    layer = small_layer(seed=5)
+    x = np.random.default_rng(3).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
+    original = tiling.Geometry.load_rounds
+    monkeypatch.setattr(tiling.Geometry, "load_rounds",
+                        lambda self, part, ch: original(self, part, ch) + 1)
+    plan = plan_layer(layer, arch, ops, 0.5)
+    _, check = run_layer(layer, x, plan, arch, ops)
+    assert not check.cycles_match
+
+
+def test_im2col_matches_direct_sum():
+    layer = small_layer(seed=9, stride=2, pad=0, hw=(7, 7))
+    x = np.random.default_rng(4).integers(0, 256, size=(layer.in_channels, 7, 7))
+    cols = im2col(x, layer)
+    w = layer.weights.astype(np.int64)
+    oh, ow = layer.out_hw
+    for o in range(layer.out_channels):
+        for yy in range(oh):
+            for xx in range(ow):
+                patch = x[:, 2 * yy:2 * yy + 3, 2 * xx:2 * xx + 3]
+                assert (w[o] * patch).sum() == (w[o].ravel() * cols[0, yy * ow + xx]).sum()
