@@ -1,11 +1,20 @@
 """A small ONNX-like graph IR: tensors, nodes and a graph.
 
-Op names and attribute names/semantics follow ONNX (Conv, Gemm, MatMul,
-BatchNormalization, Relu, Add, MaxPool, AveragePool, GlobalAveragePool, Flatten), so a
-native YAML/JSON reader and an ONNX importer can both produce a `Graph` directly. Layout
-is NCHW; weights of a Conv are (out_ch, in_ch/group, kh, kw) as in ONNX. Nodes are listed
-in topological (execution) order, as ONNX requires. An empty input name means an
-omitted optional input (ONNX convention).
+Op names, attribute names and input order follow ONNX opset 17 (Conv, Gemm, MatMul,
+BatchNormalization, Relu, Clip, Add, Concat, MaxPool, Reshape, Split, ...; Reshape's
+shape, Split's split and Clip's min/max are inputs, ReduceMean's axes an attribute) plus
+the QONNX `Quant` op, so the native YAML/JSON reader and the ONNX importer both produce a
+`Graph` directly (`shapes.SUPPORTED_OPS` lists the ops). Layout is NCHW; weights of a
+Conv are (out_ch, in_ch/group, kh, kw) as in ONNX. Nodes are listed in topological
+(execution) order, as ONNX requires. An empty input name means an omitted optional input
+(ONNX convention).
+
+Quantized weights are initializers with integer data: `dtype` "int8", `data` the integer
+levels, `bits` their width (2 = ternary, levels in {-1, 0, +1}) and `scale` the real step,
+so that the real weight is `scale * data` (numpy broadcasting). `scale` has at most one
+axis longer than 1, the output-channel axis of the consuming op: (O, 1, 1, 1) for a Conv
+weight, (O, 1) for Gemm with transB=1, (1, N) for MatMul or Gemm with transB=0, or shape
+() for one scale per tensor.
 """
 
 from __future__ import annotations
@@ -15,15 +24,22 @@ from typing import Any
 
 import numpy as np
 
+Shape = tuple[int, ...]
+
 
 @dataclass
 class Tensor:
-    """A named tensor: a graph input (shape, no data) or an initializer (with data)."""
+    """A named tensor: a graph input (shape, no data) or an initializer (with data).
+
+    `scale` and `bits` are set on quantized weights only (see the module docstring).
+    """
 
     name: str
     shape: tuple[int, ...] | None
     dtype: str = "float32"
     data: np.ndarray | None = field(default=None, repr=False, compare=False)
+    scale: np.ndarray | None = field(default=None, repr=False, compare=False)
+    bits: int | None = None
 
     @property
     def known_shape(self) -> tuple[int, ...] | None:
@@ -31,6 +47,11 @@ class Tensor:
         if self.data is not None:
             return tuple(int(d) for d in self.data.shape)
         return None if self.shape is None else tuple(int(d) for d in self.shape)
+
+    @property
+    def is_quantized(self) -> bool:
+        """True for integer levels with a bit width (and usually a scale)."""
+        return self.bits is not None
 
 
 @dataclass
@@ -50,6 +71,11 @@ class Node:
         return None
 
 
+def node_key(node: Node) -> str:
+    """The error key naming a node: 'node <name> (<op>)'."""
+    return f"node {node.name} ({node.op})"
+
+
 @dataclass
 class Graph:
     """A network graph: inputs (with shapes), output names, nodes, initializers."""
@@ -67,30 +93,84 @@ class Graph:
         t = self.initializers.get(name)
         return None if t is None else t.data
 
+    def consumers(self) -> dict[str, list[Node]]:
+        """Tensor name -> the nodes reading it (in node order)."""
+        out: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for name in node.inputs:
+                if name:
+                    out.setdefault(name, []).append(node)
+        return out
 
-# BatchNormalization inputs 3 and 4 (running mean / variance) are statistics, not
-# trainable parameters.
-_NON_TRAINABLE_INPUTS = {"BatchNormalization": (3, 4)}
-_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+# Inputs that are settings or statistics, not trainable parameters: BatchNormalization
+# running mean/var, Clip bounds, quantizer scales/zero points/bit widths, shape and index
+# constants.
+NON_TRAINABLE_INPUTS: dict[str, tuple[int, ...]] = {
+    "BatchNormalization": (3, 4), "Clip": (1, 2), "Quant": (1, 2, 3),
+    "QuantizeLinear": (1, 2), "DequantizeLinear": (1, 2), "Reshape": (1,), "Split": (1,),
+    "Gather": (1,),
+}
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def trainable_parameter_count(graph: Graph) -> int:
-    """Number of trainable parameters: float initializers consumed by some node.
+    """Number of trainable parameters: float or quantized initializers consumed by a node.
 
-    Each initializer counts once; BatchNormalization running mean/var and non-float
-    initializers (e.g. int64 shape constants) are excluded.
+    Each initializer counts once (a weight shared by several nodes, e.g. the time steps
+    of an unrolled LSTM, counts once); the inputs in NON_TRAINABLE_INPUTS and other
+    non-float initializers (e.g. int64 shape constants) are excluded.
     """
     counted: set[str] = set()
     total = 0
     for node in graph.nodes:
-        skip = _NON_TRAINABLE_INPUTS.get(node.op, ())
+        skip = NON_TRAINABLE_INPUTS.get(node.op, ())
         for i, name in enumerate(node.inputs):
             if i in skip or not name or name in counted or name not in graph.initializers:
                 continue
             t = graph.initializers[name]
-            if t.dtype not in _FLOAT_DTYPES:
+            if t.dtype not in FLOAT_DTYPES and not t.is_quantized:
                 continue
             shape = t.known_shape or ()
             counted.add(name)
             total += int(np.prod(shape, dtype=np.int64))
     return total
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that also tells 1 from 1.0 and True, and [1] from (1,)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return a == b or (a != a and b != b)  # NaN equals NaN here
+    return a == b
+
+
+def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def tensor_equal(a: Tensor, b: Tensor) -> bool:
+    """Exact equality of two tensors, arrays compared bit for bit."""
+    return (a.name == b.name and _same(a.shape, b.shape) and a.dtype == b.dtype
+            and a.bits == b.bits and _same_array(a.data, b.data)
+            and _same_array(a.scale, b.scale))
+
+
+def graph_equal(a: Graph, b: Graph) -> bool:
+    """Exact equality of two graphs (order of inputs, nodes, initializers included)."""
+    return (a.name == b.name and a.outputs == b.outputs
+            and len(a.inputs) == len(b.inputs)
+            and all(tensor_equal(x, y) for x, y in zip(a.inputs, b.inputs, strict=True))
+            and len(a.nodes) == len(b.nodes)
+            and all(x.name == y.name and x.op == y.op and x.inputs == y.inputs
+                    and x.outputs == y.outputs and _same(x.attrs, y.attrs)
+                    for x, y in zip(a.nodes, b.nodes, strict=True))
+            and list(a.initializers) == list(b.initializers)
+            and all(tensor_equal(a.initializers[k], b.initializers[k]) for k in a.initializers))

@@ -18,14 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from imcsim.errors import WorkloadError
-from imcsim.workload.graph import Graph, Node
+from imcsim.workload.graph import Graph, Node, Shape, node_key
+from imcsim.workload.shape_ops import EXTRA_OPS, MULTI_OUTPUT_OPS, ShapeFn
 
-Shape = tuple[int, ...]
-
-
-def node_key(node: Node) -> str:
-    """The error key naming a node: 'node <name> (<op>)'."""
-    return f"node {node.name} ({node.op})"
+__all__ = ["SUPPORTED_OPS", "Shape", "Window", "infer_shapes", "node_key", "window"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def window(node: Node, in_hw: tuple[int, int], kernel: tuple[int, int] | None,
     return Window(tuple(kernel), strides, tuple(pads), dil, (out_hw[0], out_hw[1]))
 
 
-def _conv(node: Node, s: list[Shape], src: str) -> Shape:
+def _conv(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     x, w = s[0], s[1]
     key = node_key(node)
     if len(x) != 4 or len(w) != 4:
@@ -126,7 +122,7 @@ def _conv(node: Node, s: list[Shape], src: str) -> Shape:
     return (x[0], w[0], *win.out_hw)
 
 
-def _pool(node: Node, s: list[Shape], src: str) -> Shape:
+def _pool(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     x = s[0]
     if len(x) != 4:
         raise WorkloadError(f"only 2-D pooling (rank-4 input) is supported, got {list(x)}",
@@ -136,7 +132,7 @@ def _pool(node: Node, s: list[Shape], src: str) -> Shape:
     return (x[0], x[1], *win.out_hw)
 
 
-def _global_pool(node: Node, s: list[Shape], src: str) -> Shape:
+def _global_pool(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     x = s[0]
     if len(x) < 3:
         raise WorkloadError(f"needs a rank >= 3 input, got {list(x)}", source=src,
@@ -144,7 +140,7 @@ def _global_pool(node: Node, s: list[Shape], src: str) -> Shape:
     return (x[0], x[1]) + (1,) * (len(x) - 2)
 
 
-def _bn(node: Node, s: list[Shape], src: str) -> Shape:
+def _bn(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     x = s[0]
     if len(s) != 5 or len(x) < 2 or any(p != (x[1],) for p in s[1:]):
         raise WorkloadError(f"needs input and 4 parameters of shape [{x[1] if len(x) > 1 else '?'}]"
@@ -152,15 +148,7 @@ def _bn(node: Node, s: list[Shape], src: str) -> Shape:
     return x
 
 
-def _add(node: Node, s: list[Shape], src: str) -> Shape:
-    try:
-        return tuple(int(d) for d in np.broadcast_shapes(*s))
-    except ValueError:
-        raise WorkloadError(f"shapes {[list(p) for p in s]} do not broadcast", source=src,
-                            key=node_key(node)) from None
-
-
-def _flatten(node: Node, s: list[Shape], src: str) -> Shape:
+def _flatten(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     x = s[0]
     axis = int(node.attrs.get("axis", 1))
     if axis < 0:
@@ -171,7 +159,7 @@ def _flatten(node: Node, s: list[Shape], src: str) -> Shape:
     return (math.prod(x[:axis]), math.prod(x[axis:]))
 
 
-def _gemm(node: Node, s: list[Shape], src: str) -> Shape:
+def _gemm(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     a, b = s[0], s[1]
     key = node_key(node)
     if len(a) != 2 or len(b) != 2:
@@ -192,7 +180,7 @@ def _gemm(node: Node, s: list[Shape], src: str) -> Shape:
     return (m, n)
 
 
-def _matmul(node: Node, s: list[Shape], src: str) -> Shape:
+def _matmul(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     a, b = s[0], s[1]
     if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
         raise WorkloadError(f"only rank-2 MatMul [M, K] x [K, N] is supported, got "
@@ -200,18 +188,18 @@ def _matmul(node: Node, s: list[Shape], src: str) -> Shape:
     return (a[0], b[1])
 
 
-# op -> (shape function, minimum inputs, maximum inputs)
-_OPS = {
+# op -> (shape function, minimum inputs, maximum inputs or None = any)
+_OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
     "Conv": (_conv, 2, 3),
     "Gemm": (_gemm, 2, 3),
     "MatMul": (_matmul, 2, 2),
     "BatchNormalization": (_bn, 5, 5),
-    "Relu": (lambda n, s, src: s[0], 1, 1),
-    "Add": (_add, 2, 2),
     "MaxPool": (_pool, 1, 1),
     "AveragePool": (_pool, 1, 1),
     "GlobalAveragePool": (_global_pool, 1, 1),
+    "GlobalMaxPool": (_global_pool, 1, 1),
     "Flatten": (_flatten, 1, 1),
+    **EXTRA_OPS,
 }
 
 SUPPORTED_OPS = tuple(_OPS)
@@ -239,29 +227,37 @@ def infer_shapes(graph: Graph, *, source: str | None = None) -> dict[str, Shape]
                                 key=f"initializer {name}")
         shapes[name] = shp
     for node in graph.nodes:
-        key = node_key(node)
-        if node.op not in _OPS:
-            raise WorkloadError(f"unsupported operator {node.op!r} (supported: "
-                                f"{', '.join(SUPPORTED_OPS)})", source=src, key=key)
-        fn, lo, hi = _OPS[node.op]
-        names = list(node.inputs)
-        while names and not names[-1]:
-            names.pop()  # trailing omitted optional inputs
-        if not lo <= len(names) <= hi or not all(names):
-            raise WorkloadError(f"expects {lo}..{hi} inputs, got {node.inputs}", source=src,
-                                key=key)
-        missing = [n for n in names if n not in shapes]
-        if missing:
-            raise WorkloadError(f"input {missing[0]!r} is not a graph input, an initializer "
-                                f"or the output of an earlier node", source=src, key=key)
-        if len(node.outputs) != 1:
-            raise WorkloadError(f"expects 1 output, got {node.outputs}", source=src, key=key)
-        out = node.outputs[0]
-        if out in shapes:
-            raise WorkloadError(f"output {out!r} is already defined", source=src, key=key)
-        shapes[out] = fn(node, [shapes[n] for n in names], src)
+        _infer_node(graph, node, shapes, src)
     for name in graph.outputs:
         if name not in shapes:
             raise WorkloadError("graph output is never produced", source=src,
                                 key=f"output {name}")
     return shapes
+
+
+def _infer_node(graph: Graph, node: Node, shapes: dict[str, Shape], src: str) -> None:
+    """Check one node's inputs and record the shapes of its outputs in `shapes`."""
+    key = node_key(node)
+    if node.op not in _OPS:
+        raise WorkloadError(f"unsupported operator {node.op!r} (supported: "
+                            f"{', '.join(SUPPORTED_OPS)})", source=src, key=key)
+    fn, lo, hi = _OPS[node.op]
+    names = list(node.inputs)
+    while names and not names[-1]:
+        names.pop()  # trailing omitted optional inputs
+    if len(names) < lo or (hi is not None and len(names) > hi) or not all(names[:lo]):
+        raise WorkloadError(f"expects {lo}..{'' if hi is None else hi} inputs, got "
+                            f"{node.inputs}", source=src, key=key)
+    missing = [n for n in names if n and n not in shapes]
+    if missing:
+        raise WorkloadError(f"input {missing[0]!r} is not a graph input, an initializer "
+                            f"or the output of an earlier node", source=src, key=key)
+    multi = node.op in MULTI_OUTPUT_OPS
+    if not node.outputs or (len(node.outputs) != 1 and not multi) or not all(node.outputs):
+        raise WorkloadError(f"expects {'1 or more outputs' if multi else '1 output'}, got "
+                            f"{node.outputs}", source=src, key=key)
+    result = fn(node, [shapes[n] if n else None for n in names], src, graph)
+    for out, shape in zip(node.outputs, result if multi else [result], strict=True):
+        if out in shapes:
+            raise WorkloadError(f"output {out!r} is already defined", source=src, key=key)
+        shapes[out] = shape
