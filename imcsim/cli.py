@@ -27,6 +27,15 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _plot_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plot", metavar="DIR", default=None, help="write PNG/SVG plots here")
+    p.add_argument("--plot-format", default="png,svg", help="comma-separated: png, svg")
+
+
+def _formats(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(f.strip() for f in args.plot_format.split(",") if f.strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imcsim",
@@ -39,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--out", default=None,
                      help="write summary.json, layers.csv, energy_breakdown.csv here")
+    _plot_options(run)
+    run.add_argument("--trace", metavar="FILE", default=None,
+                     help="write a Chrome/Perfetto trace (JSON), e.g. traces/run.json")
+    run.add_argument("--trace-max-events", type=int, default=20000, metavar="N",
+                     help="events per track in the trace; longer tracks are merged "
+                          "(busy cycles kept)")
     run.add_argument("--functional", action="store_true",
                      help="also execute the bit-serial micro-programs on real data (small "
                           "networks) and check outputs and cycles against the fast path")
@@ -49,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--arch", required=True, help="design arch YAML")
     cmp.add_argument("--baseline", required=True, help="baseline arch YAML")
     _common(cmp)
+    _plot_options(cmp)
 
     val = sub.add_parser("validate", help="check the shipped models against published figures")
     val.add_argument("--arch", default=None, help="design (default arch_configs/fat.yaml)")
@@ -95,6 +111,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         from imcsim.report.files import write_run_outputs
 
         write_run_outputs(args.out, res)
+    if args.plot:
+        from imcsim.report.plots import plot_run, plot_utilisation_timeline
+
+        plot_run(doc, args.plot, formats=_formats(args))
+        plot_utilisation_timeline(res.record, arch.subarrays, res.frequency_hz, args.plot,
+                                  formats=_formats(args))
+    if args.trace:
+        from imcsim.report.trace import write_trace
+
+        write_trace(args.trace, res.record, res.frequency_hz, args.trace_max_events,
+                    layer_names=[la.name for la in res.layers])
     _emit(args, doc, text)
     if args.functional and not doc["functional"]["all_match"]:
         return 1
@@ -111,6 +138,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     design, base = load_arch(args.arch), load_arch(args.baseline)
     net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
     cmp = compare(simulate(design, net), simulate(base, net))
+    if args.plot:
+        from imcsim.report.plots import plot_compare
+
+        plot_compare(cmp, args.plot, formats=_formats(args))
     _emit(args, cmp, compare_text(cmp))
     return 0
 
@@ -140,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("imcsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `imcsim run ... | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -105,3 +105,23 @@ def test_validate_document(capsys):
     assert len(net) == 2 and not any(c["calibrated"] for c in net)
     assert names["ResNet-18 MACs"]["pass"] and names["ResNet-18 parameters"]["pass"]
     assert code == (0 if all(c["pass"] for c in doc["checks"]) else 1)
+
+
+def test_run_writes_plots_and_trace(tmp_path, capsys):
+    from imcsim.report.trace import trace_busy_cycles
+
+    plots, trace = tmp_path / "plots", tmp_path / "traces" / "r20.json"
+    assert main(["run", "--arch", FAT, "--net", "resnet20", "--plot", str(plots),
+                 "--plot-format", "png", "--trace", str(trace), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "run_cycles.png", "run_energy.png", "run_utilisation.png", "utilisation_timeline.png"]
+    busy = trace_busy_cycles(json.loads(trace.read_text()))
+    compute = sum(v for k, v in busy.items() if ".sub" in k)
+    assert compute > 0 and doc["total"]["cycles"] > 0
+
+
+def test_compare_writes_plot(tmp_path, capsys):
+    assert main(["compare", "--arch", FAT, "--baseline", PARA, "--net", "resnet20",
+                 "--plot", str(tmp_path), "--plot-format", "svg"]) == 0
+    assert (tmp_path / "compare.svg").exists()

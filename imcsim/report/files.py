@@ -22,17 +22,28 @@ LAYER_COLUMNS = ("layer", "kind", "macs", "weight_sparsity", "cycles", "time_s",
 ENERGY_COLUMNS = ("layer", "component", "energy_j")
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader never sees a partial file."""
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader never sees a partial file: a temporary
+    file in the same directory, renamed over the target (removed on failure)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        try:
+            os.fchmod(fd, 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError as exc:
         raise ImcsimError(f"cannot write: {exc.strerror}", source=str(path)) from None
+
+
+def atomic_write(path: str | Path, text: str) -> None:
+    """`atomic_write_bytes` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _csv(header: tuple[str, ...], rows: list[list]) -> str:

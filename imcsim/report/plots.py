@@ -1,0 +1,303 @@
+"""Matplotlib figures of run, compare and sweep documents (drawing only, nothing computed).
+
+Each ``plot_*`` function draws from the JSON-able documents (`RunResult.to_dict()`,
+`imcsim.compare.compare()`, sweep rows) or from the engine `JobRecord`, renders every
+file first, then writes each atomically (temp name, then rename) into `out_dir`, and
+returns the paths written. The ``_figure_*`` functions return the `Figure` so tests can
+read the plotted values back.
+
+Output is deterministic: figures are built on `matplotlib.figure.Figure` directly (no
+pyplot, no GUI backend, no global state touched; PNG is rendered by Agg), SVG ids are
+salted with a constant and no date or software version is written into the metadata, so
+the same document gives byte-identical files.
+
+matplotlib is imported inside the functions: ``import imcsim`` stays light.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from imcsim.errors import ImcsimError, UsageError
+from imcsim.report.files import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+FORMATS = ("png", "svg")
+_DPI = 150
+_SVG_SALT = "imcsim"
+
+
+# ---------------------------------------------------------------- writing
+
+
+def render(fig: Figure, fmt: str) -> bytes:
+    """The figure as PNG or SVG bytes, without dates or versions (reproducible)."""
+    import matplotlib
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown plot format {fmt!r} (choose from {', '.join(FORMATS)})",
+                         key="formats")
+    metadata: dict[str, Any] = {"Date": None, "Creator": None} if fmt == "svg" else \
+        {"Software": None}
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": _SVG_SALT}):
+        fig.savefig(buf, format=fmt, dpi=_DPI, metadata=metadata)
+    return buf.getvalue()
+
+
+def _save(figures: dict[str, Figure], out_dir: str | Path,
+          formats: Iterable[str]) -> list[Path]:
+    """Render every figure in every format first, then write them; returns the paths."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ImcsimError("output path exists and is not a directory", source=str(out))
+    files = {out / f"{stem}.{fmt}": render(fig, fmt)
+             for stem, fig in figures.items() for fmt in formats}
+    for path, data in files.items():
+        atomic_write_bytes(path, data)
+    return list(files)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _new_figure(n_bars: int, height: float = 4.5, rows: int = 1) -> tuple[Figure, list[Axes]]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(6.0, 1.5 + 0.32 * n_bars), height), layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def _layer_axis(ax: Axes, names: Sequence[str]) -> None:
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_xlabel("layer")
+
+
+def _legend_outside(ax: Axes, title: str | None = None) -> None:
+    """Legend right of the axes, where it never hides a bar."""
+    ax.legend(title=title, fontsize=8, title_fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def _time_unit(seconds: float) -> tuple[float, str]:
+    """Scale from seconds and unit name that keep `seconds` readable."""
+    for scale, unit in ((1e9, "ns"), (1e6, "µs"), (1e3, "ms")):
+        if seconds * scale < 1e4:
+            return scale, unit
+    return 1.0, "s"
+
+
+def _finite(values: Iterable[float]) -> list[float]:
+    """Non-finite ratios (a zero denominator) are left out of the bars (NaN)."""
+    return [float(v) if np.isfinite(v) else float("nan") for v in values]
+
+
+def _subtitle(doc: dict[str, Any]) -> str:
+    return f"{doc['net']}, weights: {doc['quantizer']}"
+
+
+# ---------------------------------------------------------------- run
+
+
+def _figure_run_cycles(doc: dict[str, Any]) -> Figure:
+    layers = doc["layers"]
+    names = [la["name"] for la in layers]
+    fig, (ax,) = _new_figure(len(names))
+    ax.bar(range(len(names)), [la["cycles"] for la in layers], color="tab:blue",
+           label="cycles")
+    _layer_axis(ax, names)
+    f = float(doc["frequency_hz"])
+    ax.set_ylabel(f"cycles (clock {f / 1e9:g} GHz)")
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    scale, unit = _time_unit(max((la["cycles"] for la in layers), default=0) / f)
+    sec = ax.secondary_yaxis("right", functions=(lambda c: c / f * scale,
+                                                 lambda t: t / scale * f))
+    sec.set_ylabel(f"time ({unit})")
+    total = doc["total"]
+    ax.set_title(f"{doc['arch']}: cycles per layer (total {total['cycles']:,} cycles)")
+    fig.suptitle(_subtitle(doc), fontsize=8)
+    return fig
+
+
+def _figure_run_energy(doc: dict[str, Any]) -> Figure:
+    layers = doc["layers"]
+    names = [la["name"] for la in layers]
+    components: list[str] = []
+    for la in layers:
+        components += [c for c in la["energy_breakdown_j"] if c not in components]
+    fig, (ax,) = _new_figure(len(names))
+    bottom = np.zeros(len(layers))
+    x = range(len(names))
+    for comp in components:
+        uj = np.array([la["energy_breakdown_j"].get(comp, 0.0) * 1e6 for la in layers])
+        if not uj.any():
+            continue  # a component that spends nothing gets no legend entry
+        ax.bar(x, uj, bottom=bottom, label=comp.replace("_", " "))
+        bottom += uj
+    _layer_axis(ax, names)
+    ax.set_ylabel("energy (µJ)")
+    _legend_outside(ax, title="component")
+    ax.set_title(f"{doc['arch']}: energy per layer by component "
+                 f"(total {doc['total']['energy_j'] * 1e6:.4g} µJ)")
+    fig.suptitle(_subtitle(doc), fontsize=8)
+    return fig
+
+
+def _figure_run_utilisation(doc: dict[str, Any]) -> Figure:
+    layers = doc["layers"]
+    names = [la["name"] for la in layers]
+    fig, (ax,) = _new_figure(len(names))
+    util = [la["utilisation"] for la in layers]
+    ax.bar(range(len(names)), util, color="tab:green", label="layer")
+    net = doc["total"]["utilisation"]
+    ax.axhline(net, color="black", linestyle="--", linewidth=1,
+               label=f"network (cycle-weighted): {net:.2f}")
+    _layer_axis(ax, names)
+    ax.set_ylim(0, max(1.0, *util) * 1.05)
+    ax.set_ylabel("utilisation\n(fraction of column-cycles computing)")
+    _legend_outside(ax)
+    ax.set_title(f"{doc['arch']}: subarray utilisation per layer")
+    fig.suptitle(_subtitle(doc), fontsize=8)
+    return fig
+
+
+def plot_run(doc: dict[str, Any], out_dir: str | Path,
+             formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Cycles, stacked energy by component (µJ) and utilisation per layer of a run
+    document (`RunResult.to_dict()`): ``run_cycles``, ``run_energy``, ``run_utilisation``."""
+    return _save({"run_cycles": _figure_run_cycles(doc),
+                  "run_energy": _figure_run_energy(doc),
+                  "run_utilisation": _figure_run_utilisation(doc)}, out_dir, formats)
+
+
+# ---------------------------------------------------------------- compare
+
+
+def _figure_compare(doc: dict[str, Any]) -> Figure:
+    layers = doc["layers"]
+    names = [la["name"] for la in layers]
+    fig, axes = _new_figure(len(names), height=7.0, rows=2)
+    panels = (("speedup", "speedup (×)\nbaseline time / design time", "tab:blue"),
+              ("energy_efficiency", "energy efficiency (×)\nbaseline energy / design energy",
+               "tab:orange"))
+    for ax, (key, ylabel, color) in zip(axes, panels, strict=True):
+        ax.bar(range(len(names)), _finite(la[key] for la in layers), color=color,
+               label="layer")
+        ax.axhline(doc[key], color="black", linestyle="--", linewidth=1,
+                   label=f"network: {doc[key]:.2f}×")
+        ax.axhline(1.0, color="grey", linestyle=":", linewidth=1,
+                   label=f"{doc['baseline']} (1×)")
+        ax.set_ylabel(ylabel)
+        _legend_outside(ax)
+    axes[0].set_title(f"{doc['arch']} vs {doc['baseline']}: per-layer speedup and "
+                      "energy efficiency")
+    _layer_axis(axes[-1], names)
+    axes[0].set_xlabel("")
+    fig.suptitle(_subtitle(doc), fontsize=8)
+    return fig
+
+
+def plot_compare(doc: dict[str, Any], out_dir: str | Path,
+                 formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Per-layer speedup and energy efficiency of a `compare()` document, network values
+    as dashed lines: ``compare``."""
+    return _save({"compare": _figure_compare(doc)}, out_dir, formats)
+
+
+# ---------------------------------------------------------------- timeline
+
+
+def _figure_utilisation_timeline(record: Any, n_subarrays: int, frequency_hz: float,
+                                 bins: int = 200) -> Figure:
+    from imcsim.report.trace import binned_busy_cycles
+
+    if n_subarrays <= 0 or not frequency_hz > 0 or bins <= 0:
+        raise UsageError("n_subarrays, frequency_hz and bins must be positive",
+                         key="utilisation timeline")
+    end = max(record.end, default=0)
+    edges = np.linspace(0.0, float(end), max(1, min(bins, end)) + 1)
+    busy = binned_busy_cycles(record, edges) if end else np.zeros(1)
+    width = np.diff(edges) if end else np.ones(1)
+    fraction = busy / (n_subarrays * width)
+    scale, unit = _time_unit(end / frequency_hz)
+    to_time = scale / frequency_hz
+    fig, (ax,) = _new_figure(0, height=4.0)
+    ax.stairs(fraction, edges * to_time, fill=True, alpha=0.6, color="tab:green",
+              label=f"mean per bin ({len(fraction)} bins of {width[0]:,.0f} cycles)")
+    starts: dict[int, int] = {}
+    for layer, s in zip(record.layer, record.start, strict=True):
+        starts[layer] = min(s, starts.get(layer, s))
+    for i, (_layer, s) in enumerate(sorted(starts.items(), key=lambda kv: kv[1])[1:]):
+        ax.axvline(s * to_time, color="grey", linewidth=0.5, linestyle=":",
+                   label="layer start" if i == 0 else None)
+    ax.set_xlim(0, end * to_time if end else 1)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(f"time ({unit})")
+    ax.set_ylabel(f"fraction of the {n_subarrays} subarrays computing")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Subarrays computing over time")
+    return fig
+
+
+def plot_utilisation_timeline(record: Any, n_subarrays: int, frequency_hz: float,
+                              out_dir: str | Path, formats: Sequence[str] = FORMATS,
+                              bins: int = 200) -> list[Path]:
+    """Fraction of subarrays computing over time, binned, from the `JobRecord`'s
+    ``compute`` steps on subarray resources: ``utilisation_timeline``."""
+    return _save({"utilisation_timeline": _figure_utilisation_timeline(
+        record, n_subarrays, frequency_hz, bins)}, out_dir, formats)
+
+
+# ---------------------------------------------------------------- sparsity sweep
+
+
+def _figure_sparsity_sweep(rows: Sequence[dict[str, Any]],
+                           published_point: tuple[float, float] | None = None,
+                           published_energy_point: tuple[float, float] | None = None,
+                           published_label: str = "published",
+                           title: str | None = None) -> Figure:
+    rows = sorted(rows, key=lambda r: r["sparsity"])
+    x = [r["sparsity"] for r in rows]
+    fig, (ax,) = _new_figure(23, height=4.5)  # 9 inches: room for the legend
+    curves = (("speedup", "speedup", "tab:blue", "o", published_point),
+              ("energy_efficiency", "energy efficiency", "tab:orange", "s",
+               published_energy_point))
+    for key, label, color, marker, point in curves:
+        ax.plot(x, _finite(r[key] for r in rows), marker=marker, color=color,
+                label=f"{label} (simulated)")
+        if point is not None:
+            px, py = float(point[0]), float(point[1])
+            ax.plot([px], [py], marker="*", markersize=14, linestyle="none", color=color,
+                    markeredgecolor="black", label=f"{label} ({published_label})")
+            ax.annotate(f"{py:g}×", (px, py), textcoords="offset points",
+                        xytext=(-12, 0), ha="right", va="center", fontsize=8)
+    ax.set_xlabel("weight sparsity (fraction of zero weights)")
+    ax.set_ylabel("ratio to baseline (×)")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.08)
+    ax.grid(True, linewidth=0.3)
+    _legend_outside(ax)
+    ax.set_title(title or "Speedup and energy efficiency vs weight sparsity")
+    return fig
+
+
+def plot_sparsity_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path,
+                        published_point: tuple[float, float] | None = None, *,
+                        published_energy_point: tuple[float, float] | None = None,
+                        published_label: str = "published", title: str | None = None,
+                        formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Speedup and energy efficiency vs sparsity (rows with keys ``sparsity``,
+    ``speedup``, ``energy_efficiency``); published (sparsity, value) points, passed in by
+    the caller, are starred and labelled `published_label`: ``sparsity_sweep``."""
+    return _save({"sparsity_sweep": _figure_sparsity_sweep(
+        rows, published_point, published_energy_point, published_label, title)},
+        out_dir, formats)
