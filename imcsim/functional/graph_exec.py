@@ -1,0 +1,263 @@
+"""Value-level execution of a network graph (numpy, NCHW, any batch size).
+
+Every weight layer (Conv, Gemm, MatMul with a weight initializer) goes through a
+`linear` hook, so the same executor runs the exact float/integer reference, the
+bit-exact digital in-memory path, and noisy analog or photonic models:
+
+    linear(call: LinearCall) -> (rows, out_channels) array
+
+`LinearCall` carries the layer's im2col rows, the real weights, their integer levels and
+per-channel scale when the weights are quantized, and how the rows were quantized when
+the layer's input comes straight from a quantizer (QONNX Quant or QuantizeLinear).
+Other ops (BatchNormalization, activations, pooling, Add, Concat, reshapes, quantizers)
+run in the digital periphery, in float64, with ONNX semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from imcsim.errors import WorkloadError
+from imcsim.workload.graph import Graph, Node, node_key
+from imcsim.workload.shapes import window
+
+
+@dataclass(frozen=True)
+class QuantInfo:
+    """real = scale * (q - zero_point), q integer in [lo, hi]."""
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    bits: int
+    signed: bool
+
+
+@dataclass
+class LinearCall:
+    node: Node
+    rows: np.ndarray  # (R, F) float64 inputs (im2col rows for a Conv)
+    weights: np.ndarray  # (O, F) float64 real weights
+    levels: np.ndarray | None  # (O, F) integer levels if the weights are quantized
+    scale: np.ndarray | None  # (O,) real step per output channel
+    x_quant: QuantInfo | None  # how `rows` were quantized, if known
+    group: int = 0  # conv group of this call
+
+
+LinearHook = Callable[[LinearCall], np.ndarray]
+
+
+def exact_linear(call: LinearCall) -> np.ndarray:
+    """The float64 reference product."""
+    return call.rows @ call.weights.T
+
+
+def _weights(graph: Graph, node: Node, env: dict[str, np.ndarray], index: int
+             ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Real weights, integer levels and per-output-channel scale (levels None if float)."""
+    name = node.input(index)
+    t = graph.initializers.get(name) if name else None
+    if t is not None and t.is_quantized and t.data is not None:
+        levels = np.asarray(t.data, dtype=np.int64)
+        scale = np.asarray(t.scale if t.scale is not None else 1.0, dtype=np.float64)
+        return levels * scale, levels, scale
+    return np.asarray(env[name], dtype=np.float64), None, None
+
+
+def _per_channel(scale: np.ndarray | None, channels: int, axis_len_first: bool) -> np.ndarray | None:
+    if scale is None:
+        return None
+    s = np.asarray(scale, dtype=np.float64)
+    if s.size == 1:
+        return np.full(channels, float(s.reshape(-1)[0]))
+    return s.reshape(-1)
+
+
+def _im2col(x: np.ndarray, node: Node, kernel: tuple[int, int], groups: int, src: str):
+    n, c, h, w = x.shape
+    win = window(node, (h, w), kernel, src)
+    top, left, bottom, right = win.pads
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = win.kernel, win.strides, win.dilations, win.out_hw
+    taps = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    for ky in range(kh):
+        for kx in range(kw):
+            y0, x0 = ky * dh, kx * dw
+            taps[:, :, ky, kx] = xp[:, :, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw]
+    cg = c // groups
+    cols = taps.reshape(n, groups, cg * kh * kw, oh * ow).transpose(1, 0, 3, 2)
+    return cols.reshape(groups, n * oh * ow, cg * kh * kw), (oh, ow)
+
+
+def _pool(x: np.ndarray, node: Node, src: str, reduce: str) -> np.ndarray:
+    n, c, h, w = x.shape
+    ceil = bool(node.attrs.get("ceil_mode", 0))
+    win = window(node, (h, w), None, src, ceil_mode=ceil)
+    top, left, bottom, right = win.pads
+    (kh, kw), (sh, sw), (oh, ow) = win.kernel, win.strides, win.out_hw
+    extra_h = max(0, (oh - 1) * sh + kh - (h + top + bottom))
+    extra_w = max(0, (ow - 1) * sw + kw - (w + left + right))
+    pad_value = -np.inf if reduce == "max" else np.nan
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom + extra_h), (left, right + extra_w)),
+                constant_values=pad_value)
+    if reduce == "avg" and node.attrs.get("count_include_pad", 0):
+        inner = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+        xp = np.pad(inner, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)), constant_values=np.nan)
+    out = np.empty((n, c, oh, ow), dtype=np.float64)
+    for yy in range(oh):
+        for xx in range(ow):
+            patch = xp[:, :, yy * sh:yy * sh + kh, xx * sw:xx * sw + kw]
+            out[:, :, yy, xx] = (patch.max(axis=(2, 3)) if reduce == "max"
+                                 else np.nanmean(patch, axis=(2, 3)))
+    return out
+
+
+def _quant(x: np.ndarray, scale, zp, bits: int, signed: bool, narrow: bool) -> np.ndarray:
+    lo = -(2 ** (bits - 1)) + (1 if narrow else 0) if signed else 0
+    hi = 2 ** (bits - 1) - 1 if signed else 2 ** bits - 1 - (1 if narrow else 0)
+    q = np.clip(np.round(x / scale + zp), lo, hi)  # round half to even, as QONNX/ONNX
+    return q
+
+
+def run_graph(graph: Graph, feeds: dict[str, np.ndarray], linear: LinearHook | None = None,
+              source: str | None = None) -> dict[str, np.ndarray]:
+    """Execute `graph` on `feeds` (graph input name -> array); returns every tensor."""
+    src = source or graph.name
+    hook = linear or exact_linear
+    env: dict[str, np.ndarray] = {}
+    qinfo: dict[str, QuantInfo] = {}
+    for name, t in graph.initializers.items():
+        if t.data is not None:
+            data = np.asarray(t.data)
+            if t.is_quantized and t.scale is not None:
+                data = data * np.asarray(t.scale)
+            env[name] = data
+    for t in graph.inputs:
+        if t.name in graph.initializers:
+            continue
+        if t.name not in feeds:
+            raise WorkloadError("no data fed for graph input", source=src, key=f"input {t.name}")
+        env[t.name] = np.asarray(feeds[t.name], dtype=np.float64)
+    for node in graph.nodes:
+        try:
+            outs = _run_node(graph, node, env, qinfo, hook, src)
+        except WorkloadError:
+            raise
+        except (ValueError, IndexError, KeyError) as exc:
+            raise WorkloadError(f"cannot execute: {exc}", source=src, key=node_key(node)) from None
+        for name, value in zip(node.outputs, outs, strict=False):
+            env[name] = value
+    return env
+
+
+def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) -> list:
+    op, a = node.op, node.attrs
+    x = env.get(node.input(0)) if node.input(0) else None
+    if op == "Conv":
+        w_real, levels, scale = _weights(graph, node, env, 1)
+        groups = int(a.get("group", 1))
+        cout = w_real.shape[0]
+        cols, (oh, ow) = _im2col(x, node, w_real.shape[2:], groups, src)
+        n = x.shape[0]
+        per_group = cout // groups
+        out = np.empty((n * oh * ow, cout))
+        s = _per_channel(scale, cout, True)
+        xq = qinfo.get(node.input(0))
+        for g in range(groups):
+            ch = slice(g * per_group, (g + 1) * per_group)
+            call = LinearCall(node, cols[g], w_real[ch].reshape(per_group, -1),
+                              None if levels is None else levels[ch].reshape(per_group, -1),
+                              None if s is None else s[ch], xq, g)
+            out[:, ch] = hook(call)
+        y = out.reshape(n, oh, ow, cout).transpose(0, 3, 1, 2)
+        if node.input(2):
+            y = y + env[node.input(2)].reshape(1, -1, 1, 1)
+        return [y]
+    if op in ("Gemm", "MatMul"):
+        wname = node.input(1)
+        if wname not in graph.initializers:
+            raise WorkloadError("the second input must be a weight initializer", source=src,
+                                key=node_key(node))
+        w_real, levels, scale = _weights(graph, node, env, 1)
+        xm = x.reshape(x.shape[0], -1) if op == "Gemm" else x
+        if op == "Gemm" and a.get("transA", 0):
+            xm = xm.T
+        trans_b = op == "Gemm" and a.get("transB", 0)
+        w2 = w_real if trans_b else w_real.T  # (O, F)
+        lv = None if levels is None else (levels if trans_b else levels.T)
+        s = _per_channel(scale, w2.shape[0], True)
+        alpha = float(a.get("alpha", 1.0)) if op == "Gemm" else 1.0
+        lead = xm.shape[:-1]
+        rows = xm.reshape(-1, xm.shape[-1])
+        y = hook(LinearCall(node, rows, w2, lv, s, qinfo.get(node.input(0)))) * alpha
+        y = y.reshape(*lead, w2.shape[0])
+        if op == "Gemm" and node.input(2):
+            y = y + float(a.get("beta", 1.0)) * env[node.input(2)]
+        return [y]
+    if op == "BatchNormalization":
+        scale, bias, mean, var = (env[node.input(i)] for i in range(1, 5))
+        eps = float(a.get("epsilon", 1e-5))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        k = (scale / np.sqrt(var + eps)).reshape(shape)
+        return [(x - mean.reshape(shape)) * k + bias.reshape(shape)]
+    if op == "Relu":
+        return [np.maximum(x, 0)]
+    if op == "LeakyRelu":
+        return [np.where(x >= 0, x, float(a.get("alpha", 0.01)) * x)]
+    if op == "Sigmoid":
+        return [1 / (1 + np.exp(-x))]
+    if op == "Tanh":
+        return [np.tanh(x)]
+    if op == "Clip":
+        lo = env[node.input(1)] if node.input(1) else a.get("min", -np.inf)
+        hi = env[node.input(2)] if node.input(2) else a.get("max", np.inf)
+        return [np.clip(x, lo, hi)]
+    if op in ("Add", "Sum"):
+        total = env[node.inputs[0]]
+        for name in node.inputs[1:]:
+            total = total + env[name]
+        return [total]
+    if op == "Concat":
+        return [np.concatenate([env[n] for n in node.inputs], axis=int(a.get("axis", 1)))]
+    if op == "MaxPool":
+        return [_pool(x, node, src, "max")]
+    if op == "AveragePool":
+        return [_pool(x, node, src, "avg")]
+    if op == "GlobalAveragePool":
+        return [x.mean(axis=(2, 3), keepdims=True)]
+    if op == "GlobalMaxPool":
+        return [x.max(axis=(2, 3), keepdims=True)]
+    if op == "ReduceMean":
+        axes = tuple(a.get("axes", range(1, x.ndim)))
+        return [x.mean(axis=axes, keepdims=bool(a.get("keepdims", 1)))]
+    if op == "Flatten":
+        axis = int(a.get("axis", 1))
+        return [x.reshape(int(np.prod(x.shape[:axis])), -1)]
+    if op == "Reshape":
+        shape = [int(v) for v in env[node.input(1)]]
+        shape = [x.shape[i] if v == 0 else v for i, v in enumerate(shape)]
+        return [x.reshape(shape)]
+    if op in ("Identity", "Dropout"):
+        return [x]
+    if op == "Constant":
+        return [np.asarray(a["value"])]
+    if op == "Quant":  # QONNX: inputs x, scale, zero_point, bit_width
+        scale, zp, bits = env[node.input(1)], env[node.input(2)], int(env[node.input(3)])
+        signed, narrow = bool(a.get("signed", 1)), bool(a.get("narrow", 0))
+        q = _quant(x, scale, zp, bits, signed, narrow)
+        qinfo[node.outputs[0]] = QuantInfo(np.asarray(scale), np.asarray(zp), bits, signed)
+        return [(q - zp) * scale]
+    if op == "QuantizeLinear":
+        scale = env[node.input(1)]
+        zp = env[node.input(2)] if node.input(2) else np.zeros(())
+        signed = np.asarray(zp).dtype.kind == "i" if node.input(2) else False
+        q = _quant(x, scale, zp, 8, signed, False)
+        qinfo[node.outputs[0]] = QuantInfo(np.asarray(scale), np.asarray(zp), 8, signed)
+        return [q]
+    if op == "DequantizeLinear":
+        scale = env[node.input(1)]
+        zp = env[node.input(2)] if node.input(2) else 0
+        return [(x - zp) * scale]
+    raise WorkloadError(f"operator {op} cannot be executed", source=src, key=node_key(node))
