@@ -26,9 +26,11 @@ def compare(design: RunResult, baseline: RunResult) -> dict[str, Any]:
     if [la.name for la in design.layers] != [la.name for la in baseline.layers]:
         raise UsageError("design and baseline ran different networks", key="--net")
     sa_d, sa_b = design.sa_level, baseline.sa_level
-    sa = ratios(sa_b["add_time_s"], sa_d["add_time_s"], sa_b["add_energy_j"],
-                sa_d["add_energy_j"])
-    sa["area_efficiency"] = sa_b["sa_area_um2"] / sa_d["sa_area_um2"]
+    sa: dict[str, float] = {}
+    if sa_d and sa_b:  # both are bit-serial designs with a sense-amplifier addition
+        sa = ratios(sa_b["add_time_s"], sa_d["add_time_s"], sa_b["add_energy_j"],
+                    sa_d["add_energy_j"])
+        sa["area_efficiency"] = sa_b["sa_area_um2"] / sa_d["sa_area_um2"]
     total = ratios(baseline.time_s, design.time_s, baseline.energy_j, design.energy_j)
     layers = []
     for d, b in zip(design.layers, baseline.layers, strict=True):
@@ -40,7 +42,8 @@ def compare(design: RunResult, baseline: RunResult) -> dict[str, Any]:
         "arch": design.arch, "baseline": baseline.arch, "net": design.net,
         "quantizer": design.quantizer,
         **total,
-        "area_efficiency": baseline.area_mm2 / design.area_mm2,
+        "area_efficiency": (baseline.area_mm2 / design.area_mm2
+                            if design.area_mm2 and baseline.area_mm2 else None),
         "sa_level": sa,
         "design_total": design.to_dict()["total"],
         "baseline_total": baseline.to_dict()["total"],

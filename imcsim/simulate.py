@@ -113,6 +113,11 @@ def resource_names(arch: Arch) -> list[str]:
 
 
 def simulate(arch: Arch, net: Network) -> RunResult:
+    """Simulate `net` on `arch` (a digital bit-serial design, or a photonic one)."""
+    if arch.kind == "photonic":
+        from imcsim.simulate_photonic import simulate_photonic
+
+        return simulate_photonic(arch, net)
     ops = SubarrayOpCosts.from_arch(arch)
     plans: list[LayerPlan] = []
     phases: list[Phase] = []

@@ -16,16 +16,35 @@ from typing import Any
 
 import yaml
 
-from imcsim.arch.schema import Arch
+from imcsim.arch.schema import DIGITAL_SECTIONS, Arch
 from imcsim.errors import ConfigError
 
 
 def load_arch(path: str | Path, overrides: dict[str, Any] | None = None) -> Arch:
     """Read `path`, apply dotted-key `overrides` (e.g. {"chip.rows": 1024}), validate."""
-    path = Path(path)
+    source = str(path)
+    raw = read_yaml(path)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value, source)
+    arch = build_section(Arch, raw, source, "")
+    if arch.photonic is not None:
+        from imcsim.circuits.photonic_params import validate_photonic
+
+        validate_photonic(arch.photonic, source, "photonic")
+    else:
+        for name in DIGITAL_SECTIONS:
+            if getattr(arch, name) is None:
+                raise ConfigError("missing required section (a digital design needs "
+                                  f"{', '.join(DIGITAL_SECTIONS)}; a photonic one needs "
+                                  "photonic)", source=source, key=name)
+    return dataclasses.replace(arch, source=source)
+
+
+def read_yaml(path: str | Path) -> dict:
+    """The top-level mapping of YAML file `path` (ConfigError naming the file otherwise)."""
     source = str(path)
     try:
-        text = path.read_text()
+        text = Path(path).read_text()
     except FileNotFoundError:
         raise ConfigError("file not found", source=source) from None
     except OSError as exc:
@@ -39,10 +58,7 @@ def load_arch(path: str | Path, overrides: dict[str, Any] | None = None) -> Arch
         raise ConfigError(f"malformed YAML{where}: {problem}", source=source) from None
     if not isinstance(raw, dict):
         raise ConfigError("top level must be a mapping of sections", source=source)
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value, source)
-    arch = build_section(Arch, raw, source, "")
-    return dataclasses.replace(arch, source=source)
+    return raw
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:

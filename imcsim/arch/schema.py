@@ -8,26 +8,17 @@ The meaning and source of every number lives in the shipped YAML files, not here
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from imcsim.arch.fields import non_negative, one_of, positive
+from imcsim.circuits.photonic_params import PhotonicParams
+
+__all__ = ["Arch", "non_negative", "one_of", "positive"]
 
 TECHNOLOGIES = ("sram", "sot_mram", "reram", "pcm")
 SENSE_AMP_KINDS = ("parapim", "fat")
 MAPPINGS = ("input_stationary", "combined_stationary")
 MAPPING_OBJECTIVES = ("time", "energy", "edp")
-
-
-def positive(**kw):
-    """A number that must be > 0."""
-    return field(metadata={"gt": 0}, **kw)
-
-
-def non_negative(**kw):
-    """A number that must be >= 0."""
-    return field(metadata={"min": 0}, **kw)
-
-
-def one_of(choices: tuple[str, ...], **kw):
-    return field(metadata={"choices": choices}, **kw)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,20 +107,31 @@ class DataTypes:
     weight_bits: int = positive(default=2)
 
 
+# Sections a digital (bit-serial subarray) design must have; a photonic design has a
+# `photonic` section instead.
+DIGITAL_SECTIONS = ("chip", "technology", "sense_amp", "controller", "mapping", "buffer", "bus",
+                    "datatypes")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Arch:
     name: str
     clock: Clock
-    chip: Chip
-    technology: Technology
-    sense_amp: SenseAmp
-    controller: Controller
-    mapping: Mapping
-    buffer: Buffer
-    bus: Bus
-    datatypes: DataTypes
+    chip: Chip | None = None
+    technology: Technology | None = None
+    sense_amp: SenseAmp | None = None
+    controller: Controller | None = None
+    mapping: Mapping | None = None
+    buffer: Buffer | None = None
+    bus: Bus | None = None
+    datatypes: DataTypes | None = None
+    photonic: PhotonicParams | None = None
     description: str = ""
     source: str = ""  # the file it was read from (filled by the loader)
+
+    @property
+    def kind(self) -> str:
+        return "photonic" if self.photonic is not None else "digital"
 
     @property
     def subarrays(self) -> int:

@@ -8,7 +8,7 @@ that needs more optical power per laser than ``laser.max_optical_power_mw`` is r
 with required and available power in the message). Every problem is a `ConfigError`
 naming the file and the dotted key.
 
-The meaning and source of each number lives in ``arch_configs/circuits/photonic.yaml``.
+The meaning and source of each number lives in ``arch_configs/photonic.yaml``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from imcsim.arch.loader import build_section
-from imcsim.arch.schema import non_negative, one_of, positive
+from imcsim.arch.fields import non_negative, one_of, positive
 from imcsim.errors import ConfigError
 
 CORE_KINDS = ("mzi_mesh", "microring_bank")
@@ -40,6 +37,7 @@ class CoreGeometry:
     input_bits: int = positive()
     weight_bits: int = positive()
     output_bits: int = positive()  # ADC resolution; the laser is sized for 2^bits levels
+    cores: int = positive(default=1)  # identical cores on the chip (tiles are spread over them)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,30 +154,27 @@ class PhotonicParams:
 
 def build_photonic(raw: Any, source: str, prefix: str = "photonic") -> PhotonicParams:
     """Validate mapping `raw` (the section at key `prefix` of file `source`)."""
+    from imcsim.arch.loader import build_section
+
     params = build_section(PhotonicParams, raw, source, prefix)
     return validate_photonic(params, source, prefix)
 
 
 def load_photonic_params(path: str | Path, key: str = "photonic") -> PhotonicParams:
     """Read the ``key`` section of YAML file `path` and validate it."""
+    from imcsim.arch.loader import read_yaml
+
     source = str(path)
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError("file not found", source=source) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=source) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"malformed YAML{where}", source=source) from None
-    if not isinstance(raw, dict) or key not in raw:
+    raw = read_yaml(path)
+    if key not in raw:
         raise ConfigError("missing required section", source=source, key=key)
     return build_photonic(raw[key], source, key)
 
 
 def validate_photonic(p: PhotonicParams, source: str, prefix: str) -> PhotonicParams:
     """Cross-field checks the generic loader cannot express; returns the normalised params."""
+    from imcsim.arch.loader import build_section
+
 
     def err(key: str, msg: str) -> ConfigError:
         return ConfigError(msg, source=source, key=f"{prefix}.{key}" if prefix else key)

@@ -24,6 +24,7 @@ class LayerResult:
     split: int
     tiles: int
     items: int
+    extra: dict[str, Any] = field(default_factory=dict)  # model-specific readings
 
     @property
     def energy_j(self) -> float:
@@ -37,6 +38,7 @@ class LayerResult:
             "utilisation": self.utilisation, "weight_sparsity": self.weight_sparsity,
             "adds": self.adds, "skipped": self.skipped,
             "mapping": {"split": self.split, "tiles": self.tiles, "items": self.items},
+            **self.extra,
         }
 
 
@@ -51,6 +53,8 @@ class RunResult:
     area_breakdown_mm2: dict[str, float]
     sa_level: dict[str, float]
     record: Any = field(default=None, repr=False)  # engine JobRecord (not serialised)
+    kind: str = "digital"
+    extra: dict[str, Any] = field(default_factory=dict)  # model-specific totals
 
     @property
     def cycles(self) -> int:
@@ -62,7 +66,7 @@ class RunResult:
 
     @property
     def energy_breakdown_j(self) -> dict[str, float]:
-        out = dict.fromkeys(ENERGY_CATEGORIES, 0.0)
+        out: dict[str, float] = {}
         for layer in self.layers:
             for k, v in layer.energy_breakdown_j.items():
                 out[k] = out.get(k, 0.0) + v
@@ -103,7 +107,9 @@ class RunResult:
                 "utilisation": self.utilisation,
                 "energy_breakdown_j": self.energy_breakdown_j,
                 "area_breakdown_mm2": dict(self.area_breakdown_mm2),
+                **self.extra,
             },
+            "kind": self.kind,
             "sa_level": dict(self.sa_level),
             "layers": [layer.to_dict() for layer in self.layers],
         }

@@ -42,10 +42,18 @@ def run_text(res: RunResult) -> str:
         f"average power {_si(res.power_w, 'W')}; utilisation {res.utilisation:.2f}",
         "energy by component: " + ", ".join(f"{k} {_si(v, 'J')} ({v / res.energy_j:.1%})"
                                             for k, v in e.items() if v),
-        f"area: {res.area_mm2:.3f} mm^2 (" + ", ".join(f"{k} {v:.3f}" for k, v in a.items()) + ")",
-        f"one {sa['add_bits']}-bit addition per column: {sa['add_cycles']} cycles, "
-        f"{_si(sa['add_energy_j'], 'J')}, SA area {sa['sa_area_um2']} um^2",
     ]
+    if a:
+        lines.append(f"area: {res.area_mm2:.3f} mm^2 ("
+                     + ", ".join(f"{k} {v:.3f}" for k, v in a.items()) + ")")
+    else:
+        lines.append("area: not modelled for this kind of design")
+    if sa:
+        lines.append(f"one {sa['add_bits']}-bit addition per column: {sa['add_cycles']} "
+                     f"cycles, {_si(sa['add_energy_j'], 'J')}, SA area {sa['sa_area_um2']} um^2")
+    for key, value in res.extra.items():
+        lines.append(f"{key.replace('_', ' ')}: {value:.4g}" if isinstance(value, float)
+                     else f"{key.replace('_', ' ')}: {value}")
     return "\n".join(lines)
 
 
@@ -56,15 +64,19 @@ def compare_text(cmp: dict[str, Any]) -> str:
     table = _table(["layer", f"{cmp['baseline']} cycles", f"{cmp['arch']} cycles", "speedup",
                     "energy eff.", "power eff."], rows)
     sa = cmp["sa_level"]
-    return "\n".join([
+    area = cmp["area_efficiency"]
+    lines = [
         f"{cmp['arch']} vs {cmp['baseline']} on {cmp['net']} ({cmp['quantizer']})", "", table, "",
         f"network: speedup {cmp['speedup']:.2f}x, energy efficiency "
         f"{cmp['energy_efficiency']:.2f}x, power efficiency {cmp['power_efficiency']:.2f}x, "
-        f"area efficiency {cmp['area_efficiency']:.2f}x",
-        f"SA level (one addition): speedup {sa['speedup']:.2f}x, power efficiency "
-        f"{sa['power_efficiency']:.2f}x, energy efficiency {sa['energy_efficiency']:.2f}x, "
-        f"area efficiency {sa['area_efficiency']:.2f}x",
-    ])
+        "area efficiency " + (f"{area:.2f}x" if area is not None else "n/a"),
+    ]
+    if sa:
+        lines.append(f"SA level (one addition): speedup {sa['speedup']:.2f}x, power efficiency "
+                     f"{sa['power_efficiency']:.2f}x, energy efficiency "
+                     f"{sa['energy_efficiency']:.2f}x, area efficiency "
+                     f"{sa['area_efficiency']:.2f}x")
+    return "\n".join(lines)
 
 
 def validate_text(checks: list[dict[str, Any]]) -> str:
