@@ -30,8 +30,8 @@ def simulate_photonic(arch: Arch, net: Network) -> RunResult:
     engine = run(phases, [core_name(k) for k in range(cores)])
     cycles = engine.layer_cycles(len(net.layers))
     busy = np.zeros(len(net.layers))
-    for res, layer_i, s, e in zip(engine.record.resource, engine.record.layer,
-                                  engine.record.start, engine.record.end, strict=True):
+    for layer_i, s, e in zip(engine.record.layer, engine.record.start, engine.record.end,
+                             strict=True):
         busy[layer_i] += e - s
     layers = []
     optical_pj = 0.0
