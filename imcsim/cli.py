@@ -22,7 +22,8 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
         p.add_argument("--sparsity", type=float, default=None,
                        help="target zero fraction of the ternary weights, in [0, 1) "
                             "(default: TWN threshold 0.7*mean|W|)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated weights")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of every random draw (generated weights, Monte Carlo, noise)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--baseline", default=None,
                      help="baseline (default arch_configs/parapim.yaml)")
     _common(val, net=False)
+    circ = sub.add_parser("circuit", help="circuit studies: AID multiplier, ADCs, "
+                                          "nonlinear ramp ADC")
+    circ.add_argument("kind", choices=("aid", "adc", "nl-adc"))
+    circ.add_argument("--config", default=None,
+                      help="circuit YAML (default arch_configs/circuits/<kind>.yaml)")
+    _common(circ, net=False)
     return parser
 
 
@@ -156,7 +163,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if all(c["pass"] for c in checks) else 1
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate}
+def cmd_circuit(args: argparse.Namespace) -> int:
+    from imcsim.circuits.study import circuit_command
+
+    doc, text = circuit_command(args.kind, {"config": args.config, "seed": args.seed})
+    _emit(args, doc, text)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate,
+            "circuit": cmd_circuit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,3 +125,18 @@ def test_compare_writes_plot(tmp_path, capsys):
     assert main(["compare", "--arch", FAT, "--baseline", PARA, "--net", "resnet20",
                  "--plot", str(tmp_path), "--plot-format", "svg"]) == 0
     assert (tmp_path / "compare.svg").exists()
+
+
+def test_circuit_aid_json(capsys):
+    doc = run_json(capsys, "circuit", "aid", "--seed", "1")
+    for key in ("snr_db_linear", "snr_db_root", "snr_gain_db", "worst_error_sigma", "energy_pj"):
+        assert key in doc
+    assert doc["snr_gain_db"] == pytest.approx(doc["snr_db_root"] - doc["snr_db_linear"])
+
+
+def test_circuit_bad_config_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "aid.yaml"
+    bad.write_text("aid: {dac: {bits: 0}}\n")
+    assert main(["circuit", "aid", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "aid.yaml" in err and err.count("\n") == 0

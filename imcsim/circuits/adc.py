@@ -1,0 +1,204 @@
+"""SAR, flash and ramp ADC models: time, energy, area, non-idealities, vectorised conversion.
+
+Ideal transfer (IEEE 1241 mid-tread): LSB = V_fs / 2^N, transition k (code k-1 -> k) at
+T_k = (k - 1/2) LSB for k = 1 .. 2^N - 1, codes clipped to [0, 2^N - 1].
+
+Conversion time in ADC clock cycles: ramp 2^N (one counter step per level), SAR N (one
+bit per cycle), flash 1; in global cycles ceil(cycles_adc * f_global / f_adc).
+Energy per conversion = decisions * E_comparator + steps * E_step + E_static, with
+(decisions, steps) = SAR (N, N), flash (2^N - 1, 1), ramp (2^N, 2^N).
+Area = comparators * A_comparator + elements * A_element + A_logic, with
+(comparators, elements) = SAR (1, 2^N unit caps), flash (2^N - 1, 2^N ladder resistors),
+ramp (1, N counter bits; the ramp generator is shared by the columns and not counted).
+
+Non-idealities (parameters in the YAML, static ones drawn once per ADC instance):
+- finite buffer gain A: the input is scaled by A / (1 + A) (closed-loop gain error);
+- comparator offset sigma_os: one static offset per comparator (flash: one per threshold);
+- unit-element mismatch sigma_u: SAR capacitor C_k = sum of 2^k unit caps, each with relative
+  error sigma_u, the SAR searches with the mismatched binary weights (missing codes,
+  non-monotonicity); flash ladder resistors / ramp steps each with relative error sigma_u;
+- a measured INL table moves the transitions, T_k = (k - 1/2 + INL_k) LSB, or a DNL table
+  sets code widths, T_{k+1} - T_k = (1 + DNL_k) LSB (then the structural model is off);
+- dynamic input-referred noise sigma_n, drawn per conversion.
+`ramp_test` measures INL/DNL by the code-transition method on a fine input ramp.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from imcsim.circuits.analog_params import AdcParams
+from imcsim.errors import ConfigError
+
+
+def adc_cycles(kind: str, bits: int) -> int:
+    """Conversion time in the ADC's own clock cycles."""
+    return {"ramp": 2 ** bits, "sar": bits, "flash": 1}[kind]
+
+
+def to_global_cycles(cycles: int, adc_clock_hz: float, global_clock_hz: float) -> int:
+    """ADC cycles -> global cycles, rounded up (a conversion cannot end mid-cycle)."""
+    return int(math.ceil(cycles * global_clock_hz / adc_clock_hz - 1e-9))
+
+
+class Adc:
+    """One ADC instance: static non-idealities drawn from `rng` at construction."""
+
+    def __init__(self, params: AdcParams, rng: np.random.Generator | None = None,
+                 full_scale_v: float | None = None):
+        self.p = params
+        self.bits = params.bits
+        self.levels = 2 ** params.bits
+        fs = full_scale_v if full_scale_v is not None else params.full_scale_v
+        if fs is None or not fs > 0:
+            raise ConfigError("an ADC needs a positive full scale", key="full_scale_v")
+        self.full_scale_v = float(fs)
+        self.lsb_v = self.full_scale_v / self.levels
+        needs_rng = params.comparator_offset_sigma_v > 0 or params.unit_mismatch > 0
+        if needs_rng and rng is None:
+            raise ValueError("an ADC with offset or mismatch needs a seeded rng")
+        self.gain = 1.0 if params.gain is None else params.gain / (1.0 + params.gain)
+        self._sar_weights: np.ndarray | None = None
+        self.offset_v = 0.0
+        n_comp = self.levels - 1 if params.kind == "flash" else 1
+        if params.comparator_offset_sigma_v > 0:
+            offs = rng.normal(0.0, params.comparator_offset_sigma_v, n_comp)
+            self.offset_v = offs if params.kind == "flash" else float(offs[0])
+        table = params.inl_lsb is not None or params.dnl_lsb is not None
+        if params.kind == "sar" and not table:
+            self._sar_weights = self._draw_sar_weights(rng)
+            self.thresholds_v = None
+        else:
+            self.thresholds_v = self._thresholds(rng)
+
+    # ---- static structure
+    def _draw_sar_weights(self, rng: np.random.Generator | None) -> np.ndarray:
+        """Binary cap weights in LSB, normalised so the array (with its dummy) spans 2^N."""
+        nominal = 2.0 ** np.arange(self.bits)
+        caps = nominal.copy()
+        if self.p.unit_mismatch > 0:
+            caps = nominal + rng.normal(0.0, 1.0, self.bits) * self.p.unit_mismatch * np.sqrt(nominal)
+            dummy = 1.0 + rng.normal(0.0, self.p.unit_mismatch)
+        else:
+            dummy = 1.0
+        return caps * self.levels / (caps.sum() + dummy)
+
+    def _thresholds(self, rng: np.random.Generator | None) -> np.ndarray:
+        """Transition voltages T_1 .. T_{2^N - 1} (before comparator offsets)."""
+        k = np.arange(1, self.levels, dtype=float)
+        if self.p.inl_lsb is not None:
+            t = k - 0.5 + np.asarray(self.p.inl_lsb, dtype=float)
+        elif self.p.dnl_lsb is not None:
+            widths = 1.0 + np.asarray(self.p.dnl_lsb, dtype=float)
+            t = 0.5 + np.concatenate(([0.0], np.cumsum(widths)))
+        elif self.p.unit_mismatch > 0:
+            # flash: 2^N ladder resistors, tap k after k - 1/2 of them (half-size end
+            # resistors); ramp: 2^N - 1 steps of one unit; both sums of mismatched units.
+            units = 1.0 + rng.normal(0.0, self.p.unit_mismatch, self.levels)
+            units[0] *= 0.5
+            cum = np.cumsum(units)
+            if self.p.kind == "flash":
+                cum = cum * (self.levels - 0.5) / cum[-1]  # the ladder spans the reference
+            t = cum[:-1]
+        else:
+            t = k - 0.5
+        return t * self.lsb_v
+
+    # ---- costs
+    @property
+    def cycles(self) -> int:
+        return adc_cycles(self.p.kind, self.bits)
+
+    def global_cycles(self, global_clock_hz: float) -> int:
+        return to_global_cycles(self.cycles, self.p.clock_hz, global_clock_hz)
+
+    @property
+    def energy_pj(self) -> float:
+        decisions, steps = {"sar": (self.bits, self.bits), "flash": (self.levels - 1, 1),
+                            "ramp": (self.levels, self.levels)}[self.p.kind]
+        p = self.p
+        return decisions * p.comparator_energy_pj + steps * p.step_energy_pj + p.static_energy_pj
+
+    @property
+    def area_um2(self) -> float:
+        comps, elems = {"sar": (1, self.levels), "flash": (self.levels - 1, self.levels),
+                        "ramp": (1, self.bits)}[self.p.kind]
+        return comps * self.p.comparator_area_um2 + elems * self.p.element_area_um2 \
+            + self.p.logic_area_um2
+
+    # ---- conversion
+    def convert(self, values, rng: np.random.Generator | None = None, *,
+                noise: bool = True) -> np.ndarray:
+        """Voltages (any shape) -> integer codes in [0, 2^N - 1]."""
+        v = np.asarray(values, dtype=float) * self.gain
+        if noise and self.p.noise_sigma_v > 0:
+            if rng is None:
+                raise ValueError("an ADC with noise needs a seeded rng")
+            v = v + rng.normal(0.0, self.p.noise_sigma_v, v.shape)
+        if self._sar_weights is not None:
+            return self._sar(v - self.offset_v)
+        if self.p.kind == "flash":
+            return self._count(v, self.thresholds_v + self.offset_v)
+        t = np.maximum.accumulate(self.thresholds_v + self.offset_v)  # ramp: first crossing
+        return np.searchsorted(t, v, side="left").astype(np.int64)
+
+    @staticmethod
+    def _count(v: np.ndarray, thresholds: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+        """Flash: number of comparators whose threshold the input exceeds (ones count)."""
+        flat = v.ravel()
+        out = np.empty(flat.shape, dtype=np.int64)
+        for s in range(0, flat.size, chunk):
+            out[s:s + chunk] = (flat[s:s + chunk, None] > thresholds[None, :]).sum(axis=1)
+        return out.reshape(v.shape)
+
+    def _sar(self, v: np.ndarray) -> np.ndarray:
+        """Binary search MSB first with the (mismatched) cap weights; half-LSB shifted DAC."""
+        u = v / self.lsb_v + 0.5
+        code = np.zeros(u.shape, dtype=np.int64)
+        dac = np.zeros(u.shape)
+        for bit in range(self.bits - 1, -1, -1):
+            trial = dac + self._sar_weights[bit]
+            keep = u > trial
+            dac = np.where(keep, trial, dac)
+            code |= keep.astype(np.int64) << bit
+        return code
+
+
+@dataclass(frozen=True)
+class Linearity:
+    """Static linearity from a ramp test, in LSB (index k = transition / code number)."""
+
+    inl_lsb: np.ndarray  # per transition k = 1 .. 2^N - 1
+    dnl_lsb: np.ndarray  # per inner code k = 1 .. 2^N - 2
+    missing_codes: int
+
+    @property
+    def max_inl(self) -> float:
+        return float(np.max(np.abs(self.inl_lsb)))
+
+    @property
+    def max_dnl(self) -> float:
+        return float(np.max(np.abs(self.dnl_lsb)))
+
+
+def ramp_test(adc: Adc, points_per_lsb: int = 64) -> Linearity:
+    """Slow-ramp (code-transition) test without dynamic noise.
+
+    Input steps of LSB/points_per_lsb from -1 LSB to 2^N + 1 LSB; code widths W_k from the
+    hit counts; transitions T_k = v_start + sum_{i<k} W_i (exact for a monotone ADC, the
+    histogram estimate otherwise). DNL_k = W_k / LSB - 1, INL_k = T_k / LSB - (k - 1/2).
+    """
+    step = adc.lsb_v / points_per_lsb
+    n = (adc.levels + 2) * points_per_lsb
+    v = (np.arange(n) + 0.5) * step - adc.lsb_v
+    codes = adc.convert(v, noise=False)
+    hits = np.bincount(codes, minlength=adc.levels).astype(float)
+    widths = hits * step
+    trans = v[0] - 0.5 * step + np.cumsum(widths)[:-1]
+    k = np.arange(1, adc.levels)
+    inl = trans / adc.lsb_v - (k - 0.5)
+    dnl = widths[1:-1] / adc.lsb_v - 1.0
+    return Linearity(inl_lsb=inl, dnl_lsb=dnl, missing_codes=int((hits[1:-1] == 0).sum()))

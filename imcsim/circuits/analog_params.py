@@ -1,0 +1,334 @@
+"""Parameter dataclasses of the analog circuit and device models, and their YAML loader.
+
+One circuit YAML (``arch_configs/circuits/*.yaml``) maps onto one top-level dataclass:
+`AidParams` (discharge-based SRAM multiplier), `NlAdcParams` (in-memory nonlinear ramp
+ADC), `PcmParams` (PCM device model), `AdcStudyParams` (SAR/flash/ramp ADCs). Loading goes
+through the arch loader's `build_section` (unknown keys, types, ``gt``/``min``/``choices``),
+then `_post_*` checks of what metadata cannot say (lists, cross-field ranges). Every
+failure is a `ConfigError` naming the file and the dotted key. The numbers and their
+sources live in the YAML files, never here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from imcsim.arch.loader import build_section
+from imcsim.arch.schema import non_negative, one_of, positive
+from imcsim.errors import ConfigError
+
+ADC_KINDS = ("sar", "flash", "ramp")
+DEVICE_LAWS = ("square", "linear", "alpha_power")
+WL_DACS = ("root", "linear")
+NL_FUNCTIONS = ("sigmoid", "tanh", "table")
+MAX_ADC_BITS = 16
+
+CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "arch_configs" / "circuits"
+
+
+# ----------------------------------------------------------------------------- ADC
+@dataclass(frozen=True, kw_only=True)
+class AdcParams:
+    """One ADC. Voltages in V, energies in pJ per event, areas in um^2."""
+
+    kind: str = one_of(ADC_KINDS)
+    bits: int = positive()
+    clock_hz: float = positive()  # the ADC's own clock
+    full_scale_v: float | None = positive(default=None)  # None: set by the enclosing circuit
+    comparator_energy_pj: float = non_negative()  # one comparator decision
+    step_energy_pj: float = non_negative()  # one clock step: cap-DAC switching / counter+ramp
+    static_energy_pj: float = non_negative(default=0.0)  # per conversion: sampling, references
+    comparator_area_um2: float = non_negative()
+    element_area_um2: float = non_negative()  # SAR unit cap, flash ladder resistor, ramp counter bit
+    logic_area_um2: float = non_negative(default=0.0)
+    noise_sigma_v: float = non_negative(default=0.0)  # dynamic input-referred noise per conversion
+    comparator_offset_sigma_v: float = non_negative(default=0.0)  # static, per comparator
+    unit_mismatch: float = non_negative(default=0.0)  # relative sigma of one unit element
+    gain: float | None = positive(default=None)  # open-loop gain of the input buffer; None = ideal
+    inl_lsb: list[float] | None = None  # measured INL per transition k = 1 .. 2^N - 1
+    dnl_lsb: list[float] | None = None  # measured DNL per inner code k = 1 .. 2^N - 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdcStudyParams:
+    """The ADCs compared by ``imcsim circuit adc``; each section's kind must match its key."""
+
+    global_clock_hz: float = positive()
+    sar: AdcParams | None = None
+    flash: AdcParams | None = None
+    ramp: AdcParams | None = None
+    source: str = ""
+
+
+# ----------------------------------------------------------------------------- AID
+@dataclass(frozen=True, kw_only=True)
+class AidDevice:
+    law: str = one_of(DEVICE_LAWS, default="square")  # I = (k/2) (V_WL - V_th)^alpha
+    alpha: float = positive(default=2.0)  # used by law alpha_power only
+    vth_v: float = positive()
+    vth_sigma_v: float = non_negative()  # Monte Carlo V_th mismatch per access transistor
+    read_current_ua: float = positive()  # at V_WL = VDD and nominal V_th (fixes k)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AidArray:
+    bitline_cap_ff: float = positive()
+    wordline_cap_ff: float = non_negative()
+    unit_time_ps: float = positive()  # T0: bit j discharges for 2^j T0
+
+
+@dataclass(frozen=True, kw_only=True)
+class AidDac:
+    bits: int = positive()  # width N of operand A (input code x)
+    kind: str = one_of(WL_DACS, default="root")  # the design whose energy is reported
+    linear_floor_v: float | None = non_negative(default=None)  # V_WL(0) of the linear DAC; None = V_th
+    energy_pj: float = non_negative()  # per conversion
+
+
+@dataclass(frozen=True, kw_only=True)
+class AidParams:
+    vdd_v: float = positive()
+    weight_bits: int = positive()  # width of operand B (cells of the row)
+    device: AidDevice
+    array: AidArray
+    dac: AidDac
+    adc: AdcParams
+    accumulate_energy_pj: float = non_negative()
+    trials: int = positive(default=200)  # Monte Carlo instances
+    source: str = ""
+
+
+# ----------------------------------------------------------------------------- ReRAM
+@dataclass(frozen=True, kw_only=True)
+class ReramParams:
+    """ReRAM cell: conductance window and programming non-idealities (conductances in uS)."""
+
+    g_min_us: float = non_negative()  # OFF (HRS) conductance; stuck-at-OFF cells sit here
+    g_max_us: float = positive()  # ON (LRS) conductance; stuck-at-ON cells sit here
+    programming_sigma_us: float = non_negative(default=0.0)  # additive Gaussian
+    lognormal_sigma: float = non_negative(default=0.0)  # std of ln G (multiplicative)
+    stuck_off_rate: float = non_negative(default=0.0)
+    stuck_on_rate: float = non_negative(default=0.0)
+
+
+# ----------------------------------------------------------------------------- NL-ADC
+@dataclass(frozen=True, kw_only=True)
+class NlAdcParams:
+    function: str = one_of(NL_FUNCTIONS)
+    bits: int = positive()
+    domain_min: float  # MAC range (in MAC units) that the ramp spans
+    domain_max: float
+    table_x: list[float] | None = None  # function "table": breakpoints, strictly increasing
+    table_y: list[float] | None = None  # monotone values at the breakpoints
+    v_read_v: float = positive()
+    comparator_offset_sigma_ua: float = non_negative(default=0.0)  # static; breaks ratiometry
+    eval_points: int = positive(default=4096)
+    calibration_points: int = positive(default=512)
+    device: ReramParams
+    source: str = ""
+
+
+# ----------------------------------------------------------------------------- PCM
+@dataclass(frozen=True, kw_only=True)
+class PcmProgramming:
+    c0: float  # sigma_prog = max(c0 + c1 g + c2 g^2, 0) uS
+    c1: float
+    c2: float
+    clip_negative: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClippedLog:
+    slope: float  # clip(slope ln g + intercept, min, max)
+    intercept: float
+    min: float = non_negative()
+    max: float = non_negative()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PcmDrift:
+    t0_s: float = positive()
+    mu: ClippedLog
+    sigma: ClippedLog
+
+
+@dataclass(frozen=True, kw_only=True)
+class PcmReadNoise:
+    q_coeff: float = non_negative()  # Q = min(q_coeff / g^q_exponent, q_max)
+    q_exponent: float = non_negative()
+    q_max: float = non_negative()
+    t_read_s: float = positive()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PcmParams:
+    g_max_us: float = positive()
+    programming: PcmProgramming
+    drift: PcmDrift
+    read_noise: PcmReadNoise
+    source: str = ""
+
+
+# ----------------------------------------------------------------------------- loading
+T = TypeVar("T")
+
+
+def read_yaml(path: str | Path) -> tuple[dict, str]:
+    """Parse a circuit YAML into a mapping; errors name the file (and line)."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError("file not found", source=source) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", source=source) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"malformed YAML{where}", source=source) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("top level must be a mapping", source=source)
+    return raw, source
+
+
+def from_dict(cls: type[T], raw: dict, source: str = "<dict>") -> T:
+    """Validate a mapping against `cls` (one of the top-level dataclasses above)."""
+    obj = build_section(cls, raw, source, "")
+    obj = dataclasses.replace(obj, source=source)
+    _POST[cls](obj, source)
+    return obj
+
+
+def load_params(cls: type[T], path: str | Path) -> T:
+    raw, source = read_yaml(path)
+    return from_dict(cls, raw, source)
+
+
+def shipped(name: str) -> Path:
+    """A shipped circuit YAML, e.g. ``shipped("aid.yaml")``."""
+    return CIRCUITS_DIR / name
+
+
+def load_aid(path: str | Path | None = None) -> AidParams:
+    return load_params(AidParams, path or shipped("aid.yaml"))
+
+
+def load_nl_adc(path: str | Path | None = None) -> NlAdcParams:
+    return load_params(NlAdcParams, path or shipped("nl_adc.yaml"))
+
+
+def load_pcm(path: str | Path | None = None) -> PcmParams:
+    return load_params(PcmParams, path or shipped("pcm.yaml"))
+
+
+def load_adc_study(path: str | Path | None = None) -> AdcStudyParams:
+    return load_params(AdcStudyParams, path or shipped("adc.yaml"))
+
+
+# ----------------------------------------------------------------------------- post checks
+def _fail(message: str, source: str, key: str) -> None:
+    raise ConfigError(message, source=source, key=key)
+
+
+def _number_list(value: Any, source: str, key: str, length: int | None = None) -> list[float]:
+    if not isinstance(value, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        _fail("expected a list of numbers", source, key)
+    if length is not None and len(value) != length:
+        _fail(f"expected {length} entries, got {len(value)}", source, key)
+    return [float(v) for v in value]
+
+
+def check_adc(p: AdcParams, source: str, prefix: str) -> None:
+    def key(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
+    if p.bits > MAX_ADC_BITS:
+        _fail(f"must be <= {MAX_ADC_BITS}, got {p.bits}", source, key("bits"))
+    n = 2 ** p.bits
+    if p.inl_lsb is not None and p.dnl_lsb is not None:
+        _fail("give inl_lsb or dnl_lsb, not both", source, key("dnl_lsb"))
+    if p.inl_lsb is not None:
+        _number_list(p.inl_lsb, source, key("inl_lsb"), n - 1)
+    if p.dnl_lsb is not None:
+        dnl = _number_list(p.dnl_lsb, source, key("dnl_lsb"), n - 2)
+        if min(dnl, default=0.0) < -1.0:
+            _fail("a DNL below -1 LSB is a negative code width", source, key("dnl_lsb"))
+    if (p.inl_lsb is not None or p.dnl_lsb is not None) and p.unit_mismatch > 0:
+        _fail("a measured INL/DNL table replaces the unit-mismatch model; set one",
+              source, key("unit_mismatch"))
+
+
+def _post_adc_study(p: AdcStudyParams, source: str) -> None:
+    for name in ADC_KINDS:
+        sec = getattr(p, name)
+        if sec is None:
+            continue
+        if sec.kind != name:
+            _fail(f"section {name} must have kind {name}, got {sec.kind}", source, f"{name}.kind")
+        if sec.full_scale_v is None:
+            _fail("missing required key", source, f"{name}.full_scale_v")
+        check_adc(sec, source, name)
+    if not any(getattr(p, name) for name in ADC_KINDS):
+        _fail("give at least one of sar, flash, ramp", source, "sar")
+
+
+def _post_aid(p: AidParams, source: str) -> None:
+    check_adc(p.adc, source, "adc")
+    if p.device.vth_v >= p.vdd_v:
+        _fail("V_th must be below VDD", source, "device.vth_v")
+    floor = p.dac.linear_floor_v
+    if floor is not None and floor >= p.vdd_v:
+        _fail("must be below vdd_v", source, "dac.linear_floor_v")
+
+
+def _post_reram(p: ReramParams, source: str, prefix: str) -> None:
+    if p.g_min_us >= p.g_max_us:
+        _fail("must be below g_max_us", source, f"{prefix}.g_min_us")
+    for name in ("stuck_off_rate", "stuck_on_rate"):
+        if getattr(p, name) > 1:
+            _fail("a rate must be <= 1", source, f"{prefix}.{name}")
+    if p.stuck_off_rate + p.stuck_on_rate > 1:
+        _fail("stuck_off_rate + stuck_on_rate must be <= 1", source, f"{prefix}.stuck_on_rate")
+
+
+def _post_nl_adc(p: NlAdcParams, source: str) -> None:
+    _post_reram(p.device, source, "device")
+    if p.bits > 12:
+        _fail(f"must be <= 12, got {p.bits}", source, "bits")
+    if not p.domain_min < p.domain_max:
+        _fail("domain_min must be below domain_max", source, "domain_max")
+    if p.function == "table":
+        for name in ("table_x", "table_y"):
+            if getattr(p, name) is None:
+                _fail("function table needs table_x and table_y", source, name)
+        xs = _number_list(p.table_x, source, "table_x")
+        ys = _number_list(p.table_y, source, "table_y", len(xs))
+        if len(xs) < 2 or any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            _fail("needs >= 2 strictly increasing breakpoints", source, "table_x")
+        steps = [b - a for a, b in zip(ys, ys[1:], strict=False)]
+        if not (all(s >= 0 for s in steps) or all(s <= 0 for s in steps)) or ys[0] == ys[-1]:
+            _fail("the table must be monotone and not constant", source, "table_y")
+
+
+def _post_pcm(p: PcmParams, source: str) -> None:
+    for name in ("mu", "sigma"):
+        c = getattr(p.drift, name)
+        if c.min > c.max:
+            _fail("min must be <= max", source, f"drift.{name}.min")
+
+
+_POST = {
+    AidParams: _post_aid,
+    NlAdcParams: _post_nl_adc,
+    PcmParams: _post_pcm,
+    AdcStudyParams: _post_adc_study,
+}

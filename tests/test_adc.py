@@ -1,0 +1,150 @@
+"""SAR / flash / ramp ADC models: timing, costs, non-idealities and the ramp test."""
+
+from __future__ import annotations
+
+import dataclasses as dc
+
+import numpy as np
+import pytest
+import yaml
+
+from imcsim.circuits.adc import Adc, ramp_test, to_global_cycles
+from imcsim.circuits.analog_params import AdcParams, load_adc_study, shipped
+from imcsim.errors import ConfigError
+
+BASE = dict(bits=4, clock_hz=1e9, full_scale_v=1.6, comparator_energy_pj=0.01,
+            step_energy_pj=0.002, static_energy_pj=0.03, comparator_area_um2=10.0,
+            element_area_um2=1.0, logic_area_um2=5.0)
+
+
+def params(kind: str, **kw) -> AdcParams:
+    return AdcParams(kind=kind, **{**BASE, **kw})
+
+
+KINDS = ("sar", "flash", "ramp")
+
+
+@pytest.mark.parametrize("kind, cycles, energy, area", [
+    ("sar", 4, 4 * 0.01 + 4 * 0.002 + 0.03, 10 + 16 + 5),
+    ("flash", 1, 15 * 0.01 + 1 * 0.002 + 0.03, 15 * 10 + 16 + 5),
+    ("ramp", 16, 16 * 0.01 + 16 * 0.002 + 0.03, 10 + 4 + 5),
+])
+def test_cycles_energy_area(kind, cycles, energy, area):
+    adc = Adc(params(kind))
+    assert adc.cycles == cycles
+    assert adc.energy_pj == pytest.approx(energy)
+    assert adc.area_um2 == pytest.approx(area)
+    assert adc.global_cycles(1e9) == cycles
+    assert adc.global_cycles(0.3e9) == int(np.ceil(cycles * 0.3))
+
+
+def test_global_cycles_round_up():
+    assert to_global_cycles(8, 1e9, 0.8e9) == 7  # 6.4 -> 7
+    assert to_global_cycles(1, 2e9, 1e9) == 1  # half a cycle still takes one
+    assert to_global_cycles(32, 1e9, 1e9) == 32  # exact, no spurious extra cycle
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ideal_adc_rounds_to_nearest_code(kind):
+    adc = Adc(params(kind))
+    v = np.random.default_rng(1).uniform(-0.2, 1.8, (50, 40))
+    codes = adc.convert(v)
+    assert codes.shape == v.shape
+    assert np.array_equal(codes, np.clip(np.floor(v / adc.lsb_v + 0.5), 0, 15))
+    lin = ramp_test(adc)
+    assert lin.max_inl < 0.02 and lin.max_dnl < 0.02 and lin.missing_codes == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_measured_inl_table_is_reproduced(kind):
+    inl = np.random.default_rng(2).uniform(-0.4, 0.4, 15).round(3).tolist()
+    lin = ramp_test(Adc(params(kind, inl_lsb=inl)), points_per_lsb=128)
+    assert np.allclose(lin.inl_lsb, inl, atol=1 / 64)
+
+
+def test_measured_dnl_table_is_reproduced():
+    dnl = np.random.default_rng(3).uniform(-0.5, 0.5, 14).round(3).tolist()
+    lin = ramp_test(Adc(params("flash", dnl_lsb=dnl)), points_per_lsb=128)
+    assert np.allclose(lin.dnl_lsb, dnl, atol=1 / 32)
+
+
+def test_sar_capacitor_mismatch_grows_dnl():
+    def mean_dnl(sigma):
+        p = params("sar", bits=8, unit_mismatch=sigma)
+        return np.mean([ramp_test(Adc(p, np.random.default_rng(s)), 16).max_dnl
+                        for s in range(8)])
+    small, large = mean_dnl(0.002), mean_dnl(0.05)
+    assert small < 0.2 < large
+
+
+def test_comparator_offset_shifts_every_transition():
+    adc = Adc(params("sar", comparator_offset_sigma_v=0.02), np.random.default_rng(5))
+    lin = ramp_test(adc, 256)
+    assert np.allclose(lin.inl_lsb, adc.offset_v / adc.lsb_v, atol=1 / 128)
+    assert abs(adc.offset_v) > 0
+
+
+def test_finite_gain_is_a_gain_error():
+    gain = 50.0
+    lin = ramp_test(Adc(params("ramp", gain=gain)), 512)
+    k = np.arange(1, 16)
+    expected = (k - 0.5) * (1 + gain) / gain - (k - 0.5)  # transitions move up by 1/A
+    assert np.allclose(lin.inl_lsb, expected, atol=1 / 256)
+
+
+def test_noise_spreads_codes_and_needs_a_seed():
+    adc = Adc(params("flash", bits=6, noise_sigma_v=0.1))
+    v = np.full(20000, 0.8)
+    codes = adc.convert(v, np.random.default_rng(0))
+    assert np.std(codes) == pytest.approx(0.1 / adc.lsb_v, rel=0.05)
+    with pytest.raises(ValueError):
+        adc.convert(v)
+    with pytest.raises(ValueError):
+        Adc(params("sar", unit_mismatch=0.01))
+
+
+def test_shipped_study_loads():
+    study = load_adc_study()
+    assert [k for k in KINDS if getattr(study, k)] == list(KINDS)
+
+
+def _variant(tmp_path, edit):
+    raw = yaml.safe_load(shipped("adc.yaml").read_text())
+    edit(raw)
+    path = tmp_path / "adc_variant.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda r: r["sar"].update(kind="flash"), "sar.kind"),
+    (lambda r: r["sar"].update(bits=0), "sar.bits"),
+    (lambda r: r["flash"].update(inl_lsb=[0.1] * 3), "flash.inl_lsb"),
+    (lambda r: r["flash"].update(inl_lsb=[0.0] * 15, unit_mismatch=0.01), "flash.unit_mismatch"),
+    (lambda r: r["ramp"].update(noise_sigma_v=-1.0), "ramp.noise_sigma_v"),
+    (lambda r: r["ramp"].pop("full_scale_v"), "ramp.full_scale_v"),
+    (lambda r: r.update(extra=1), "extra"),
+])
+def test_study_config_errors(tmp_path, edit, key):
+    with pytest.raises(ConfigError) as info:
+        load_adc_study(_variant(tmp_path, edit))
+    assert info.value.key == key and "adc_variant.yaml" in str(info.value)
+
+
+def test_adc_without_full_scale_is_an_error():
+    with pytest.raises(ConfigError):
+        Adc(dc.replace(params("sar"), full_scale_v=None))
+
+
+def test_circuit_command_adc():
+    import json
+
+    from imcsim.circuits.study import circuit_command
+
+    doc, text = circuit_command("adc", {"seed": 0, "config": None})
+    json.dumps(doc)
+    rows = {r["kind"]: r for r in doc["adcs"]}
+    assert rows["sar"]["adc_cycles"] == 8 and rows["flash"]["adc_cycles"] == 1
+    assert rows["ramp"]["adc_cycles"] == 32 and rows["flash"]["global_cycles"] == 1
+    assert len(rows["sar"]["inl_lsb"]) == 255 and "sar" in text
+    assert circuit_command("adc", {"seed": 0})[0] == doc  # seeded: the same document
