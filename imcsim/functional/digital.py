@@ -297,3 +297,34 @@ def _check_width(layer: ComputeLayer, arch: Arch) -> None:
         raise WorkloadError(f"layer {layer.name}: fan-in {layer.fan_in} of {a}-bit activations "
                             f"can overflow {n}-bit accumulators", source=arch.source,
                             key="datatypes.accumulator_bits")
+
+
+class DigitalHook:
+    """`graph_exec` linear hook running each quantized layer through the micro-programs.
+
+    The layer's input must come from an unsigned quantizer (real = s (q - zp)) and its
+    weights must be integer levels with per-channel scales; then
+        y = s_w * s_x * (sum_f w_f q_f  -  zp * sum_f w_f),
+    the first sum computed bit-serially in memory (lanes = every row of the batch), the
+    zero-point term and the scaling in the periphery. Exact: equals the integer product.
+    """
+
+    def __init__(self, arch: Arch):
+        ops = SubarrayOpCosts.from_arch(arch)
+        self.runner = ItemRunner(arch, geometry(arch, ops))
+        self.bits = arch.datatypes.activation_bits
+
+    def __call__(self, call) -> np.ndarray:
+        xq, levels = call.x_quant, call.levels
+        if xq is None or levels is None or call.scale is None:
+            raise WorkloadError("the bit-serial path needs quantized weights and an input "
+                                "from a quantizer", key=f"node {call.node.name}")
+        scale = float(np.asarray(xq.scale).reshape(-1)[0])
+        zp = float(np.asarray(xq.zero_point).reshape(-1)[0])
+        q = np.rint(call.rows / scale + zp).astype(np.int64)
+        if q.size and (q.min() < 0 or q.max() >= 2 ** self.bits):
+            raise WorkloadError(f"inputs do not fit {self.bits}-bit unsigned activations",
+                                key=f"node {call.node.name}")
+        acc, _ = self.runner.segment(q, levels.astype(np.int64))
+        sums = acc.T - zp * levels.sum(axis=1)[None, :]
+        return sums * call.scale[None, :] * scale
