@@ -18,7 +18,8 @@ from imcsim.errors import ImcsimError
 def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
     if net:
         p.add_argument("--net", required=True,
-                       help="network: a zoo name (resnet18, resnet20)")
+                       help="a zoo name (alexnet, lstm, mobilenetv2, resnet18, resnet20, "
+                            "resnet34, vgg16) or a graph file (.yaml/.yml/.json/.onnx)")
         p.add_argument("--sparsity", type=float, default=None,
                        help="target zero fraction of the ternary weights, in [0, 1) "
                             "(default: TWN threshold 0.7*mean|W|)")
@@ -78,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     circ.add_argument("--config", default=None,
                       help="circuit YAML (default arch_configs/circuits/<kind>.yaml)")
     _common(circ, net=False)
+
+    wl = sub.add_parser("workload", help="inspect or import networks")
+    wsub = wl.add_subparsers(dest="workload_command", required=True, metavar="ACTION")
+    info = wsub.add_parser("info", help="per-layer shapes, MACs, params, bits, sparsity")
+    info.add_argument("net", metavar="NAME|PATH")
+    info.add_argument("--sparsity", type=float, default=None)
+    _common(info, net=False)
+    imp = wsub.add_parser("import", help="ONNX/QONNX model -> native YAML + npz")
+    imp.add_argument("model", metavar="MODEL.onnx")
+    imp.add_argument("-o", "--out", required=True, help="e.g. workloads/X.yaml")
+    imp.add_argument("--debug", action="store_true")
     return parser
 
 
@@ -171,7 +183,21 @@ def cmd_circuit(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate,
+def cmd_workload(args: argparse.Namespace) -> int:
+    if args.workload_command == "info":
+        from imcsim.workload import load_network, workload_info, workload_info_text
+
+        doc = workload_info(load_network(args.net, sparsity=args.sparsity, seed=args.seed))
+        _emit(args, doc, workload_info_text(doc))
+    else:
+        from imcsim.workload import import_to_native
+
+        path = import_to_native(args.model, args.out)
+        print(f"wrote {path} and {path.with_suffix('.npz')}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "workload": cmd_workload, "compare": cmd_compare, "validate": cmd_validate,
             "circuit": cmd_circuit}
 
 

@@ -140,3 +140,29 @@ def test_circuit_bad_config_is_one_line(tmp_path, capsys):
     assert main(["circuit", "aid", "--config", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert "aid.yaml" in err and err.count("\n") == 0
+
+
+def test_workload_info_and_import(tmp_path, capsys):
+    doc = run_json(capsys, "workload", "info", "resnet18")
+    assert doc["total_macs"] == 1_814_073_344 and doc["total_params"] == 11_689_512
+    assert len(doc["layers"]) >= 21
+    onnx = pytest.importorskip("onnx")
+    from imcsim.workload import graph_to_onnx
+    from imcsim.workload.zoo import resnet20
+
+    model = tmp_path / "r20.onnx"
+    onnx.save(graph_to_onnx(resnet20(0)), str(model))
+    out = tmp_path / "r20.yaml"
+    assert main(["workload", "import", str(model), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert out.exists() and out.with_suffix(".npz").exists()
+    doc = run_json(capsys, "run", "--arch", FAT, "--net", str(out))
+    assert sum(la["macs"] for la in doc["layers"]) == 40_813_184
+
+
+def test_truncated_onnx_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07garbage")
+    assert main(["run", "--arch", FAT, "--net", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bad.onnx" in err and err.count("\n") == 0

@@ -16,10 +16,12 @@ import numpy as np
 class ComputeLayer:
     """One weight layer (convolution or fully connected), batch 1.
 
-    `weights` holds quantized integer levels, shape (out_channels, in_channels // groups,
-    kernel_h, kernel_w); for ternary layers the values are in {-1, 0, +1}. `scale` is the
-    per-output-channel real scale (weight = scale[o] * weights[o]). A fully connected
-    layer is a 1x1 convolution over a 1x1 input.
+    `weights` holds quantized integer levels (int8), shape (out_channels, in_channels //
+    groups, kernel_h, kernel_w); for ternary layers the values are in {-1, 0, +1}. `scale`
+    is the per-output-channel real scale, float32 (out_channels,): weight = scale[o] *
+    weights[o], with a following BatchNormalization's multiplier gamma/sqrt(var + eps)
+    folded in (so it can be negative). A fully connected layer is a 1x1 convolution over
+    a 1x1 input.
     """
 
     name: str
@@ -36,7 +38,9 @@ class ComputeLayer:
     weights: np.ndarray = field(repr=False, compare=False)
     scale: np.ndarray = field(repr=False, compare=False)
     weight_bits: int = 2  # 2 = ternary
-    has_bias: bool = False
+    has_bias: bool = False  # a bias add follows (own bias or a folded BatchNormalization)
+    op: str = ""  # source graph op: "Conv", "Gemm" or "MatMul"
+    weight_name: str = ""  # initializer the weights come from (shared weights share it)
 
     @property
     def fan_in(self) -> int:
@@ -63,7 +67,7 @@ class Network:
     name: str
     layers: tuple[ComputeLayer, ...]
     total_params: int  # all trainable parameters of the source model (incl. BN, biases)
-    input_shape: tuple[int, int, int]  # C, H, W
+    input_shape: tuple[int, ...]  # first graph input without the batch dim: C, H, W for CNNs
     quantizer: str  # description of how the weights were quantized, with seed
     source: str  # zoo name or file path
 

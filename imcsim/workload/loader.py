@@ -1,4 +1,4 @@
-"""`load_network`: a named network from the zoo, quantized to ternary, lowered to layers."""
+"""`load_network`: a zoo network or a graph file, quantized and lowered to layers."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import math
 import os
 from functools import partial
 from numbers import Integral, Real
+from pathlib import Path
 
 from imcsim.errors import UsageError, WorkloadError
-from imcsim.workload.graph import trainable_parameter_count
-from imcsim.workload.layer import Network
+from imcsim.workload.graph import Graph, trainable_parameter_count
+from imcsim.workload.layer import ComputeLayer, Network
 from imcsim.workload.lower import Quantizer, lower
 from imcsim.workload.quantize import TWN_DELTA_FACTOR, ternarize_to_sparsity, ternarize_twn
 from imcsim.workload.zoo import ZOO
 
-_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".onnx")
+NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
+FILE_SUFFIXES = (*NATIVE_SUFFIXES, ".onnx")
 
 
 def _check_sparsity(sparsity: object) -> float:
@@ -27,47 +29,90 @@ def _check_sparsity(sparsity: object) -> float:
     return s
 
 
-def _check_name(name: str) -> None:
+def _is_file_name(name: str) -> bool:
+    return os.sep in name or "/" in name or name.lower().endswith(FILE_SUFFIXES)
+
+
+def read_graph(name_or_path: str | os.PathLike, seed: int = 0) -> Graph:
+    """The graph of a zoo name (synthetic weights from `seed`) or of a native/ONNX file.
+
+    Raises WorkloadError (key "--net") for an unknown name, a missing file or an unknown
+    file type; reader errors name the file and the key inside it.
+    """
+    name = os.fspath(name_or_path)
     if name in ZOO:
-        return
+        return ZOO[name](int(seed))
     known = ", ".join(sorted(ZOO))
-    if os.sep in name or "/" in name or name.lower().endswith(_FILE_SUFFIXES):
-        if not os.path.exists(name):
-            raise WorkloadError(f"network file '{name}' does not exist (built-in networks: "
-                                f"{known})", key="--net")
-        raise WorkloadError(f"reading network files ('{name}') is not supported yet; "
-                            f"built-in networks: {known}", key="--net")
-    raise WorkloadError(f"unknown network '{name}'; known: {known}", key="--net")
+    if not _is_file_name(name) and not os.path.exists(name):
+        raise WorkloadError(f"unknown network '{name}'; known: {known}", key="--net")
+    if not os.path.exists(name):
+        raise WorkloadError(f"network file '{name}' does not exist (built-in networks: "
+                            f"{known})", key="--net")
+    suffix = Path(name).suffix.lower()
+    if suffix in NATIVE_SUFFIXES:
+        from imcsim.workload.native import read_native
+
+        return read_native(name)
+    if suffix == ".onnx":
+        from imcsim.workload.onnx_import import import_onnx
+
+        return import_onnx(name)
+    raise WorkloadError(f"unknown network file type '{suffix}' (use "
+                        f"{', '.join(FILE_SUFFIXES)})", source=name, key="--net")
 
 
-def _format_sparsity(s: float) -> str:
-    short = f"{s:.2f}"
-    return short if float(short) == s else repr(s)
+def _float_quantizer(sparsity: float | None) -> tuple[Quantizer, str]:
+    if sparsity is None:
+        return ternarize_twn, f"TWN (delta={TWN_DELTA_FACTOR}*mean|W|)"
+    short = f"{sparsity:.2f}"
+    shown = short if float(short) == sparsity else repr(sparsity)
+    return partial(ternarize_to_sparsity, sparsity=sparsity), \
+        f"layer-wise top-k to sparsity {shown}"
 
 
-def load_network(name: str, *, sparsity: float | None = None, seed: int = 0) -> Network:
-    """Build zoo network `name` with synthetic weights (seeded), ternarize, lower.
+def _file_quantizer(graph: Graph, layers: list[ComputeLayer], float_desc: str) -> str:
+    kept = [la for la in layers if graph.initializers[la.weight_name].is_quantized]
+    parts = []
+    if kept:
+        bits = "/".join(str(b) for b in sorted({la.weight_bits for la in kept}))
+        parts.append(f"levels from the file kept ({len(kept)} layers, {bits}-bit)")
+    if len(kept) < len(layers):
+        parts.append(f"{float_desc} of the file's float weights "
+                     f"({len(layers) - len(kept)} layers)")
+    return "; ".join(parts)
 
-    sparsity=None: TWN (delta = 0.7 * mean|W| per layer); else the layer-wise top-k
-    quantizer zeroing exactly round(sparsity * N) weights per layer, 0 <= sparsity < 1.
-    Raises WorkloadError (key "--net") for an unknown name, UsageError (key
-    "--sparsity" / "--seed") for a bad sparsity or seed.
+
+def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
+                 seed: int = 0) -> Network:
+    """Load a zoo network (by name) or a graph file (.yaml/.yml/.json native, .onnx),
+    quantize its weights and lower it to `ComputeLayer`s.
+
+    Weight rule:
+      * zoo names: synthetic float weights drawn with `seed`, then ternarized: TWN (delta
+        = 0.7 * mean|W| per layer) when `sparsity` is None, else the layer-wise top-k
+        quantizer zeroing exactly round(sparsity * N) weights per layer.
+      * files: weights that are already quantized (integer levels: QONNX Quant, ONNX
+        Q/DQ, native int8/ternary2) keep their levels, scales and bit width, whatever
+        `sparsity` is. Float weights are ternarized as for the zoo (TWN, or top-k to
+        `sparsity` if given). `seed` is not used (nothing random is drawn).
+    `Network.source` is the zoo name or the path as given. Raises WorkloadError (key
+    "--net") for an unknown name or missing file, reader errors naming the file and key,
+    UsageError (key "--sparsity" / "--seed") for a bad sparsity or seed.
     """
     if sparsity is not None:
         sparsity = _check_sparsity(sparsity)
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="--seed")
-    _check_name(name)
-    quantize: Quantizer
-    if sparsity is None:
-        quantize = ternarize_twn
-        desc = f"TWN (delta={TWN_DELTA_FACTOR}*mean|W|), seed {seed}"
+    source = os.fspath(name_or_path)
+    graph = read_graph(source, int(seed))
+    quantize, desc = _float_quantizer(sparsity)
+    layers = lower(graph, quantize, weight_bits=2, source=source)
+    if source in ZOO:
+        desc = f"{desc}, seed {seed}"
     else:
-        quantize = partial(ternarize_to_sparsity, sparsity=sparsity)
-        desc = f"layer-wise top-k to sparsity {_format_sparsity(sparsity)}, seed {seed}"
-    graph = ZOO[name](int(seed))
-    layers = lower(graph, quantize, weight_bits=2, source=name)
-    c, h, w = graph.inputs[0].known_shape[1:]
-    return Network(name=name, layers=tuple(layers),
-                   total_params=trainable_parameter_count(graph), input_shape=(c, h, w),
-                   quantizer=desc, source=name)
+        desc = _file_quantizer(graph, layers, desc)
+    shape = graph.inputs[0].known_shape if graph.inputs else None
+    return Network(name=graph.name, layers=tuple(layers),
+                   total_params=trainable_parameter_count(graph),
+                   input_shape=tuple(shape[1:]) if shape else (), quantizer=desc,
+                   source=source)

@@ -4,6 +4,16 @@ Each Conv, Gemm and MatMul-with-weight-initializer becomes one ComputeLayer, in 
 order. A Gemm/MatMul is kind "fc": a 1x1 convolution over a 1x1 input, weights stored as
 (out, in, 1, 1). BatchNormalization, Relu, Add and the pools do not become
 ComputeLayers: they run in the digital periphery (their cost belongs to the mapping).
+
+Weights: an initializer that is already quantized (integer levels with `bits`, see
+`graph`) keeps its levels and scale; a float one goes through `quantize`. A weight shared
+by several nodes (an unrolled RNN) is quantized once and its arrays are shared.
+
+BatchNormalization folding: when a Conv/Gemm/MatMul output feeds only a
+BatchNormalization with constant parameters, the BN multiplier m = gamma / sqrt(var +
+eps) is folded into the layer's per-output-channel scale (scale[o] *= m[o]) and the layer
+gets a bias; the integer levels, hence their zeros, are untouched. Gemm's alpha is folded
+into the scale the same way.
 """
 
 from __future__ import annotations
@@ -13,71 +23,180 @@ from collections.abc import Callable
 import numpy as np
 
 from imcsim.errors import WorkloadError
-from imcsim.workload.graph import Graph, Node
+from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.layer import ComputeLayer
 from imcsim.workload.shapes import Shape, infer_shapes, node_key, window
 
 Quantizer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+_Levels = tuple[np.ndarray, np.ndarray, int]  # levels (O, I, kh, kw), scale (O,), bits
 
 
-def _need_weight(graph: Graph, node: Node, i: int, src: str) -> np.ndarray:
-    data = graph.weight(node.input(i))
-    if data is None:
+def _need_tensor(graph: Graph, node: Node, i: int, src: str) -> Tensor:
+    t = graph.initializers.get(node.input(i) or "")
+    if t is None or t.data is None:
         raise WorkloadError(f"weight input {node.input(i)!r} must be an initializer with data",
                             source=src, key=node_key(node))
-    return data
+    return t
 
 
-def _fc_weight(graph: Graph, node: Node, shapes: dict[str, Shape], src: str) -> np.ndarray:
-    """Weight of a Gemm/MatMul as (out, in, 1, 1); checks the activation is [1, K]."""
-    a = shapes[node.inputs[0]]
-    trans_a = node.op == "Gemm" and int(node.attrs.get("transA", 0))
-    if (a[1] if trans_a else a[0]) != 1:
-        raise WorkloadError(f"only batch 1 is supported, activation shape {list(a)}",
-                            source=src, key=node_key(node))
-    b = _need_weight(graph, node, 1, src)
-    w = b if node.op == "Gemm" and int(node.attrs.get("transB", 0)) else b.T
-    alpha = float(node.attrs.get("alpha", 1.0)) if node.op == "Gemm" else 1.0
-    if alpha != 1.0:
-        w = w * np.float32(alpha)
-    return np.ascontiguousarray(w)[:, :, None, None]
+def _fc_transposed(node: Node) -> bool:
+    """True if the weight B is stored (K, N) and must be transposed to (out, in)."""
+    return not (node.op == "Gemm" and int(node.attrs.get("transB", 0)))
+
+
+def out_channel_scale(scale: np.ndarray | None, shape: tuple[int, ...], out_axis: int,
+                      src: str, key: str) -> np.ndarray:
+    """A tensor scale broadcastable to `shape` as a (shape[out_axis],) float32 vector.
+
+    Raises WorkloadError if the scale varies along any other axis than `out_axis`.
+    """
+    n = shape[out_axis]
+    if scale is None:
+        return np.ones(n, np.float32)
+    s = np.asarray(scale, dtype=np.float32)
+    if s.ndim > len(shape):
+        raise WorkloadError(f"scale of rank {s.ndim} for a rank-{len(shape)} weight",
+                            source=src, key=key)
+    s = s.reshape((1,) * (len(shape) - s.ndim) + s.shape)
+    for ax, (d, full) in enumerate(zip(s.shape, shape, strict=True)):
+        if d != 1 and (ax != out_axis or d != full):
+            raise WorkloadError(f"weight scale of shape {list(scale.shape)} must vary only "
+                                f"along the output-channel axis {out_axis} of {list(shape)}",
+                                source=src, key=key)
+    return np.ascontiguousarray(np.broadcast_to(s.reshape(-1), (n,)), dtype=np.float32)
+
+
+def _levels(graph: Graph, node: Node, shapes: dict[str, Shape], quantize: Quantizer,
+            weight_bits: int, src: str) -> _Levels:
+    """Levels in (out, in/groups, kh, kw) layout, per-out-channel scale and bit width."""
+    t = _need_tensor(graph, node, 1, src)
+    key = node_key(node)
+    if node.op == "Conv":
+        w, out_axis, transpose = t.data, 0, False
+    else:
+        a = shapes[node.inputs[0]]
+        trans_a = node.op == "Gemm" and int(node.attrs.get("transA", 0))
+        if (a[1] if trans_a else a[0]) != 1:
+            raise WorkloadError(f"only batch 1 is supported, activation shape {list(a)}",
+                                source=src, key=key)
+        transpose = _fc_transposed(node)
+        w, out_axis = (t.data.T if transpose else t.data), (1 if transpose else 0)
+    t_scale = out_channel_scale(t.scale, t.data.shape, out_axis, src, key)
+    if w.ndim == 2:
+        w = w[:, :, None, None]
+    if t.is_quantized:
+        if not np.issubdtype(t.data.dtype, np.integer):
+            raise WorkloadError(f"quantized weight {t.name!r} must hold integer levels, got "
+                                f"{t.data.dtype}", source=src, key=key)
+        levels, scale, bits = np.asarray(w, dtype=np.int8), t_scale, int(t.bits or 8)
+        if not np.array_equal(levels, w):
+            raise WorkloadError(f"levels of {t.name!r} do not fit in int8", source=src, key=key)
+    else:
+        levels, alpha = quantize(np.ascontiguousarray(w))
+        levels, alpha = np.asarray(levels), np.asarray(alpha)
+        if levels.shape != w.shape or alpha.shape != (w.shape[0],):
+            raise WorkloadError(f"quantizer returned levels {levels.shape} / scale "
+                                f"{alpha.shape}, expected {w.shape} / ({w.shape[0]},)",
+                                source=src, key=key)
+        scale, bits = (alpha * t_scale).astype(np.float32), weight_bits
+    return np.ascontiguousarray(levels), scale, bits
+
+
+def _bn_multiplier(graph: Graph, node: Node, consumers: dict[str, list[Node]],
+                   src: str) -> np.ndarray | None:
+    """gamma / sqrt(var + eps) of the BatchNormalization that alone reads `node`'s output."""
+    out = node.outputs[0]
+    readers = consumers.get(out, [])
+    if out in graph.outputs or len(readers) != 1 or readers[0].op != "BatchNormalization":
+        return None
+    bn = readers[0]
+    if bn.inputs[0] != out:
+        return None
+    params = [graph.weight(bn.input(i)) for i in (1, 4)]
+    if any(p is None for p in params):
+        return None
+    gamma, var = (np.asarray(p, np.float64) for p in params)
+    eps = float(bn.attrs.get("epsilon", 1e-5))
+    if np.any(var + eps <= 0):
+        raise WorkloadError("running variance + epsilon must be positive", source=src,
+                            key=node_key(bn))
+    return gamma / np.sqrt(var + eps)
 
 
 def lower(graph: Graph, quantize: Quantizer, *, weight_bits: int = 2,
           source: str | None = None) -> list[ComputeLayer]:
-    """Infer shapes, then turn each weight op into a ComputeLayer with quantized weights.
+    """Infer shapes, then turn each weight op into a ComputeLayer.
 
-    `quantize(w)` gets the float weight in (out, in/groups, kh, kw) layout and returns
-    (levels, scale) with levels.shape == w.shape and scale.shape == (out,).
+    `quantize(w)` gets a float weight in (out, in/groups, kh, kw) layout (fc: (out, in, 1, 1))
+    and returns (levels, scale) with levels.shape == w.shape and scale.shape == (out,);
+    its layers get `weight_bits`. Quantized initializers keep their levels and bits.
     """
     src = source or graph.name
     shapes = infer_shapes(graph, source=src)
+    consumers = graph.consumers()
+    cache: dict[str, _Levels] = {}
     layers: list[ComputeLayer] = []
     for node in graph.nodes:
         if node.op == "Conv":
-            w = _need_weight(graph, node, 1, src)
-            x = shapes[node.inputs[0]]
-            win = window(node, (x[2], x[3]), (w.shape[2], w.shape[3]), src)
+            x, w = shapes[node.inputs[0]], shapes[node.inputs[1]]
+            win = window(node, (x[2], x[3]), (w[2], w[3]), src)
             kind, groups, in_ch, in_hw = "conv", int(node.attrs.get("group", 1)), x[1], x[2:4]
             geometry = (win.kernel, win.strides, win.pads, win.dilations, win.out_hw)
-            has_bias = node.input(2) is not None
         elif node.op in ("Gemm", "MatMul"):
-            w = _fc_weight(graph, node, shapes, src)  # raises unless B is an initializer
-            kind, groups, in_ch, in_hw = "fc", 1, w.shape[1], (1, 1)
+            w = shapes[node.inputs[1]]
+            in_ch = w[1] if not _fc_transposed(node) else w[0]
+            kind, groups, in_hw = "fc", 1, (1, 1)
             geometry = ((1, 1), (1, 1), (0, 0, 0, 0), (1, 1), (1, 1))
-            has_bias = node.op == "Gemm" and node.input(2) is not None
         else:
             continue
-        levels, scale = quantize(w)
-        levels, scale = np.asarray(levels), np.asarray(scale)
-        if levels.shape != w.shape or scale.shape != (w.shape[0],):
-            raise WorkloadError(f"quantizer returned levels {levels.shape} / scale "
-                                f"{scale.shape}, expected {w.shape} / ({w.shape[0]},)",
-                                source=src, key=node_key(node))
+        wname = node.inputs[1]
+        ckey = f"{node.op == 'Conv'}{_fc_transposed(node)}{wname}"
+        if ckey not in cache:
+            cache[ckey] = _levels(graph, node, shapes, quantize, weight_bits, src)
+        levels, scale, bits = cache[ckey]
+        has_bias = node.op != "MatMul" and node.input(2) is not None
+        if node.op == "Gemm" and float(node.attrs.get("alpha", 1.0)) != 1.0:
+            scale = (scale * np.float32(node.attrs["alpha"])).astype(np.float32)
+        m = _bn_multiplier(graph, node, consumers, src)
+        if m is not None:
+            scale, has_bias = (scale * m).astype(np.float32), True
         kernel, strides, pads, dil, out_hw = geometry
         layers.append(ComputeLayer(
-            name=node.name, kind=kind, in_channels=int(in_ch), out_channels=int(w.shape[0]),
-            kernel=kernel, stride=strides, padding=pads, dilation=dil, groups=groups,
-            in_hw=(int(in_hw[0]), int(in_hw[1])), out_hw=out_hw, weights=levels,
-            scale=scale, weight_bits=weight_bits, has_bias=has_bias))
+            name=node.name, kind=kind, in_channels=int(in_ch),
+            out_channels=int(levels.shape[0]), kernel=kernel, stride=strides, padding=pads,
+            dilation=dil, groups=groups, in_hw=(int(in_hw[0]), int(in_hw[1])),
+            out_hw=out_hw, weights=levels, scale=scale, weight_bits=bits, has_bias=has_bias,
+            op=node.op, weight_name=wname))
     return layers
+
+
+def quantize_graph(graph: Graph, quantize: Quantizer, *, bits: int = 2) -> Graph:
+    """A copy of `graph` whose float Conv/Gemm/MatMul weights are replaced by quantized
+    initializers (int8 levels, scale along the output-channel axis, `bits`), e.g. to ship
+    a ternarized network as a native file. Other tensors are shared, not copied.
+    """
+    out = Graph(graph.name, list(graph.inputs), list(graph.outputs),
+                [Node(n.name, n.op, list(n.inputs), list(n.outputs), dict(n.attrs))
+                 for n in graph.nodes], dict(graph.initializers))
+    done: set[str] = set()
+    for node in graph.nodes:
+        name = node.input(1)
+        if node.op not in ("Conv", "Gemm", "MatMul") or name in done:
+            continue
+        t = graph.initializers.get(name or "")
+        if t is None or t.data is None or t.is_quantized:
+            continue
+        transpose = node.op != "Conv" and _fc_transposed(node)
+        w = t.data.T if transpose else t.data
+        levels, alpha = quantize(np.ascontiguousarray(w))
+        levels = np.asarray(levels, np.int8)
+        alpha = np.asarray(alpha, np.float32)
+        if transpose:
+            levels, alpha = np.ascontiguousarray(levels.T), alpha.reshape(1, -1)
+        else:
+            alpha = alpha.reshape((-1,) + (1,) * (levels.ndim - 1))
+        if t.scale is not None:
+            alpha = (alpha * np.asarray(t.scale, np.float32)).astype(np.float32)
+        out.initializers[name] = Tensor(name, levels.shape, "int8", levels, alpha, bits)
+        done.add(name)
+    return out

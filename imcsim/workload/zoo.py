@@ -1,95 +1,33 @@
 """Built-in networks as `Graph`s with SYNTHETIC weights (not trained ones).
 
-Weights are deterministic He-normal draws, std = sqrt(2 / fan_in) (He et al. 2015), one
-generator per weight tensor: `np.random.default_rng([seed, tensor_index])`, float32,
-tensor_index counting Conv/Gemm weights in build order. BatchNormalization parameters are
-the identity (scale 1, bias 0, mean 0, var 1) and biases are 0. They give realistic
-weight statistics for performance/energy estimates, not accuracy.
+Weights are seeded He-normal draws (see `builder`); BatchNormalization is the identity
+and biases are 0. They give realistic weight statistics for performance/energy
+estimates, not accuracy. Layouts follow torchvision (names included), so parameter
+totals match torchvision's models exactly; MAC totals count one multiply-accumulate per
+weight per output pixel of the Conv/Gemm layers only (see `ComputeLayer.macs`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
+from imcsim.workload.builder import GraphBuilder
 from imcsim.workload.graph import Graph, Node, Tensor
 
 
-class _Builder:
-    """Appends nodes and initializers, tracking each activation's channel count."""
-
-    def __init__(self, name: str, input_shape: tuple[int, int, int, int], seed: int):
-        self.graph = Graph(name, [Tensor("input", input_shape)], [], [], {})
-        self.channels = {"input": input_shape[1]}
-        self.seed = seed
-        self.n_weights = 0
-
-    def _init(self, name: str, data: np.ndarray) -> str:
-        self.graph.initializers[name] = Tensor(name, data.shape, str(data.dtype), data)
-        return name
-
-    def _he(self, name: str, shape: tuple[int, ...], fan_in: int) -> str:
-        rng = np.random.default_rng([self.seed, self.n_weights])
-        self.n_weights += 1
-        w = rng.standard_normal(shape, dtype=np.float32)
-        w *= np.float32(math.sqrt(2.0 / fan_in))
-        return self._init(name, w)
-
-    def _node(self, name: str, op: str, inputs: list[str], out_ch: int, **attrs) -> str:
-        self.graph.nodes.append(Node(name, op, inputs, [name], attrs))
-        self.channels[name] = out_ch
-        return name
-
-    def conv(self, name: str, x: str, out_ch: int, k: int, stride: int = 1,
-             pad: int = 0) -> str:
-        in_ch = self.channels[x]
-        w = self._he(f"{name}.weight", (out_ch, in_ch, k, k), in_ch * k * k)
-        return self._node(name, "Conv", [x, w], out_ch, kernel_shape=[k, k],
-                          strides=[stride, stride], pads=[pad] * 4, dilations=[1, 1], group=1)
-
-    def bn(self, name: str, x: str) -> str:
-        c = self.channels[x]
-        ones, zeros = np.ones(c, np.float32), np.zeros(c, np.float32)
-        params = [self._init(f"{name}.{p}", v.copy()) for p, v in
-                  (("weight", ones), ("bias", zeros), ("running_mean", zeros),
-                   ("running_var", ones))]
-        return self._node(name, "BatchNormalization", [x, *params], c, epsilon=1e-5)
-
-    def relu(self, name: str, x: str) -> str:
-        return self._node(name, "Relu", [x], self.channels[x])
-
-    def add(self, name: str, a: str, b: str) -> str:
-        return self._node(name, "Add", [a, b], self.channels[a])
-
-    def maxpool(self, name: str, x: str, k: int, stride: int, pad: int) -> str:
-        return self._node(name, "MaxPool", [x], self.channels[x], kernel_shape=[k, k],
-                          strides=[stride, stride], pads=[pad] * 4, ceil_mode=0)
-
-    def gap_fc(self, x: str, n_out: int) -> str:
-        """GlobalAveragePool -> Flatten -> Gemm (transB=1, with bias), torchvision style."""
-        c = self.channels[x]
-        x = self._node("avgpool", "GlobalAveragePool", [x], c)
-        x = self._node("flatten", "Flatten", [x], c, axis=1)
-        w = self._he("fc.weight", (n_out, c), c)
-        b = self._init("fc.bias", np.zeros(n_out, np.float32))
-        y = self._node("fc", "Gemm", [x, w, b], n_out, alpha=1.0, beta=1.0, transB=1)
-        self.graph.outputs.append(y)
-        return y
-
-    def basic_block(self, name: str, x: str, out_ch: int, stride: int) -> str:
-        """BasicBlock: conv3x3-BN-ReLU-conv3x3-BN (+ shortcut) -> ReLU.
-
-        Shortcut is identity, or 1x1/stride conv + BN when the shape changes (projection).
-        """
-        y = self.relu(f"{name}.relu1",
-                      self.bn(f"{name}.bn1", self.conv(f"{name}.conv1", x, out_ch, 3, stride, 1)))
-        y = self.bn(f"{name}.bn2", self.conv(f"{name}.conv2", y, out_ch, 3, 1, 1))
-        if stride != 1 or self.channels[x] != out_ch:
-            x = self.bn(f"{name}.downsample.1",
-                        self.conv(f"{name}.downsample.0", x, out_ch, 1, stride, 0))
-        return self.relu(f"{name}.relu2", self.add(f"{name}.add", y, x))
+def _resnet(name: str, blocks: tuple[int, ...], seed: int) -> Graph:
+    """torchvision ResNet with BasicBlocks for ImageNet (1x3x224x224)."""
+    b = GraphBuilder(name, (1, 3, 224, 224), seed)
+    x = b.relu("relu", b.bn("bn1", b.conv("conv1", "input", 64, 7, 2, 3)))
+    x = b.maxpool("maxpool", x, 3, 2, 1)
+    for stage, (width, n) in enumerate(zip((64, 128, 256, 512), blocks, strict=True), 1):
+        for block in range(n):
+            stride = 2 if stage > 1 and block == 0 else 1
+            x = b.basic_block(f"layer{stage}.{block}", x, width, stride)
+    b.gap_fc(x, 1000)
+    return b.graph
 
 
 def resnet18(seed: int = 0) -> Graph:
@@ -99,15 +37,15 @@ def resnet18(seed: int = 0) -> Graph:
     256, 512; stages 2-4 start with stride 2 and a 1x1/2 conv + BN downsample) - GAP -
     Flatten - fc 512->1000 with bias. 1,814,073,344 MACs, 11,689,512 parameters.
     """
-    b = _Builder("resnet18", (1, 3, 224, 224), seed)
-    x = b.relu("relu", b.bn("bn1", b.conv("conv1", "input", 64, 7, 2, 3)))
-    x = b.maxpool("maxpool", x, 3, 2, 1)
-    for stage, width in enumerate((64, 128, 256, 512), start=1):
-        for block in range(2):
-            stride = 2 if stage > 1 and block == 0 else 1
-            x = b.basic_block(f"layer{stage}.{block}", x, width, stride)
-    b.gap_fc(x, 1000)
-    return b.graph
+    return _resnet("resnet18", (2, 2, 2, 2), seed)
+
+
+def resnet34(seed: int = 0) -> Graph:
+    """ResNet-34 for ImageNet: as resnet18 with (3, 4, 6, 3) BasicBlocks per stage.
+
+    37 weight layers, 3,663,761,408 MACs, 21,797,672 parameters (torchvision).
+    """
+    return _resnet("resnet34", (3, 4, 6, 3), seed)
 
 
 def resnet20(seed: int = 0) -> Graph:
@@ -118,7 +56,7 @@ def resnet20(seed: int = 0) -> Graph:
     projection shortcuts (option B). 40,813,184 MACs, 272,474 parameters (option A, with
     parameter-free shortcuts, would be 40,551,040 MACs and 269,722 parameters).
     """
-    b = _Builder("resnet20", (1, 3, 32, 32), seed)
+    b = GraphBuilder("resnet20", (1, 3, 32, 32), seed)
     x = b.relu("relu", b.bn("bn1", b.conv("conv1", "input", 16, 3, 1, 1)))
     for stage, width in enumerate((16, 32, 64), start=1):
         for block in range(3):
@@ -128,8 +66,148 @@ def resnet20(seed: int = 0) -> Graph:
     return b.graph
 
 
+def _classifier(b: GraphBuilder, x: str, features: int, widths: tuple[int, ...],
+                index: tuple[int, ...]) -> None:
+    """Flatten - (Linear - ReLU)* - Linear named like torchvision's `classifier.N`
+    (Linear number N = index[i], its ReLU N + 1); Dropout is left out (inference)."""
+    x = b.flatten("flatten", x, features)
+    for i, width in enumerate(widths[:-1]):
+        x = b.relu(f"classifier.{index[i] + 1}", b.linear(f"classifier.{index[i]}", x, width))
+    b.graph.outputs.append(b.linear(f"classifier.{index[-1]}", x, widths[-1]))
+
+
+def vgg16(seed: int = 0) -> Graph:
+    """VGG-16 (configuration D) for ImageNet, torchvision `vgg16` (no BN), synthetic weights.
+
+    13 conv 3x3 p1 with bias + ReLU in 5 groups (64x2, 128x2, 256x3, 512x3, 512x3), each
+    group closed by maxpool 2x2/2; Flatten 512x7x7; fc 25088->4096->4096->1000. torchvision's
+    AdaptiveAvgPool2d(7) is the identity at 224x224 and is left out.
+    15,470,264,320 MACs, 138,357,544 parameters.
+    """
+    b = GraphBuilder("vgg16", (1, 3, 224, 224), seed)
+    x, i = "input", 0
+    for width, n in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+        for _ in range(n):
+            x = b.relu(f"features.{i + 1}", b.conv(f"features.{i}", x, width, 3, 1, 1, bias=True))
+            i += 2
+        x = b.maxpool(f"features.{i}", x, 2, 2)
+        i += 1
+    _classifier(b, x, 512 * 7 * 7, (4096, 4096, 1000), (0, 3, 6))
+    return b.graph
+
+
+def alexnet(seed: int = 0) -> Graph:
+    """AlexNet, torchvision variant (one tower, 64-192-384-256-256 channels), synthetic.
+
+    conv 11x11/4 p2 64, maxpool 3/2, conv 5x5 p2 192, maxpool 3/2, conv 3x3 p1 384, 256,
+    256, maxpool 3/2 (6x6 out; AdaptiveAvgPool2d(6) is then the identity and left out),
+    fc 9216->4096->4096->1000; every layer has a bias and ReLU.
+    714,188,480 MACs, 61,100,840 parameters.
+    """
+    b = GraphBuilder("alexnet", (1, 3, 224, 224), seed)
+    x = b.relu("features.1", b.conv("features.0", "input", 64, 11, 4, 2, bias=True))
+    x = b.maxpool("features.2", x, 3, 2)
+    x = b.relu("features.4", b.conv("features.3", x, 192, 5, 1, 2, bias=True))
+    x = b.maxpool("features.5", x, 3, 2)
+    for i, width in ((6, 384), (8, 256), (10, 256)):
+        x = b.relu(f"features.{i + 1}", b.conv(f"features.{i}", x, width, 3, 1, 1, bias=True))
+    x = b.maxpool("features.12", x, 3, 2)
+    _classifier(b, x, 256 * 6 * 6, (4096, 4096, 1000), (1, 4, 6))
+    return b.graph
+
+
+# MobileNetV2 inverted-residual settings (Sandler et al. 2018, table 2): t, c, n, s.
+_MBV2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+         (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+def mobilenetv2(seed: int = 0) -> Graph:
+    """MobileNetV2 (width 1.0, 224x224), torchvision layout and names, synthetic weights.
+
+    conv 3x3/2 32 - BN - ReLU6, 17 inverted residual blocks (1x1 expand by t - BN - ReLU6,
+    3x3 depthwise conv (group == channels) - BN - ReLU6, 1x1 project - BN, identity
+    shortcut when stride 1 and channels equal), conv 1x1 1280 - BN - ReLU6, GAP, fc
+    1280->1000 (torchvision's Dropout left out). Convs have no bias; ReLU6 is Clip(0, 6).
+    300,774,272 MACs, 3,504,872 parameters.
+    """
+    b = GraphBuilder("mobilenetv2", (1, 3, 224, 224), seed)
+
+    def cbr(name: str, x: str, out: int, k: int, stride: int, group: int = 1) -> str:
+        y = b.conv(f"{name}.0", x, out, k, stride, k // 2, group=group)
+        return b.relu6(f"{name}.2", b.bn(f"{name}.1", y))
+
+    x, idx = cbr("features.0", "input", 32, 3, 2), 1
+    for t, c, n, s in _MBV2:
+        for i in range(n):
+            name, inp, stride = f"features.{idx}.conv", b.channels[x], s if i == 0 else 1
+            hidden, y, j = inp * t, x, 0
+            if t != 1:
+                y, j = cbr(f"{name}.0", y, hidden, 1, 1), 1
+            y = cbr(f"{name}.{j}", y, hidden, 3, stride, group=hidden)
+            y = b.bn(f"{name}.{j + 2}", b.conv(f"{name}.{j + 1}", y, c, 1))
+            if stride == 1 and inp == c:
+                y = b.add(f"features.{idx}.add", x, y)
+            x, idx = y, idx + 1
+    x = cbr(f"features.{idx}", x, 1280, 1, 1)
+    x = b.flatten("flatten", b.node("avgpool", "GlobalAveragePool", [x], 1280), 1280)
+    b.graph.outputs.append(b.linear("classifier.1", x, 1000))
+    return b.graph
+
+
+LSTM_INPUT, LSTM_HIDDEN, LSTM_STEPS, LSTM_CLASSES = 128, 256, 32, 10
+
+
+def lstm(seed: int = 0) -> Graph:
+    """A one-layer LSTM (input 128, hidden 256) unrolled over 32 time steps, then fc 256->10
+    on the last hidden state; input (1, 32, 128), plus initial states h0, c0 (1, 256).
+
+    Per step t (gate order i, f, g, o as in PyTorch):
+        x_t   = Gather(input, t, axis=1)                      (1, 128)
+        gates = Gemm(Concat(x_t, h), W, b, transB=1)          W: (4*256, 128+256)
+        i, f, g, o = Sigmoid, Sigmoid, Tanh, Sigmoid of Split(gates, 4)
+        c = f * c + i * g;   h = o * tanh(c)
+    One weight W (the stacked [W_ih | W_hh]) is shared by the 32 Gemm layers.
+
+    MACs count the Gemms only: 32 steps x 1024 x 384 = 12,582,912, plus the fc 2,560 =
+    12,585,472. The 3 x 256 gate multiplications and the activations per step run in the
+    periphery and are not MACs. Parameters count W once: 1024 x 384 + 1024 (one bias;
+    PyTorch's nn.LSTM has two, b_ih and b_hh, 1,024 more) + 2,570 (fc) = 396,810.
+    """
+    h_dim, steps = LSTM_HIDDEN, LSTM_STEPS
+    b = GraphBuilder("lstm", (1, steps, LSTM_INPUT), seed)
+    b.graph.inputs += [Tensor("h0", (1, h_dim)), Tensor("c0", (1, h_dim))]
+    b.channels.update(h0=h_dim, c0=h_dim)
+    fan_in = LSTM_INPUT + h_dim
+    w = b.he("lstm.weight", (4 * h_dim, fan_in), fan_in)
+    bias = b.init("lstm.bias", np.zeros(4 * h_dim, np.float32))
+    sizes = b.init("lstm.split", np.full(4, h_dim, np.int64))
+    h, c = "h0", "c0"
+    for t in range(steps):
+        p = f"step{t}"
+        idx = b.init(f"{p}.index", np.array(t, np.int64))
+        x_t = b.node(f"{p}.x", "Gather", ["input", idx], LSTM_INPUT, axis=1)
+        xh = b.node(f"{p}.xh", "Concat", [x_t, h], fan_in, axis=1)
+        gates = b.node(f"{p}.gates", "Gemm", [xh, w, bias], 4 * h_dim, alpha=1.0, beta=1.0,
+                       transB=1)
+        pre = [f"{p}.{g}_pre" for g in "ifgo"]
+        b.graph.nodes.append(Node(f"{p}.split", "Split",
+                                                         [gates, sizes], pre, {"axis": 1}))
+        i, f, g, o = (b.node(f"{p}.{n}", op, [x], h_dim) for n, op, x in
+                      zip("ifgo", ("Sigmoid", "Sigmoid", "Tanh", "Sigmoid"), pre, strict=True))
+        c = b.node(f"{p}.c", "Add", [b.node(f"{p}.fc", "Mul", [f, c], h_dim),
+                                     b.node(f"{p}.ig", "Mul", [i, g], h_dim)], h_dim)
+        h = b.node(f"{p}.h", "Mul", [o, b.node(f"{p}.tanh_c", "Tanh", [c], h_dim)], h_dim)
+    b.graph.outputs.append(b.linear("fc", h, LSTM_CLASSES))
+    return b.graph
+
+
 # name -> graph factory taking the weight seed; the loader looks names up here.
 ZOO: dict[str, Callable[[int], Graph]] = {
+    "alexnet": alexnet,
+    "lstm": lstm,
+    "mobilenetv2": mobilenetv2,
     "resnet18": resnet18,
     "resnet20": resnet20,
+    "resnet34": resnet34,
+    "vgg16": vgg16,
 }

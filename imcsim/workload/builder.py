@@ -1,0 +1,118 @@
+"""`GraphBuilder`: appends nodes and synthetic initializers to a `Graph` (used by the zoo).
+
+Weights are deterministic He-normal draws, std = sqrt(2 / fan_in) (He et al. 2015), one
+generator per weight tensor: `np.random.default_rng([seed, tensor_index])`, float32,
+tensor_index counting Conv/Gemm weights in build order. BatchNormalization parameters are
+the identity (scale 1, bias 0, mean 0, var 1) and biases are 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from imcsim.workload.graph import Graph, Node, Tensor
+
+
+class GraphBuilder:
+    """Appends nodes and initializers, tracking each activation's channel count.
+
+    Every single-output node is named after its output tensor.
+    """
+
+    def __init__(self, name: str, input_shape: tuple[int, ...], seed: int,
+                 input_name: str = "input"):
+        self.graph = Graph(name, [Tensor(input_name, input_shape)], [], [], {})
+        self.channels = {input_name: input_shape[1]}
+        self.seed = seed
+        self.n_weights = 0
+
+    def init(self, name: str, data: np.ndarray) -> str:
+        """Add initializer `name` (reused if it already exists) and return its name."""
+        if name not in self.graph.initializers:
+            self.graph.initializers[name] = Tensor(name, data.shape, str(data.dtype), data)
+        return name
+
+    def he(self, name: str, shape: tuple[int, ...], fan_in: int) -> str:
+        """A seeded He-normal float32 weight initializer."""
+        rng = np.random.default_rng([self.seed, self.n_weights])
+        self.n_weights += 1
+        w = rng.standard_normal(shape, dtype=np.float32)
+        w *= np.float32(math.sqrt(2.0 / fan_in))
+        return self.init(name, w)
+
+    def node(self, name: str, op: str, inputs: list[str], out_ch: int, **attrs) -> str:
+        """Append a single-output node; its output tensor is called `name`."""
+        self.graph.nodes.append(Node(name, op, inputs, [name], attrs))
+        self.channels[name] = out_ch
+        return name
+
+    def conv(self, name: str, x: str, out_ch: int, k: int, stride: int = 1,
+             pad: int = 0, group: int = 1, bias: bool = False) -> str:
+        """A k x k Conv (ONNX attributes spelled out), optionally grouped / with bias."""
+        in_ch = self.channels[x]
+        fan_in = in_ch // group * k * k
+        inputs = [x, self.he(f"{name}.weight", (out_ch, in_ch // group, k, k), fan_in)]
+        if bias:
+            inputs.append(self.init(f"{name}.bias", np.zeros(out_ch, np.float32)))
+        return self.node(name, "Conv", inputs, out_ch, kernel_shape=[k, k],
+                         strides=[stride, stride], pads=[pad] * 4, dilations=[1, 1],
+                         group=group)
+
+    def bn(self, name: str, x: str) -> str:
+        """BatchNormalization with identity statistics (eps 1e-5)."""
+        c = self.channels[x]
+        ones, zeros = np.ones(c, np.float32), np.zeros(c, np.float32)
+        params = [self.init(f"{name}.{p}", v.copy()) for p, v in
+                  (("weight", ones), ("bias", zeros), ("running_mean", zeros),
+                   ("running_var", ones))]
+        return self.node(name, "BatchNormalization", [x, *params], c, epsilon=1e-5)
+
+    def relu(self, name: str, x: str) -> str:
+        return self.node(name, "Relu", [x], self.channels[x])
+
+    def relu6(self, name: str, x: str) -> str:
+        """ReLU6 as Clip(x, 0, 6); the bounds are shared scalar initializers."""
+        lo = self.init("relu6.min", np.array(0.0, np.float32))
+        hi = self.init("relu6.max", np.array(6.0, np.float32))
+        return self.node(name, "Clip", [x, lo, hi], self.channels[x])
+
+    def add(self, name: str, a: str, b: str) -> str:
+        return self.node(name, "Add", [a, b], self.channels[a])
+
+    def maxpool(self, name: str, x: str, k: int, stride: int, pad: int = 0) -> str:
+        return self.node(name, "MaxPool", [x], self.channels[x], kernel_shape=[k, k],
+                         strides=[stride, stride], pads=[pad] * 4, ceil_mode=0)
+
+    def flatten(self, name: str, x: str, features: int) -> str:
+        return self.node(name, "Flatten", [x], features, axis=1)
+
+    def linear(self, name: str, x: str, n_out: int) -> str:
+        """A torch Linear as Gemm(x, W[out, in], b, transB=1)."""
+        n_in = self.channels[x]
+        w = self.he(f"{name}.weight", (n_out, n_in), n_in)
+        b = self.init(f"{name}.bias", np.zeros(n_out, np.float32))
+        return self.node(name, "Gemm", [x, w, b], n_out, alpha=1.0, beta=1.0, transB=1)
+
+    def gap_fc(self, x: str, n_out: int) -> str:
+        """GlobalAveragePool -> Flatten -> fc (Gemm), torchvision style; the graph output."""
+        c = self.channels[x]
+        x = self.node("avgpool", "GlobalAveragePool", [x], c)
+        x = self.flatten("flatten", x, c)
+        y = self.linear("fc", x, n_out)
+        self.graph.outputs.append(y)
+        return y
+
+    def basic_block(self, name: str, x: str, out_ch: int, stride: int) -> str:
+        """BasicBlock: conv3x3-BN-ReLU-conv3x3-BN (+ shortcut) -> ReLU.
+
+        Shortcut is identity, or 1x1/stride conv + BN when the shape changes (projection).
+        """
+        y = self.relu(f"{name}.relu1",
+                      self.bn(f"{name}.bn1", self.conv(f"{name}.conv1", x, out_ch, 3, stride, 1)))
+        y = self.bn(f"{name}.bn2", self.conv(f"{name}.conv2", y, out_ch, 3, 1, 1))
+        if stride != 1 or self.channels[x] != out_ch:
+            x = self.bn(f"{name}.downsample.1",
+                        self.conv(f"{name}.downsample.0", x, out_ch, 1, stride, 0))
+        return self.relu(f"{name}.relu2", self.add(f"{name}.add", y, x))

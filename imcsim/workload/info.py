@@ -1,0 +1,79 @@
+"""`imcsim workload info` / `import` behind the CLI: a network's summary, ONNX -> native."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imcsim.workload.layer import ComputeLayer, Network
+
+
+def _shapes(layer: ComputeLayer) -> tuple[list[int], list[int]]:
+    """(input, output) activation shape without batch: [C, H, W], or [features] for fc."""
+    if layer.kind == "fc":
+        return [layer.in_channels], [layer.out_channels]
+    return [layer.in_channels, *layer.in_hw], [layer.out_channels, *layer.out_hw]
+
+
+def workload_info(network: Network) -> dict[str, Any]:
+    """A JSON-ready summary: name, source, quantizer, input_shape, total_macs,
+    total_params, and `layers`, one dict per weight layer with name, op, kind,
+    input_shape, output_shape, kernel, stride, groups, macs, params (weights of the
+    layer; a weight shared by several layers counts in each), weight_bits, sparsity
+    (fraction of zero weights), weight (the initializer's name)."""
+    layers = []
+    for la in network.layers:
+        nonzeros = int(np.count_nonzero(la.weights))
+        inp, out = _shapes(la)
+        layers.append({
+            "name": la.name, "op": la.op or ("Conv" if la.kind == "conv" else "Gemm"),
+            "kind": la.kind, "input_shape": inp, "output_shape": out,
+            "kernel": list(la.kernel), "stride": list(la.stride), "groups": la.groups,
+            "macs": la.macs, "params": la.weight_count, "weight_bits": la.weight_bits,
+            "sparsity": 1.0 - nonzeros / la.weight_count if la.weight_count else 0.0,
+            "weight": la.weight_name,
+        })
+    return {"name": network.name, "source": network.source, "quantizer": network.quantizer,
+            "input_shape": list(network.input_shape), "total_macs": network.total_macs,
+            "total_params": network.total_params, "layers": layers}
+
+
+def _dims(shape: list[int]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def workload_info_text(info: dict[str, Any]) -> str:
+    """`workload_info` as a header and an aligned per-layer table."""
+    head = [f"network: {info['name']}   source: {info['source']}",
+            f"weights: {info['quantizer']}",
+            f"input: {_dims(info['input_shape'])}   layers: {len(info['layers'])}   "
+            f"MACs: {info['total_macs']:,}   params: {info['total_params']:,}", ""]
+    cols = ("layer", "op", "kind", "input", "output", "kernel", "MACs", "weights", "bits",
+            "zeros")
+    rows = [[r["name"], r["op"], r["kind"], _dims(r["input_shape"]),
+             _dims(r["output_shape"]),
+             ("-" if r["kind"] == "fc" else _dims(r["kernel"]))
+             + (f"/{r['stride'][0]}" if max(r["stride"]) > 1 else "")
+             + (f" g{r['groups']}" if r["groups"] > 1 else ""),
+             f"{r['macs']:,}", f"{r['params']:,}", str(r["weight_bits"]),
+             f"{100 * r['sparsity']:.1f}%"] for r in info["layers"]]
+    rows.append(["total", "", "", "", "", "", f"{info['total_macs']:,}", "", "", ""])
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+    right = {6, 7, 8, 9}
+
+    def line(cells: list[str] | tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return "\n".join(head + [line(cols)] + [line(r) for r in rows])
+
+
+def import_to_native(onnx_path: str | Path, out_path: str | Path) -> Path:
+    """Import an ONNX/QONNX model and write it as a native graph file (.yaml/.yml/.json)
+    plus its `.npz` beside it, both atomically. Returns the graph file's path."""
+    from imcsim.workload.native import write_native
+    from imcsim.workload.onnx_import import import_onnx
+
+    return write_native(import_onnx(onnx_path), out_path)

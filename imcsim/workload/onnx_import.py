@@ -1,0 +1,234 @@
+"""ONNX (and QONNX) import: an `.onnx` file -> `Graph` (`import onnx` happens here, lazily).
+
+Supported (opset >= 8; normalised to the IR's opset-17 forms): Conv (group, dilations,
+strides, pads, auto_pad), Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, Tanh,
+LeakyRelu, Softmax, Add, Sub, Mul, Div, Sum, Concat, Split, Gather, MaxPool/AveragePool
+(ceil_mode), GlobalAveragePool/GlobalMaxPool, ReduceMean, Flatten, Reshape (constant
+shape), Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant
+and QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
+activations). Weights may live in external-data files beside the model.
+
+A symbolic or missing batch dimension (axis 0) of a graph input is taken as 1; any other
+unknown input dimension is an error. BatchNormalization stays in the graph and is folded
+into the preceding layer's per-channel scale when lowering (see `lower`), so the graph
+keeps the model's parameter count.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imcsim.errors import WorkloadError
+from imcsim.workload.fold import fold_weight_quantizers, prune_initializers, remove_aliases
+from imcsim.workload.graph import Graph, Node, Tensor, node_key
+from imcsim.workload.shapes import SUPPORTED_OPS, infer_shapes
+
+MIN_OPSET = 8
+QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
+_DROP_ATTRS = {"BatchNormalization": ("spatial", "is_test", "consumed_inputs"),
+               "Gemm": ("broadcast",), "Split": ("num_outputs",), "Dropout": ("is_test",)}
+
+
+def require_onnx() -> Any:
+    """`import onnx`, or a WorkloadError saying how to install it."""
+    try:
+        import onnx
+    except ImportError:
+        raise WorkloadError("reading .onnx files needs the onnx package: "
+                            "pip install 'imcsim[onnx]'") from None
+    return onnx
+
+
+def _load(path: Path) -> Any:
+    onnx = require_onnx()
+    src = str(path)
+    if not path.is_file():
+        raise WorkloadError("file not found", source=src)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError and others on a bad file
+        raise WorkloadError(f"not a readable ONNX model (truncated or corrupt): "
+                            f"{type(exc).__name__}: {exc}", source=src) from None
+    if not model.HasField("graph") or not model.graph.node:
+        raise WorkloadError("not an ONNX model (no graph or no nodes; truncated or not "
+                            "ONNX?)", source=src)
+    return model
+
+
+def _opset(model: Any, src: str) -> int:
+    versions = {o.domain: o.version for o in model.opset_import}
+    version = versions.get("", versions.get("ai.onnx"))
+    if version is None:
+        raise WorkloadError("the model declares no ONNX opset (truncated file?)", source=src)
+    if version < MIN_OPSET:
+        raise WorkloadError(f"opset {version} is older than the oldest supported, "
+                            f"{MIN_OPSET}", source=src)
+    return int(version)
+
+
+def _array(onnx: Any, tensor: Any, base: Path, src: str) -> np.ndarray:
+    """An initializer's data, from the model or its external-data file."""
+    key = f"initializer {tensor.name}"
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        file = base / location
+        if not location or not file.is_file():
+            raise WorkloadError(f"external data file '{location}' not found (looked in "
+                                f"{base})", source=src, key=key)
+        end = int(info.get("offset", 0)) + int(info.get("length", 0))
+        if end > os.path.getsize(file):
+            raise WorkloadError(f"external data file '{location}' is truncated (needs "
+                                f"{end} bytes)", source=src, key=key)
+    try:
+        return onnx.numpy_helper.to_array(tensor, base_dir=str(base))
+    except Exception as exc:
+        raise WorkloadError(f"cannot read tensor data: {type(exc).__name__}: {exc}",
+                            source=src, key=key) from None
+
+
+def _input(onnx: Any, vi: Any, src: str) -> Tensor:
+    key = f"input {vi.name}"
+    tt = vi.type.tensor_type
+    if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+        raise WorkloadError("input shape is unknown; export the model with static input "
+                            "shapes", source=src, key=key)
+    dims = []
+    for axis, d in enumerate(tt.shape.dim):
+        if d.HasField("dim_value") and d.dim_value > 0:
+            dims.append(int(d.dim_value))
+        elif axis == 0:
+            dims.append(1)  # symbolic batch -> 1
+        else:
+            raise WorkloadError(f"input dimension {axis} is unknown ({d.dim_param or '?'}); "
+                                f"give the model static input shapes (e.g. onnx.tools."
+                                f"update_model_dims)", source=src, key=key)
+    dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)).name
+    return Tensor(vi.name, tuple(dims), dtype)
+
+
+def _attrs(onnx: Any, node: Any, key: str, src: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        elif isinstance(v, list) and v and isinstance(v[0], bytes):
+            v = [x.decode("utf-8", "replace") for x in v]
+        elif isinstance(v, onnx.TensorProto):
+            v = onnx.numpy_helper.to_array(v)
+        elif not isinstance(v, (int, float, str, list)):
+            raise WorkloadError(f"attribute {a.name} of type {type(v).__name__} is not "
+                                f"supported", source=src, key=key)
+        out[a.name] = v
+    return out
+
+
+def _constant(node: Node, key: str, src: str) -> np.ndarray:
+    for name, dtype in (("value", None), ("value_float", np.float32),
+                        ("value_floats", np.float32), ("value_int", np.int64),
+                        ("value_ints", np.int64)):
+        if name in node.attrs:
+            return np.asarray(node.attrs[name], dtype=dtype)
+    raise WorkloadError(f"Constant with attributes {list(node.attrs)} is not supported",
+                        source=src, key=key)
+
+
+class _Converter:
+    """Builds the Graph node by node, normalising opset differences."""
+
+    def __init__(self, onnx: Any, graph: Graph, opset: int, src: str):
+        self.onnx, self.graph, self.opset, self.src = onnx, graph, opset, src
+        self.names: set[str] = set()
+
+    def const(self, name: str, data: np.ndarray) -> str:
+        self.graph.initializers[name] = Tensor(name, data.shape, data.dtype.name, data)
+        return name
+
+    def node_name(self, proto: Any, index: int) -> str:
+        name = proto.name or f"{proto.op_type}_{index}"
+        while name in self.names:
+            name = f"{name}_{index}"
+        self.names.add(name)
+        return name
+
+    def add(self, proto: Any, index: int) -> None:
+        op = proto.op_type
+        name = self.node_name(proto, index)
+        key = f"node {name} ({op})"
+        if proto.domain in QONNX_DOMAINS and op == "Quant":
+            pass
+        elif proto.domain not in ("", "ai.onnx"):
+            raise WorkloadError(f"unsupported operator '{proto.domain}::{op}'", source=self.src,
+                                key=key)
+        node = Node(name, op, list(proto.input), list(proto.output),
+                    _attrs(self.onnx, proto, key, self.src))
+        if op == "Constant":
+            self.const(node.outputs[0], _constant(node, key, self.src))
+            return
+        if op not in SUPPORTED_OPS and op != "Dropout":
+            raise WorkloadError(f"unsupported operator '{op}'", source=self.src, key=key)
+        self.normalise(node)
+        self.graph.nodes.append(node)
+
+    def normalise(self, node: Node) -> None:
+        """Rewrite attribute/input forms of older or newer opsets to the opset-17 form."""
+        for a in _DROP_ATTRS.get(node.op, ()):
+            node.attrs.pop(a, None)
+        if node.op == "Split" and "split" in node.attrs:  # opset < 13
+            sizes = np.asarray(node.attrs.pop("split"), np.int64)
+            node.inputs = [node.inputs[0], self.const(f"{node.name}.split", sizes)]
+        elif node.op == "Clip" and ("min" in node.attrs or "max" in node.attrs):  # < 11
+            lo = float(node.attrs.pop("min", np.finfo(np.float32).min))
+            hi = float(node.attrs.pop("max", np.finfo(np.float32).max))
+            node.inputs = [node.inputs[0], self.const(f"{node.name}.min", np.float32(lo)),
+                           self.const(f"{node.name}.max", np.float32(hi))]
+        elif node.op == "Reshape" and "shape" in node.attrs:  # opset < 5
+            shape = np.asarray(node.attrs.pop("shape"), np.int64)
+            node.inputs = [node.inputs[0], self.const(f"{node.name}.shape", shape)]
+        elif node.op == "ReduceMean" and len(node.inputs) > 1:  # opset >= 18
+            axes = self.graph.weight(node.input(1))
+            if node.input(1) and axes is None:
+                raise WorkloadError("axes must be a constant", source=self.src,
+                                    key=node_key(node))
+            if axes is not None:
+                node.attrs["axes"] = [int(a) for a in np.asarray(axes).ravel()]
+            node.attrs.pop("noop_with_empty_axes", None)
+            node.inputs = node.inputs[:1]
+        elif node.op == "BatchNormalization":
+            if int(node.attrs.pop("training_mode", 0)) or len(node.outputs) > 1:
+                raise WorkloadError("BatchNormalization in training mode is not supported",
+                                    source=self.src, key=node_key(node))
+
+
+def import_onnx(path: str | Path) -> Graph:
+    """Read an ONNX/QONNX model into a `Graph` (shape-checked; see the module docstring).
+
+    Raises WorkloadError(source=path) for a missing, truncated or non-ONNX file, an opset
+    older than 8, a missing or short external-data file (key "initializer NAME"), an
+    unsupported operator (key "node NAME (OP)") or unknown input shapes (key "input NAME").
+    """
+    path = Path(path)
+    src = str(path)
+    model = _load(path)
+    onnx = require_onnx()
+    opset = _opset(model, src)
+    g = model.graph
+    inits = {t.name: _array(onnx, t, path.parent, src) for t in g.initializer}
+    graph = Graph(g.name or path.stem, [_input(onnx, vi, src) for vi in g.input
+                                        if vi.name not in inits],
+                  [o.name for o in g.output], [], {})
+    conv = _Converter(onnx, graph, opset, src)
+    for name, data in inits.items():
+        conv.const(name, data)
+    for i, proto in enumerate(g.node):
+        conv.add(proto, i)
+    remove_aliases(graph, source=src)
+    fold_weight_quantizers(graph, source=src)
+    prune_initializers(graph)
+    infer_shapes(graph, source=src)
+    return graph
