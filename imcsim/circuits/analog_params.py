@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from imcsim.arch.loader import build_section
 from imcsim.arch.schema import non_negative, one_of, positive
 from imcsim.errors import ConfigError
@@ -180,23 +178,9 @@ T = TypeVar("T")
 
 def read_yaml(path: str | Path) -> tuple[dict, str]:
     """Parse a circuit YAML into a mapping; errors name the file (and line)."""
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError("file not found", source=source) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=source) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"malformed YAML{where}", source=source) from None
-    if not isinstance(raw, dict):
-        raise ConfigError("top level must be a mapping", source=source)
-    return raw, source
+    from imcsim.arch.loader import read_yaml as read_mapping
+
+    return read_mapping(path), str(path)
 
 
 def from_dict(cls: type[T], raw: dict, source: str = "<dict>") -> T:

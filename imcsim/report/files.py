@@ -10,40 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from imcsim.atomic import atomic_write, atomic_write_bytes
 from imcsim.errors import ImcsimError
 from imcsim.report.result import RunResult
+
+__all__ = ["ENERGY_COLUMNS", "LAYER_COLUMNS", "atomic_write", "atomic_write_bytes",
+           "energy_csv", "layers_csv", "write_run_outputs"]
 
 LAYER_COLUMNS = ("layer", "kind", "macs", "weight_sparsity", "cycles", "time_s", "energy_j",
                  "utilisation", "adds", "skipped", "split", "tiles", "items")
 ENERGY_COLUMNS = ("layer", "component", "energy_j")
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader never sees a partial file: a temporary
-    file in the same directory, renamed over the target (removed on failure)."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ImcsimError(f"cannot write: {exc.strerror}", source=str(path)) from None
-
-
-def atomic_write(path: str | Path, text: str) -> None:
-    """`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _csv(header: tuple[str, ...], rows: list[list]) -> str:

@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from imcsim.atomic import atomic_write, atomic_write_stream
 from imcsim.errors import WorkloadError
-from imcsim.workload.files import atomic_write_bytes, atomic_write_text
 from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.native_check import DocChecker
 
@@ -193,8 +193,8 @@ def write_native(graph: Graph, path: str | Path) -> Path:
     npz = path.with_suffix(".npz")
     doc, arrays = _document(graph, npz.name, src)
     text = _json_text(doc) if suffix == ".json" else _yaml_text(doc)
-    atomic_write_bytes(npz, lambda fh: np.savez(fh, **arrays))
-    atomic_write_text(path, text)
+    atomic_write_stream(npz, lambda fh: np.savez(fh, **arrays), WorkloadError)
+    atomic_write(path, text, WorkloadError)
     return path
 
 
