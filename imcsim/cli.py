@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "networks) and check outputs and cycles against the fast path")
     run.add_argument("--functional-layers", type=int, default=None, metavar="N",
                      help="with --functional: only the first N layers")
+    run.add_argument("--accuracy", action="store_true",
+                     help="also report accuracy on a labelled set (network file with "
+                          "test_split.npz beside it, or --dataset) as the arch computes it")
+    run.add_argument("--dataset", default=None, help="labelled set (.npz: images, labels)")
+    run.add_argument("--samples", type=int, default=None, help="first N samples only")
+    run.add_argument("--drift-time", default="0",
+                     help="time since programming for analog devices, e.g. 3600, 1h, 1d, 1y")
+    run.add_argument("--bit-flip-rate", type=float, default=0.0,
+                     help="digital designs: probability that a stored weight bit flips")
 
     cmp = sub.add_parser("compare", help="a design beside its baseline")
     cmp.add_argument("--arch", required=True, help="design arch YAML")
@@ -90,6 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("model", metavar="MODEL.onnx")
     imp.add_argument("-o", "--out", required=True, help="e.g. workloads/X.yaml")
     imp.add_argument("--debug", action="store_true")
+
+    swp = sub.add_parser("sweep", help="a design-space sweep, on all cores or on Dask")
+    swp.add_argument("spec", metavar="SPEC.yaml",
+                     help="sweep spec, e.g. workloads/sweeps/fat_sparsity.yaml")
+    swp.add_argument("--out", default=None, metavar="DIR",
+                     help="sweep.csv, the sweep.jsonl journal and plots (default "
+                          "out/<spec name>); run again to resume")
+    swp.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="worker processes (default: all cores; 1 runs inline)")
+    swp.add_argument("--dask", default=None, metavar="local|tcp://HOST:PORT",
+                     help="run on a Dask LocalCluster or an existing scheduler")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar")
+    swp.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -116,6 +138,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from imcsim.workload.loader import load_network
 
     arch = load_arch(args.arch)
+    drift = None
+    if args.accuracy:
+        from imcsim.functional.evaluate import parse_duration
+
+        drift = parse_duration(args.drift_time)  # bad input fails before any work
     net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
     res = simulate(arch, net)
     doc = res.to_dict()
@@ -126,6 +153,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = check_network(arch, net, res, layers=args.functional_layers)
         doc["functional"] = report.to_dict()
         text += "\n\n" + report.text()
+    if args.accuracy:
+        from imcsim.functional.evaluate import evaluate
+
+        acc = evaluate(arch, args.net, dataset=args.dataset, seed=args.seed,
+                       drift_time_s=drift, bit_flip_rate=args.bit_flip_rate,
+                       functional=args.functional, samples=args.samples)
+        doc["accuracy"] = acc
+        text += (f"\n\naccuracy on {acc['samples']} samples: {acc['simulated']:.4f} "
+                 f"(exact reference {acc['reference']:.4f}; {acc['model']})")
     if args.out:
         from imcsim.report.files import write_run_outputs
 
@@ -197,7 +233,24 @@ def cmd_workload(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "workload": cmd_workload, "compare": cmd_compare, "validate": cmd_validate,
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from imcsim.sweep import load_spec, pending_points, run_sweep
+
+    out = Path(args.out) if args.out else Path("out") / Path(args.spec).stem
+    done, left = pending_points(load_spec(args.spec), out)
+    try:
+        csv = run_sweep(args.spec, out, workers=args.workers, dask=args.dask,
+                        progress=not args.quiet)
+    except KeyboardInterrupt:
+        saved, rest = pending_points(load_spec(args.spec), out)
+        print(f"imcsim: {saved} sweep points saved in {out / 'sweep.jsonl'}, {rest} left; "
+              "run the same command again to resume", file=sys.stderr)
+        raise
+    print(f"sweep: {done + left} points ({left} run, {done} from the journal): {csv}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "workload": cmd_workload, "compare": cmd_compare, "validate": cmd_validate,
             "circuit": cmd_circuit}
 
 
