@@ -113,11 +113,15 @@ def resource_names(arch: Arch) -> list[str]:
 
 
 def simulate(arch: Arch, net: Network) -> RunResult:
-    """Simulate `net` on `arch` (a digital bit-serial design, or a photonic one)."""
+    """Simulate `net` on `arch` (a digital bit-serial design, a photonic or an analog one)."""
     if arch.kind == "photonic":
         from imcsim.simulate_photonic import simulate_photonic
 
         return simulate_photonic(arch, net)
+    if arch.kind == "analog":
+        from imcsim.simulate_analog import simulate_analog
+
+        return simulate_analog(arch, net)
     ops = SubarrayOpCosts.from_arch(arch)
     plans: list[LayerPlan] = []
     phases: list[Phase] = []

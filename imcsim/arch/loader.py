@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from imcsim.arch.schema import DIGITAL_SECTIONS, Arch
+from imcsim.arch.schema import ANALOG_SECTIONS, DIGITAL_SECTIONS, Arch
 from imcsim.errors import ConfigError
 
 
@@ -27,16 +27,30 @@ def load_arch(path: str | Path, overrides: dict[str, Any] | None = None) -> Arch
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value, source)
     arch = build_section(Arch, raw, source, "")
+    if arch.photonic is not None and arch.crossbar is not None:
+        raise ConfigError("a design is photonic or analog, not both", source=source,
+                          key="crossbar")
     if arch.photonic is not None:
         from imcsim.circuits.photonic_params import validate_photonic
 
         validate_photonic(arch.photonic, source, "photonic")
+    elif arch.crossbar is not None:
+        for name in ANALOG_SECTIONS:
+            if getattr(arch, name) is None:
+                raise ConfigError("missing required section (an analog design needs "
+                                  f"{', '.join(ANALOG_SECTIONS)})", source=source, key=name)
+        for name in set(DIGITAL_SECTIONS) - set(ANALOG_SECTIONS):
+            if getattr(arch, name) is not None:
+                raise ConfigError("section not used by an analog (crossbar) design",
+                                  source=source, key=name)
+        arch = dataclasses.replace(arch, crossbar=check_crossbar(arch.crossbar, source))
     else:
         for name in DIGITAL_SECTIONS:
             if getattr(arch, name) is None:
                 raise ConfigError("missing required section (a digital design needs "
                                   f"{', '.join(DIGITAL_SECTIONS)}; a photonic one needs "
-                                  "photonic)", source=source, key=name)
+                                  "photonic; an analog one crossbar, buffer, bus)",
+                                  source=source, key=name)
     return dataclasses.replace(arch, source=source)
 
 
@@ -147,3 +161,131 @@ def _yaml11_float(value: Any) -> Any:
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+# ----------------------------------------------------------------------------- analog
+def check_crossbar(xb: Any, source: str) -> Any:
+    """Resolve the circuit keys of a `crossbar` section and check what each technology needs.
+
+    reram: `adc`, `device` (ReramParams), `read_ns`, `v_read_v`, `dac_bits`, `dac.energy_pj`,
+      `periphery.shift_add_energy_pj`; with `nl_adc` the ramp ADC computes the activation:
+      then the device and V_read come from the NL-ADC file, the rows stay driven through
+      the ramp (no `read_ns`, no sample-and-hold) and `adc` must be a ramp of the same bits.
+    pcm: as reram without `nl_adc`; `read_ns` defaults to the device model's t_read.
+    aid_sram: `aid` (AidParams) fixes the ADC, the word-line DAC (bits, energy), the read
+      window and the accumulator energy, so those keys must not be repeated here.
+    """
+    from imcsim.circuits import analog_params as ap
+
+    base = Path(source).parent
+    tech = xb.technology
+
+    def fail(message: str, key: str) -> None:
+        raise ConfigError(message, source=source, key=f"crossbar.{key}")
+
+    def given(key: str) -> bool:
+        node: Any = xb
+        for part in key.split("."):
+            node = getattr(node, part)
+        return node is not None
+
+    def forbid(keys: tuple[str, ...], why: str) -> None:
+        for key in keys:
+            if given(key):
+                fail(f"not used here ({why}); remove it", key)
+
+    def need(keys: tuple[str, ...], why: str) -> None:
+        for key in keys:
+            if not given(key):
+                fail(f"missing required key ({why})", key)
+
+    adc = _circuit(xb.adc, ap.AdcParams, source, base, "crossbar.adc")
+    nl = _circuit(xb.nl_adc, ap.NlAdcParams, source, base, "crossbar.nl_adc")
+    aid = _circuit(xb.aid, ap.AidParams, source, base, "crossbar.aid")
+    dev_cls = ap.PcmParams if tech == "pcm" else ap.ReramParams
+    device = _circuit(xb.device, dev_cls, source, base, "crossbar.device")
+    if tech == "aid_sram":
+        need(("aid",), "the AID circuit file")
+        forbid(("adc", "nl_adc", "device", "dac_bits", "read_ns", "v_read_v", "dac.energy_pj",
+                "periphery.shift_add_energy_pj", "input_activity"),
+               "the AID circuit file sets it")
+        if xb.bits_per_cell != 1:
+            fail("an AID word stores one bit per 6T cell; must be 1", "bits_per_cell")
+        if xb.rows_per_read not in (None, 1):
+            fail("the AID circuit converts one product per read; must be 1", "rows_per_read")
+    else:
+        forbid(("aid",), f"technology {tech}")
+        need(("adc", "dac_bits", "weight_bits", "input_activity", "dac.energy_pj",
+              "periphery.shift_add_energy_pj"), f"technology {tech}")
+        if nl is not None:
+            if tech != "reram":
+                fail("the nonlinear ramp ADC is a ReRAM column; technology must be reram",
+                     "nl_adc")
+            forbid(("device", "v_read_v", "read_ns"), "the NL-ADC file sets the ReRAM device "
+                   "and V_read, and the rows stay driven through the ramp")
+            device = nl.device
+            if adc.kind != "ramp" or adc.bits != nl.bits:
+                fail(f"the NL-ADC is a {nl.bits}-bit ramp; adc must be kind ramp with "
+                     f"{nl.bits} bits, got {adc.kind} with {adc.bits}", "adc")
+            if xb.sample_and_hold:
+                fail("the NL-ADC compares the live column current with the ramp; must be "
+                     "false", "sample_and_hold")
+        else:
+            need(("device", "v_read_v"), f"technology {tech}")
+            if tech == "reram":
+                need(("read_ns",), "technology reram")
+    rows_per_read = 1 if tech == "aid_sram" else (xb.rows_per_read or xb.rows)
+    if rows_per_read > xb.rows:
+        fail(f"must be <= rows ({xb.rows})", "rows_per_read")
+    if not xb.differential and rows_per_read > 1:
+        fail("sign-magnitude weights need one product per conversion (rows_per_read 1); "
+             "summed rows need differential pairs", "differential")
+    if xb.cols_per_adc > xb.cols:
+        fail(f"must be <= cols ({xb.cols})", "cols_per_adc")
+    if xb.input_activity is not None and xb.input_activity > 1:
+        fail(f"must be <= 1, got {xb.input_activity}", "input_activity")
+    weight_bits = xb.weight_bits or aid.weight_bits
+    return dataclasses.replace(xb, adc=adc, nl_adc=nl, device=device, aid=aid,
+                               weight_bits=weight_bits)
+
+
+def _circuit(value: Any, cls: type, source: str, base: Path, key: str) -> Any:
+    """An inline mapping, or "file.yaml[#section]" relative to the arch file, as `cls`."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return _typed_circuit(cls, value, source, key)
+    if not isinstance(value, str):
+        raise ConfigError("expected a mapping or a 'file.yaml[#section]' path", source=source,
+                          key=key)
+    file, _, section = value.partition("#")
+    path = base / file
+    if not path.is_file():
+        raise ConfigError(f"circuit file {path} not found", source=source, key=key)
+    raw = read_yaml(path)
+    if section:
+        if not isinstance(raw.get(section), dict):
+            raise ConfigError(f"no section {section!r} in {path}", source=source, key=key)
+        raw = raw[section]
+    return _typed_circuit(cls, raw, str(path), section)
+
+
+def _typed_circuit(cls: type, raw: dict, source: str, prefix: str) -> Any:
+    """Validate like the circuit loader (analog_params), with errors keyed under `prefix`."""
+    from imcsim.circuits import analog_params as ap
+
+    try:
+        if cls is ap.AdcParams:
+            obj = build_section(cls, raw, source, "")
+            ap.check_adc(obj, source, "")
+        elif cls is ap.ReramParams:
+            obj = build_section(cls, raw, source, "")
+            ap.check_reram(obj, source, "")  # the ReRAM cell check of the NL-ADC file
+        else:
+            obj = ap.from_dict(cls, raw, source)
+    except ConfigError as exc:
+        if exc.source != source or not prefix:
+            raise
+        raise ConfigError(exc.bare_message, source=source,
+                          key=_join(prefix, exc.key) if exc.key else prefix) from None
+    return obj

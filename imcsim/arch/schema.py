@@ -9,6 +9,7 @@ The meaning and source of every number lives in the shipped YAML files, not here
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from imcsim.arch.fields import non_negative, one_of, positive
 from imcsim.circuits.photonic_params import PhotonicParams
@@ -19,6 +20,8 @@ TECHNOLOGIES = ("sram", "sot_mram", "reram", "pcm")
 SENSE_AMP_KINDS = ("parapim", "fat")
 MAPPINGS = ("input_stationary", "combined_stationary")
 MAPPING_OBJECTIVES = ("time", "energy", "edp")
+ARRAY_TECHNOLOGIES = ("reram", "pcm", "aid_sram")
+PLACEMENTS = ("auto", "resident", "reload")  # auto: resident if the network fits
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,10 +110,78 @@ class DataTypes:
     weight_bits: int = positive(default=2)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RowDac:
+    """The row drivers of a crossbar tile: one DAC per row."""
+
+    energy_pj: float | None = non_negative(default=None)  # per conversion; aid_sram: circuit's
+    area_um2: float = non_negative()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Periphery:
+    """Digital periphery of one tile: sample-and-hold, column mux, shift-and-add, activation."""
+
+    shift_add_energy_pj: float | None = non_negative(default=None)  # per ADC result; aid: circuit's
+    activation_energy_pj: float = non_negative()  # per output value (ReLU + requantisation)
+    area_um2_per_tile: float = non_negative()
+    leakage_w_per_tile: float = non_negative(default=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Programming:
+    """Writing weights into a tile: rows one after another, all tiles in parallel."""
+
+    row_write_ns: float = positive()  # one row, write-verify included
+    energy_pj_per_cell: float = non_negative()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Crossbar:
+    """An analog in-memory accelerator: `tiles` crossbars of rows x cols cells.
+
+    The circuit keys (`adc`, `nl_adc`, `device`, `aid`) take an inline mapping or a
+    ``"file.yaml"`` / ``"file.yaml#section"`` path relative to the arch file; the loader
+    replaces them by the typed circuit parameters (`imcsim.circuits.analog_params`:
+    AdcParams, NlAdcParams, ReramParams or PcmParams, AidParams). Which keys a technology
+    needs, and which its circuit file fixes, is checked by the loader.
+    """
+
+    technology: str = one_of(ARRAY_TECHNOLOGIES)
+    tiles: int = positive()
+    rows: int = positive()
+    cols: int = positive()
+    weight_bits: int | None = positive(default=None)  # magnitude bits of a stored weight
+    # (sign: pair or sign cell); aid_sram: None = one word of the circuit
+    bits_per_cell: int = positive(default=1)  # reram/pcm slice width; aid_sram: 1 (a word is a slice)
+    differential: bool = True  # G+/G- columns; False: sign-magnitude, sign applied digitally
+    pair_subtraction: bool = True  # a pair's currents subtracted before the ADC: one conversion
+    input_bits: int = positive()
+    dac_bits: int | None = positive(default=None)  # aid_sram: the circuit's dac.bits
+    rows_per_read: int | None = positive(default=None)  # rows summed per read; None: all (aid: 1)
+    read_ns: float | None = positive(default=None)  # integration time t_read of one read
+    v_read_v: float | None = positive(default=None)  # read voltage (NL-ADC: the circuit's)
+    input_activity: float | None = non_negative(default=None)  # mean (V_row/V_read)^2, <= 1
+    cols_per_adc: int = positive()  # physical columns sharing one ADC through the mux
+    sample_and_hold: bool = True  # conversions of one read overlap the next read
+    accumulator_bits: int = positive()  # partial sums sent between tiles
+    cell_area_um2: float = positive()
+    replicate: bool = True  # spare tiles hold weight copies that split the output pixels
+    placement: str = one_of(PLACEMENTS, default="auto")  # resident layers or reload per layer
+    adc: Any = None  # AdcParams
+    nl_adc: Any = None  # NlAdcParams (reram only): the in-memory nonlinear ramp ADC
+    device: Any = None  # ReramParams (reram) or PcmParams (pcm)
+    aid: Any = None  # AidParams (aid_sram)
+    dac: RowDac
+    periphery: Periphery
+    programming: Programming
+
+
 # Sections a digital (bit-serial subarray) design must have; a photonic design has a
-# `photonic` section instead.
+# `photonic` section instead, an analog one `crossbar` (with `buffer` and `bus`).
 DIGITAL_SECTIONS = ("chip", "technology", "sense_amp", "controller", "mapping", "buffer", "bus",
                     "datatypes")
+ANALOG_SECTIONS = ("crossbar", "buffer", "bus")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,13 +197,21 @@ class Arch:
     bus: Bus | None = None
     datatypes: DataTypes | None = None
     photonic: PhotonicParams | None = None
+    crossbar: Crossbar | None = None
     description: str = ""
     source: str = ""  # the file it was read from (filled by the loader)
 
     @property
     def kind(self) -> str:
-        return "photonic" if self.photonic is not None else "digital"
+        if self.photonic is not None:
+            return "photonic"
+        return "analog" if self.crossbar is not None else "digital"
 
     @property
     def subarrays(self) -> int:
+        """Parallel compute units: subarrays, or crossbar tiles, or photonic cores."""
+        if self.crossbar is not None:
+            return self.crossbar.tiles
+        if self.photonic is not None:
+            return self.photonic.core.cores
         return self.chip.banks * self.chip.subarrays_per_bank

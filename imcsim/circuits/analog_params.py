@@ -274,7 +274,7 @@ def _post_aid(p: AidParams, source: str) -> None:
         _fail("must be below vdd_v", source, "dac.linear_floor_v")
 
 
-def _post_reram(p: ReramParams, source: str, prefix: str) -> None:
+def check_reram(p: ReramParams, source: str, prefix: str) -> None:
     if p.g_min_us >= p.g_max_us:
         _fail("must be below g_max_us", source, f"{prefix}.g_min_us")
     for name in ("stuck_off_rate", "stuck_on_rate"):
@@ -285,7 +285,7 @@ def _post_reram(p: ReramParams, source: str, prefix: str) -> None:
 
 
 def _post_nl_adc(p: NlAdcParams, source: str) -> None:
-    _post_reram(p.device, source, "device")
+    check_reram(p.device, source, "device")
     if p.bits > 12:
         _fail(f"must be <= 12, got {p.bits}", source, "bits")
     if not p.domain_min < p.domain_max:

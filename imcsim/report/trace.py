@@ -38,10 +38,14 @@ COUNTER_NAME = "busy subarrays"
 _BANK_RESOURCE = re.compile(r"^bank(\d+)\.(?:(ctrl)|(bus)|sub(\d+))$")
 
 
+_COMPUTE_UNIT = re.compile(r"^(xbar\.tile|photonic\.core)\d+$")
+
+
 def is_subarray(resource: str) -> bool:
-    """True for a subarray resource name (``bank{b}.sub{s}``)."""
+    """True for a compute unit: a subarray (``bank{b}.sub{s}``), a crossbar tile
+    (``xbar.tile{k}``) or a photonic core (``photonic.core{k}``)."""
     m = _BANK_RESOURCE.match(resource)
-    return bool(m and m.group(4) is not None)
+    return bool(m and m.group(4) is not None) or bool(_COMPUTE_UNIT.match(resource))
 
 
 def _track_ids(resources: Sequence[str]) -> dict[str, tuple[int, int]]:
