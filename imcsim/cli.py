@@ -26,6 +26,7 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of every random draw (generated weights, Monte Carlo, noise)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -144,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         drift = parse_duration(args.drift_time)  # bad input fails before any work
     net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
-    res = simulate(arch, net)
+    res = simulate(arch, net, progress=not args.quiet)
     doc = res.to_dict()
     text = run_text(res)
     if args.functional:
@@ -192,7 +193,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     design, base = load_arch(args.arch), load_arch(args.baseline)
     net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
-    cmp = compare(simulate(design, net), simulate(base, net))
+    cmp = compare(simulate(design, net, progress=not args.quiet),
+                  simulate(base, net, progress=not args.quiet))
     if args.plot:
         from imcsim.report.plots import plot_compare
 

@@ -112,7 +112,7 @@ def resource_names(arch: Arch) -> list[str]:
     return names
 
 
-def simulate(arch: Arch, net: Network) -> RunResult:
+def simulate(arch: Arch, net: Network, progress: bool = False) -> RunResult:
     """Simulate `net` on `arch` (a digital bit-serial design, a photonic or an analog one)."""
     if arch.kind == "photonic":
         from imcsim.simulate_photonic import simulate_photonic
@@ -126,7 +126,11 @@ def simulate(arch: Arch, net: Network) -> RunResult:
     plans: list[LayerPlan] = []
     phases: list[Phase] = []
     phase_costs: list[list[tuple[LayerItems, ItemCosts]]] = []
-    for idx, layer in enumerate(net.layers):
+    from imcsim.report.progress import progress as bar
+
+    layers_iter = bar(net.layers, len(net.layers), f"{arch.name}: planning", progress,
+                      unit="layer")
+    for idx, layer in enumerate(layers_iter):
         nonzero = int(np.count_nonzero(layer.weights))
         plan = plan_layer(layer, arch, ops, nonzero / layer.weight_count)
         plans.append(plan)
