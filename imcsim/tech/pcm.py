@@ -29,8 +29,12 @@ from imcsim.circuits.analog_params import ClippedLog, PcmParams
 
 
 def _clipped_log(c: ClippedLog, g: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.clip(c.slope * np.log(g) + c.intercept, c.min, c.max)
+    """clip(slope ln g + intercept, min, max); at g = 0 the limit (ln g -> -inf)."""
+    g = np.asarray(g, dtype=float)
+    safe = np.where(g > 0, g, 1.0)
+    value = c.slope * np.log(safe) + c.intercept
+    at_zero = -np.inf * np.sign(c.slope) if c.slope else c.intercept
+    return np.clip(np.where(g > 0, value, at_zero), c.min, c.max)
 
 
 class Pcm:
@@ -79,8 +83,9 @@ class Pcm:
         """sigma_r = Q sqrt(ln((t + t_read) / (2 t_read))), relative to |G(t)|."""
         rn = self.p.read_noise
         g = self.normalised(g_target_us)
-        with np.errstate(divide="ignore"):
-            q = np.minimum(rn.q_coeff / g ** rn.q_exponent, rn.q_max)
+        safe = np.where(g > 0, g, 1.0)
+        at_zero = rn.q_max if rn.q_coeff > 0 else 0.0  # limit of q_coeff / g^e as g -> 0
+        q = np.minimum(np.where(g > 0, rn.q_coeff / safe ** rn.q_exponent, at_zero), rn.q_max)
         log_term = max(np.log((t_s + rn.t_read_s) / (2.0 * rn.t_read_s)), 0.0)
         return q * np.sqrt(log_term)
 
