@@ -102,3 +102,23 @@ def test_cli_accuracy_json_and_bad_drift_time(capsys):
                  "--drift-time", "soon"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--drift-time" in err and err.count("\n") == 0
+
+
+def test_pcm_accuracy_degrades_with_programming_noise():
+    from imcsim.tech.pcm import Pcm
+
+    pcm = load_arch(ARCH / "pcm.yaml")
+    p = pcm.crossbar.device
+    graph = read_native(NET)
+    images, labels = load_dataset(DIGITS / "test_split.npz")
+
+    def acc(scale: float) -> float:
+        prog = dataclasses.replace(p.programming, c0=p.programming.c0 * scale,
+                                   c1=p.programming.c1 * scale, c2=p.programming.c2 * scale)
+        dev = Pcm(dataclasses.replace(p, programming=prog))
+        runs = [np.mean(predict(graph, images, CrossbarHook(dev, np.random.default_rng(s)))
+                        == labels) for s in range(3)]
+        return float(np.mean(runs))
+
+    accs = [acc(s) for s in (0.0, 4.0, 12.0)]
+    assert accs[0] >= accs[1] >= accs[2] and accs[0] > accs[2] + 0.05, accs
