@@ -15,16 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import best_of
+
 TARGET_S = 3.0
 
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:

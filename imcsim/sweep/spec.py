@@ -34,8 +34,6 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from imcsim.arch import Arch, load_arch
 from imcsim.errors import ConfigError, ImcsimError
 
@@ -103,26 +101,12 @@ def _err(message: str, source: str, key: str) -> ConfigError:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    source = str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError("file not found", source=source) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=source) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"malformed YAML{where}: {getattr(exc, 'problem', None) or exc}",
-                          source=source) from None
-    if not isinstance(raw, dict):
-        raise ConfigError("top level must be a mapping (designs, networks, grid or points)",
-                          source=source)
+    from imcsim.arch.loader import read_yaml
+
+    raw = read_yaml(path)
     for key in raw:
         if key not in TOP_KEYS:
-            raise _err(f"unknown key (known: {', '.join(TOP_KEYS)})", source, str(key))
+            raise _err(f"unknown key (known: {', '.join(TOP_KEYS)})", str(path), str(key))
     return raw
 
 
