@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from imcsim.errors import ImcsimError
+from imcsim.errors import ImcsimError, UsageError
 
 
 def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", type=int, default=None, help="first N samples only")
     run.add_argument("--drift-time", default="0",
                      help="time since programming for analog devices, e.g. 3600, 1h, 1d, 1y")
+    run.add_argument("--repeat", type=int, default=None, metavar="K",
+                     help="photonic designs: repeat-and-average every MVM K times (dynamic "
+                          "precision; overrides photonic.precision.default_repeats)")
     run.add_argument("--bit-flip-rate", type=float, default=0.0,
                      help="digital designs: probability that a stored weight bit flips")
 
@@ -139,6 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from imcsim.workload.loader import load_network
 
     arch = load_arch(args.arch)
+    if args.repeat is not None:
+        if arch.kind != "photonic":
+            raise UsageError("--repeat applies to photonic designs only", key="--repeat")
+        arch = load_arch(args.arch, {"photonic.precision.default_repeats": args.repeat})
     drift = None
     if args.accuracy:
         from imcsim.functional.evaluate import parse_duration

@@ -166,3 +166,14 @@ def test_truncated_onnx_is_one_line(tmp_path, capsys):
     assert main(["run", "--arch", FAT, "--net", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert "bad.onnx" in err and err.count("\n") == 0
+
+
+def test_repeat_option_photonic_only(capsys):
+    photonic = str(ARCH / "photonic.yaml")
+    one = run_json(capsys, "run", "--arch", photonic, "--net", "resnet20", "--repeat", "1")
+    four = run_json(capsys, "run", "--arch", photonic, "--net", "resnet20", "--repeat", "4")
+    assert four["layers"][0]["repeats"] == 4 and one["layers"][0]["repeats"] == 1
+    assert four["total"]["energy_j"] > one["total"]["energy_j"]
+    assert main(["run", "--arch", photonic, "--net", "resnet20", "--repeat", "0"]) == 2
+    assert main(["run", "--arch", FAT, "--net", "resnet20", "--repeat", "2"]) == 2
+    assert "--repeat" in capsys.readouterr().err
