@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     arch = load_arch(args.arch)
     if args.repeat is not None:
         if arch.kind != "photonic":
-            raise UsageError("--repeat applies to photonic designs only", key="--repeat")
+            raise UsageError("applies to photonic designs only", key="--repeat")
         arch = load_arch(args.arch, {"photonic.precision.default_repeats": args.repeat})
     drift = None
     if args.accuracy:
