@@ -39,12 +39,12 @@ keeps one copy of each layer.
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from imcsim.arch.schema import Arch
+from imcsim.circuits.costs import ns_to_cycles
 from imcsim.engine import Phase, Step
 from imcsim.tech.reram import bit_slices
 from imcsim.workload.layer import ComputeLayer
@@ -289,4 +289,4 @@ def _take(tiles: LayerTiles, idx: np.ndarray) -> LayerTiles:
 
 def ceil_cycles(seconds: float, frequency_hz: float) -> int:
     """A duration in global cycles, rounded up (an operation cannot end mid-cycle)."""
-    return int(math.ceil(seconds * frequency_hz - 1e-9))
+    return ns_to_cycles(seconds * 1e9, frequency_hz)
