@@ -79,8 +79,13 @@ def compare_text(cmp: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _num(v: float) -> str:
+    """Counts with thousands separators, ratios with 4 significant digits."""
+    return f"{int(v):,}" if float(v).is_integer() and abs(v) >= 1e4 else f"{v:.4g}"
+
+
 def validate_text(checks: list[dict[str, Any]]) -> str:
-    rows = [[c["name"], f"{c['published']:g}", f"{c['simulated']:.4g}",
+    rows = [[c["name"], _num(c["published"]), _num(c["simulated"]),
              f"{c['tolerance']:.0%}" if c["tolerance"] else "exact",
              "calibrated" if c["calibrated"] else "emergent",
              "PASS" if c["pass"] else "FAIL"] for c in checks]
