@@ -110,7 +110,7 @@ class ItemRunner:
         ba = BitArray(self.geo.rows, lanes)
         progs: list[ex.CompiledProgram] = []
         reset = ex.compile_program(mp.reset_program(lay.acc(0, n)))
-        if self.geo.fit_accumulators(part) >= 1:  # activation-stationary
+        if self.geo.stationary(part):  # activation-stationary
             slot0 = lay.base + n
             slots = [list(range(slot0 + f * a, slot0 + (f + 1) * a)) for f in range(part)]
             bits = np.concatenate([values_to_bits(acts[:, f], a) for f in range(part)])

@@ -52,7 +52,7 @@ def estimate(shape: LayerShape, geo: Geometry, tiling: Tiling, ops: SubarrayOpCo
     items = min(tiling.items, units)
     pieces = segments + items - 1
     per_piece = units / pieces
-    rounds = 1 if geo.fit_accumulators(part) >= 1 else math.ceil(
+    rounds = 1 if geo.stationary(part) else math.ceil(
         per_piece / geo.max_streaming_accumulators())
     load_rows = pieces * rounds * part * a
     adds = units * part * (shape.density if geo.sparse else 1.0)

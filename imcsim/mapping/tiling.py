@@ -53,10 +53,10 @@ class Geometry:
     balance: bool  # cut items by their real add counts (else by unit counts)
     per_bank: int  # subarrays per bank (the reach of one broadcast)
 
-    def fit_accumulators(self, part_size: int) -> int:
-        """Accumulators that fit beside a fully resident part of `part_size` positions."""
-        free = self.rows - self.reserved_rows - part_size * self.activation_bits
-        return max(free // self.acc_bits, 0)
+    def stationary(self, part_size: np.ndarray) -> np.ndarray:
+        """Per part: True if its activations fit beside one accumulator (loaded once)."""
+        free = self.rows - self.reserved_rows - np.asarray(part_size) * self.activation_bits
+        return free >= self.acc_bits
 
     def max_streaming_accumulators(self) -> int:
         """Accumulators that fit when activations stream through one slot at a time."""
@@ -65,10 +65,8 @@ class Geometry:
     def load_rounds(self, part_size: np.ndarray, channels: np.ndarray) -> np.ndarray:
         """Loads of a segment for `channels` channels: 1 if activation-stationary, else one
         per round of resident accumulators."""
-        fits = np.array([self.fit_accumulators(int(s)) >= 1 for s in np.atleast_1d(part_size)])
-        fits = fits.reshape(np.shape(part_size))
         stream = self.max_streaming_accumulators()
-        return np.where(fits, 1, -(-channels // stream))
+        return np.where(self.stationary(part_size), 1, -(-np.asarray(channels) // stream))
 
 
 @dataclass(frozen=True)
@@ -242,8 +240,7 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
     else:  # count-blind: every weight of a part is expected to cost the same
         expected_adds = part_size[part_u] * (adds_u.sum() / max(1, part_size[part_u].sum()))
     costs = expected_adds * unit.add + n * (unit.reset_row + unit.readout_row)
-    fits = np.array([geo.fit_accumulators(int(p)) >= 1 for p in part_size])
-    stream = np.where(fits, 0, geo.max_streaming_accumulators())
+    stream = np.where(geo.stationary(part_size), 0, geo.max_streaming_accumulators())
     seg_part = np.arange(tiles * groups * split) % split
     bounds = min_makespan_cut(costs, seg_u, part_size[seg_part] * a * unit.load_row,
                               stream[seg_part], tiling.items)
