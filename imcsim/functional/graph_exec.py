@@ -66,7 +66,7 @@ def _weights(graph: Graph, node: Node, env: dict[str, np.ndarray], index: int
     return np.asarray(env[name], dtype=np.float64), None, None
 
 
-def _per_channel(scale: np.ndarray | None, channels: int, axis_len_first: bool) -> np.ndarray | None:
+def _per_channel(scale: np.ndarray | None, channels: int) -> np.ndarray | None:
     if scale is None:
         return None
     s = np.asarray(scale, dtype=np.float64)
@@ -163,7 +163,7 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
         n = x.shape[0]
         per_group = cout // groups
         out = np.empty((n * oh * ow, cout))
-        s = _per_channel(scale, cout, True)
+        s = _per_channel(scale, cout)
         xq = qinfo.get(node.input(0))
         for g in range(groups):
             ch = slice(g * per_group, (g + 1) * per_group)
@@ -187,7 +187,7 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
         trans_b = op == "Gemm" and a.get("transB", 0)
         w2 = w_real if trans_b else w_real.T  # (O, F)
         lv = None if levels is None else (levels if trans_b else levels.T)
-        s = _per_channel(scale, w2.shape[0], True)
+        s = _per_channel(scale, w2.shape[0])
         alpha = float(a.get("alpha", 1.0)) if op == "Gemm" else 1.0
         lead = xm.shape[:-1]
         rows = xm.reshape(-1, xm.shape[-1])
@@ -259,5 +259,7 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
     if op == "DequantizeLinear":
         scale = env[node.input(1)]
         zp = env[node.input(2)] if node.input(2) else 0
+        if node.input(0) in qinfo:  # Q then DQ: the output is real = scale (q - zp)
+            qinfo[node.outputs[0]] = qinfo[node.input(0)]
         return [(x - zp) * scale]
     raise WorkloadError(f"operator {op} cannot be executed", source=src, key=node_key(node))
