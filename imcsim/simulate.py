@@ -126,12 +126,14 @@ def simulate(arch: Arch, net: Network, progress: bool = False) -> RunResult:
     plans: list[LayerPlan] = []
     phases: list[Phase] = []
     phase_costs: list[list[tuple[LayerItems, ItemCosts]]] = []
+    nonzeros: list[int] = []
     from imcsim.report.progress import progress as bar
 
     layers_iter = bar(net.layers, len(net.layers), f"{arch.name}: planning", progress,
                       unit="layer")
     for idx, layer in enumerate(layers_iter):
         nonzero = int(np.count_nonzero(layer.weights))
+        nonzeros.append(nonzero)
         plan = plan_layer(layer, arch, ops, nonzero / layer.weight_count)
         plans.append(plan)
         per_layer = []
@@ -158,7 +160,7 @@ def simulate(arch: Arch, net: Network, progress: bool = False) -> RunResult:
                 scanned += float(items.weights_scanned.sum())
         main_adds = float(per_layer[0][0].adds.sum())
         energy["leakage"] += leak * cyc / f
-        sparsity = 1.0 - np.count_nonzero(layer.weights) / layer.weight_count
+        sparsity = 1.0 - nonzeros[idx] / layer.weight_count
         layers.append(LayerResult(
             name=layer.name, kind=layer.kind, macs=layer.macs, cycles=cyc, time_s=cyc / f,
             energy_breakdown_j=energy,
