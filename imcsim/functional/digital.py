@@ -28,6 +28,7 @@ from imcsim.circuits import microprogram as mp
 from imcsim.circuits.bitarray import BitArray, values_to_bits
 from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts
 from imcsim.errors import WorkloadError
+from imcsim.functional.im2col import im2col_nchw
 from imcsim.mapping import LayerPlan, geometry, plan_layer
 from imcsim.mapping.tiling import Geometry, LayerItems, part_bounds, tile_bounds
 from imcsim.report.result import RunResult
@@ -40,21 +41,8 @@ def im2col(x: np.ndarray, layer: ComputeLayer) -> np.ndarray:
 
     Fan-in order matches weights.reshape(out_channels, -1): (in channel, ky, kx).
     """
-    c, h, w = x.shape
-    kh, kw = layer.kernel
-    sh, sw = layer.stride
-    dh, dw = layer.dilation
-    top, left, bottom, right = layer.padding
-    xp = np.pad(x, ((0, 0), (top, bottom), (left, right)))
-    oh, ow = layer.out_hw
-    taps = np.empty((c, kh, kw, oh, ow), dtype=x.dtype)
-    for ky in range(kh):
-        for kx in range(kw):
-            y0, x0 = ky * dh, kx * dw
-            taps[:, ky, kx] = xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw]
-    per_group = c // layer.groups
-    cols = taps.reshape(layer.groups, per_group * kh * kw, oh * ow)
-    return np.ascontiguousarray(cols.transpose(0, 2, 1))
+    return im2col_nchw(x[None], layer.kernel, layer.stride, layer.dilation, layer.padding,
+                       layer.out_hw, layer.groups)
 
 
 def reference_conv(x: np.ndarray, layer: ComputeLayer) -> np.ndarray:

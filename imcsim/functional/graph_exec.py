@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imcsim.errors import WorkloadError
+from imcsim.functional.im2col import im2col_nchw
 from imcsim.workload.graph import Graph, Node, node_key
 from imcsim.workload.shapes import window
 
@@ -76,19 +77,9 @@ def _per_channel(scale: np.ndarray | None, channels: int) -> np.ndarray | None:
 
 
 def _im2col(x: np.ndarray, node: Node, kernel: tuple[int, int], groups: int, src: str):
-    n, c, h, w = x.shape
-    win = window(node, (h, w), kernel, src)
-    top, left, bottom, right = win.pads
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = win.kernel, win.strides, win.dilations, win.out_hw
-    taps = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    for ky in range(kh):
-        for kx in range(kw):
-            y0, x0 = ky * dh, kx * dw
-            taps[:, :, ky, kx] = xp[:, :, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw]
-    cg = c // groups
-    cols = taps.reshape(n, groups, cg * kh * kw, oh * ow).transpose(1, 0, 3, 2)
-    return cols.reshape(groups, n * oh * ow, cg * kh * kw), (oh, ow)
+    win = window(node, x.shape[2:], kernel, src)
+    cols = im2col_nchw(x, win.kernel, win.strides, win.dilations, win.pads, win.out_hw, groups)
+    return cols, win.out_hw
 
 
 def _pool(x: np.ndarray, node: Node, src: str, reduce: str) -> np.ndarray:
