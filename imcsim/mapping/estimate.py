@@ -8,8 +8,9 @@ many tilings never re-reads the weights); the chosen tiling is then costed exact
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from imcsim.circuits.costs import SubarrayOpCosts
 from imcsim.mapping.tiling import Geometry, Tiling
@@ -43,53 +44,68 @@ class LayerShape:
 def estimate(shape: LayerShape, geo: Geometry, tiling: Tiling, ops: SubarrayOpCosts,
              move: MoveCosts) -> Estimate:
     """Makespan (busiest item vs per-bank bus traffic) and dynamic energy of a tiling."""
-    split, tiles = tiling.split, tiling.tiles
+    cycles, energy = estimate_many(shape, geo, tiling.tiles, np.array([tiling.split]),
+                                   np.array([tiling.items]), ops, move)
+    return Estimate(float(cycles[0]), float(energy[0]))
+
+
+def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarray,
+                  items: np.ndarray, ops: SubarrayOpCosts, move: MoveCosts
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """`estimate` for many candidate tilings at once (arrays of splits and item counts,
+    same tile count): (cycles, energy_pj) arrays."""
+    split = np.asarray(split, dtype=np.float64)
     n, a = geo.acc_bits, geo.activation_bits
     lanes = shape.pixels / tiles
-    part = math.ceil(shape.fan_in / split)
+    density = shape.density if geo.sparse else 1.0
+    part = np.ceil(shape.fan_in / split)
     segments = tiles * shape.groups * split
     units = tiles * split * shape.cout
-    items = min(tiling.items, units)
+    items = np.minimum(np.asarray(items, dtype=np.float64), units)
     pieces = segments + items - 1
     per_piece = units / pieces
-    rounds = 1 if geo.stationary(part) else math.ceil(
-        per_piece / geo.max_streaming_accumulators())
+    rounds = np.where(geo.stationary(part), 1.0,
+                      np.ceil(per_piece / geo.max_streaming_accumulators()))
     load_rows = pieces * rounds * part * a
-    adds = units * part * (shape.density if geo.sparse else 1.0)
-    sharing = min(max(1.0, items / segments), geo.per_bank) if geo.broadcast else 1.0
+    adds = units * part * density
+    sharing = (np.minimum(np.maximum(1.0, items / segments), geo.per_bank)
+               if geo.broadcast else 1.0)
     main = _Work(items, load_rows, units * n, adds, units * n, load_rows / sharing,
-                 part * (shape.density if geo.sparse else 1.0))
-    phases = [main]
-    if split > 1:
-        outputs = tiles * shape.cout
-        red = min(outputs, geo.subarrays)
-        phases.append(_Work(red, outputs * split * n, 0, outputs * (split - 1), outputs * n,
-                            outputs * split * n, split - 1))
-    cycles = energy = 0.0
-    for w in phases:
-        total = (w.load_rows * ops.load_row.cycles + w.reset_rows * ops.reset_row.cycles
-                 + w.adds * ops.add.cycles + w.readout_rows * ops.readout_row.cycles)
-        busiest = total / w.items + w.unit_adds * ops.add.cycles  # + one unit of granularity
-        bus = (w.bus_in_rows + w.readout_rows) * lanes / move.bus_bits_per_cycle / move.banks
-        cycles += max(busiest, bus)
-        per_lane = (w.load_rows * ops.load_row.energy_total_pj
-                    + w.reset_rows * ops.reset_row.energy_total_pj
-                    + w.adds * ops.add.energy_total_pj
-                    + w.readout_rows * ops.readout_row.energy_total_pj
-                    + w.bus_in_rows * move.pj_per_bit_in
-                    + w.readout_rows * move.pj_per_bit_out)
-        energy += per_lane * lanes
-    return Estimate(cycles, energy)
+                 part * density)
+    cycles, energy = _phase_estimate(main, lanes, ops, move)
+    outputs = tiles * shape.cout
+    reduce = _Work(np.full_like(split, min(outputs, geo.subarrays)), outputs * split * n,
+                   np.zeros_like(split), outputs * (split - 1), np.full_like(split, outputs * n),
+                   outputs * split * n, split - 1)
+    red_cycles, red_energy = _phase_estimate(reduce, lanes, ops, move)
+    has_reduction = split > 1
+    return (cycles + np.where(has_reduction, red_cycles, 0.0),
+            energy + np.where(has_reduction, red_energy, 0.0))
+
+
+def _phase_estimate(w: _Work, lanes: float, ops: SubarrayOpCosts, move: MoveCosts
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    total = (w.load_rows * ops.load_row.cycles + w.reset_rows * ops.reset_row.cycles
+             + w.adds * ops.add.cycles + w.readout_rows * ops.readout_row.cycles)
+    busiest = total / w.items + w.unit_adds * ops.add.cycles  # + one unit of granularity
+    bus = (w.bus_in_rows + w.readout_rows) * lanes / move.bus_bits_per_cycle / move.banks
+    per_lane = (w.load_rows * ops.load_row.energy_total_pj
+                + w.reset_rows * ops.reset_row.energy_total_pj
+                + w.adds * ops.add.energy_total_pj
+                + w.readout_rows * ops.readout_row.energy_total_pj
+                + w.bus_in_rows * move.pj_per_bit_in
+                + w.readout_rows * move.pj_per_bit_out)
+    return np.maximum(busiest, bus), per_lane * lanes
 
 
 @dataclass(frozen=True)
 class _Work:
     """Totals of one phase (rows and adds summed over its items)."""
 
-    items: int
-    load_rows: float
-    reset_rows: float
-    adds: float
-    readout_rows: float
-    bus_in_rows: float
-    unit_adds: float  # adds of one unit (the granularity of the cut)
+    items: np.ndarray
+    load_rows: np.ndarray
+    reset_rows: np.ndarray
+    adds: np.ndarray
+    readout_rows: np.ndarray
+    bus_in_rows: np.ndarray
+    unit_adds: np.ndarray  # adds of one unit (the granularity of the cut)

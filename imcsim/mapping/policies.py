@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from imcsim.circuits.costs import SubarrayOpCosts
-from imcsim.mapping.estimate import LayerShape, MoveCosts, estimate
+from imcsim.mapping.estimate import Estimate, LayerShape, MoveCosts, estimate_many
 from imcsim.mapping.tiling import Geometry, Tiling
 
 # A geometric ladder of counts (fan-in parts) the searches try.
@@ -49,17 +51,15 @@ def item_candidates(subarrays: int) -> list[int]:
 
 def best_tiling(splits: Sequence[int], shape: LayerShape, tiles: int, geo: Geometry,
                 ops: SubarrayOpCosts, move: MoveCosts, objective: str) -> Tiling:
-    """The tiling minimising `objective` among `splits` x item counts."""
-    score = OBJECTIVES[objective]
-    best: tuple[float, int, int] | None = None
-    for split in splits:
-        for items in item_candidates(geo.subarrays):
-            est = estimate(shape, geo, Tiling(split, tiles, items), ops, move)
-            key = (score(est), split, -items)
-            if best is None or key < best:
-                best = key
-    assert best is not None
-    return Tiling(best[1], tiles, -best[2])
+    """The tiling minimising `objective` among `splits` x item counts (ties: fewer
+    parts, then more items)."""
+    counts = item_candidates(geo.subarrays)
+    split = np.repeat(np.asarray(splits, dtype=np.int64), len(counts))
+    items = np.tile(np.asarray(counts, dtype=np.int64), len(splits))
+    cycles, energy = estimate_many(shape, geo, tiles, split, items, ops, move)
+    score = OBJECTIVES[objective](Estimate(cycles, energy))
+    best = np.lexsort((-items, split, score))[0]
+    return Tiling(int(split[best]), tiles, int(items[best]))
 
 
 def input_stationary(shape: LayerShape, tiles: int, geo: Geometry, ops: SubarrayOpCosts,
