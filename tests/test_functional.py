@@ -62,20 +62,43 @@ def test_resnet20_first_stage_both_designs(fat, parapim, resnet20):
         assert report.all_match, report.text()
 
 
-def test_a_wrong_fast_path_is_caught(fat, monkeypatch):
+@pytest.mark.parametrize("sparse_loads", [False, True])
+def test_a_wrong_fast_path_is_caught(fat, monkeypatch, sparse_loads):
     """If the mapping mis-stated its loads, the functional count would expose it."""
     import imcsim.mapping.tiling as tiling
 
-    arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100})
+    arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100,
+                                         "controller.skip_unused_activations": sparse_loads})
     ops = SubarrayOpCosts.from_arch(arch)
     layer = small_layer(seed=5)
     x = np.random.default_rng(3).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
-    original = tiling.Geometry.load_rounds
-    monkeypatch.setattr(tiling.Geometry, "load_rounds",
-                        lambda self, part, ch: original(self, part, ch) + 1)
+    if sparse_loads:  # one activation too many counted per round
+        original = tiling.needed_positions
+        monkeypatch.setattr(tiling, "needed_positions", lambda *args: original(*args) + 1)
+    else:
+        original = tiling.Geometry.load_rounds
+        monkeypatch.setattr(tiling.Geometry, "load_rounds",
+                            lambda self, part, ch: original(self, part, ch) + 1)
     plan = plan_layer(layer, arch, ops, 0.5)
     _, check = run_layer(layer, x, plan, arch, ops)
     assert not check.cycles_match
+
+
+def test_sparse_aware_loading_skips_unused_activations():
+    """Skipping activations no resident channel adds: same outputs, fewer load rows,
+    and the functional path counts the same cycles as the fast path."""
+    layer = small_layer(seed=5)
+    x = np.random.default_rng(3).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
+    loads = {}
+    for flag in (False, True):
+        arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100,
+                                             "controller.skip_unused_activations": flag})
+        ops = SubarrayOpCosts.from_arch(arch)
+        plan = plan_layer(layer, arch, ops, 0.5)
+        out, check = run_layer(layer, x, plan, arch, ops)
+        assert check.outputs_match and check.cycles_match
+        loads[flag] = int(plan.phases[0].load_rows.sum())
+    assert loads[True] < loads[False]
 
 
 def test_im2col_matches_direct_sum():

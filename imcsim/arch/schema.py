@@ -69,6 +69,8 @@ class Controller:
     """One controller per bank: fetches weights, issues add / subtract / skip."""
 
     sparse_addition_control: bool
+    # with sparse control: load only the activations some channel of the round adds
+    skip_unused_activations: bool = False
     weights_per_cycle: float = positive()
     energy_pj_per_weight: float = non_negative()
     area_mm2: float = non_negative()

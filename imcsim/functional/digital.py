@@ -78,6 +78,7 @@ class ItemRunner:
         self.n = geo.acc_bits
         self.a = geo.activation_bits
         self.sparse = geo.sparse
+        self.sparse_loads = geo.sparse and geo.sparse_loads
         carry = 1 if self.style == "parapim" else None
         self.layout = _Layout(zero=0, carry=carry, base=geo.reserved_rows)
 
@@ -86,6 +87,11 @@ class ItemRunner:
         if weight == 0:  # a dense design adds the zero row: an ordinary, useless operation
             operand = [lay.zero]
         return ex.compile_add(self.style, acc, operand, lay.zero, lay.carry, weight < 0)
+
+    def _needed(self, column: np.ndarray) -> bool:
+        """Is this activation loaded? Always, unless sparse-aware loading skips one that
+        no resident channel adds."""
+        return not self.sparse_loads or bool(np.any(column != 0))
 
     def _load(self, rows: list[int], values: np.ndarray, bits: int) -> ex.CompiledProgram:
         return ex.compile_program(mp.load_program(rows, values_to_bits(values, bits)))
@@ -101,9 +107,11 @@ class ItemRunner:
         if self.geo.stationary(part):  # activation-stationary
             slot0 = lay.base + n
             slots = [list(range(slot0 + f * a, slot0 + (f + 1) * a)) for f in range(part)]
-            bits = np.concatenate([values_to_bits(acts[:, f], a) for f in range(part)])
-            progs.append(ex.compile_program(
-                mp.load_program([r for s in slots for r in s], bits)))
+            loaded = [f for f in range(part) if self._needed(weights[:, f])]
+            if loaded:
+                bits = np.concatenate([values_to_bits(acts[:, f], a) for f in loaded])
+                progs.append(ex.compile_program(
+                    mp.load_program([r for f in loaded for r in slots[f]], bits)))
             acc = lay.acc(0, n)
             readout = ex.compile_program(mp.readout_program(acc))
             for w_row in weights:
@@ -120,6 +128,8 @@ class ItemRunner:
                 accs = [lay.acc(j, n) for j in range(len(rnd))]
                 progs += [ex.compile_program(mp.reset_program(acc)) for acc in accs]
                 for f in range(part):
+                    if not self._needed(rnd[:, f]):
+                        continue
                     progs.append(self._load(slot, acts[:, f], a))
                     for j, w_row in enumerate(rnd):
                         if w_row[f] != 0 or not self.sparse:

@@ -36,6 +36,8 @@ def geometry(arch: Arch, ops: SubarrayOpCosts) -> Geometry:
         acc_bits=arch.datatypes.accumulator_bits,
         reserved_rows=ops.reserved_rows,
         sparse=arch.controller.sparse_addition_control,
+        sparse_loads=(arch.controller.sparse_addition_control
+                      and arch.controller.skip_unused_activations),
         broadcast=arch.mapping.broadcast_activations,
         balance=arch.mapping.balance_channels,
         per_bank=arch.chip.subarrays_per_bank,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.mapping.sparse_loads import expected_fraction
 from imcsim.mapping.tiling import Geometry, Tiling
 
 
@@ -67,6 +68,8 @@ def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarra
     rounds = np.where(geo.stationary(part), 1.0,
                       np.ceil(per_piece / geo.max_streaming_accumulators()))
     load_rows = pieces * rounds * part * a
+    if geo.sparse and geo.sparse_loads:
+        load_rows = load_rows * expected_fraction(shape.density, per_piece / rounds)
     adds = units * part * density
     sharing = (np.minimum(np.maximum(1.0, items / segments), geo.per_bank)
                if geo.broadcast else 1.0)

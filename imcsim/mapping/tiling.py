@@ -37,6 +37,7 @@ import numpy as np
 
 from imcsim.errors import ConfigError
 from imcsim.mapping.partition import min_makespan_cut
+from imcsim.mapping.sparse_loads import needed_positions, round_bounds
 from imcsim.workload.layer import ComputeLayer
 
 
@@ -52,6 +53,7 @@ class Geometry:
     broadcast: bool  # items of one bank sharing activations get them in one transfer
     balance: bool  # cut items by their real add counts (else by unit counts)
     per_bank: int  # subarrays per bank (the reach of one broadcast)
+    sparse_loads: bool = False  # load only activations a resident channel adds
 
     def stationary(self, part_size: np.ndarray) -> np.ndarray:
         """Per part: True if its activations fit beside one accumulator (loaded once)."""
@@ -256,7 +258,8 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
     piece_item, piece_seg, piece_len = _segments(bounds, per_group)
     piece_part = piece_seg % split
     piece_lanes = lanes_t[piece_seg // (groups * split)]
-    piece_load = geo.load_rounds(part_size[piece_part], piece_len) * part_size[piece_part] * a
+    rounds = geo.load_rounds(part_size[piece_part], piece_len)
+    piece_load = rounds * part_size[piece_part] * a
     subarray = item_slots(n_items, banks, geo.per_bank, bank_major=geo.broadcast)
     if geo.broadcast:
         bank = subarray[piece_item] // geo.per_bank
@@ -264,7 +267,12 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
                                        return_counts=True)
         sharers = counts[inverse]
     else:
+        inverse = np.arange(len(piece_item))
         sharers = np.ones_like(piece_item)
+    piece_bus = piece_load * piece_lanes / sharers
+    if geo.sparse and geo.sparse_loads:
+        piece_load, piece_bus = _sparse_loads(layer, geo, index, bounds, piece_item, piece_seg,
+                                              piece_len, rounds, inverse, piece_lanes)
     return LayerItems(
         phase="main", subarray=subarray,
         load_rows=_sum_by(piece_item, piece_load, n_items), reset_rows=acc_rows,
@@ -272,10 +280,43 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
         lanes=np.maximum.reduceat(lanes_u, starts),
         lane_load_rows=_sum_by(piece_item, piece_load * piece_lanes, n_items),
         lane_reset_rows=lane_acc_rows, lane_adds=lane_adds, lane_readout_rows=lane_acc_rows,
-        bus_in_bits=np.bincount(piece_item, weights=piece_load * piece_lanes / sharers,
-                                minlength=n_items),
+        bus_in_bits=np.bincount(piece_item, weights=piece_bus, minlength=n_items),
         bus_out_bits=lane_acc_rows.astype(np.float64),
         unit_bounds=bounds, index=index)
+
+
+def _sparse_loads(layer: ComputeLayer, geo: Geometry, index: UnitIndex, bounds: np.ndarray,
+                  piece_item: np.ndarray, piece_seg: np.ndarray, piece_len: np.ndarray,
+                  rounds: np.ndarray, group_of: np.ndarray, lanes: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Load rows and bus bits of each piece when only the activations some channel of a
+    round adds are loaded (imcsim.mapping.sparse_loads). A broadcast group (pieces of one
+    segment in one bank) carries the union its pieces need, once per round."""
+    split, per_group, a = index.split, index.per_group, geo.activation_bits
+    pb = part_bounds(layer.fan_in, split)
+    part = piece_seg % split
+    group = (piece_seg // split) % index.groups
+    mask = (layer.weights.reshape(layer.out_channels, -1) != 0)[index.order]
+    first = (np.maximum(bounds[piece_item], piece_seg * per_group) - piece_seg * per_group
+             + group * per_group)
+    per_round = np.where(rounds == 1, piece_len, geo.max_streaming_accumulators())
+    owner, r0, r1 = round_bounds(first, piece_len, per_round)
+    need = needed_positions(mask, r0, r1, pb[part[owner]], pb[part[owner] + 1])
+    load = np.bincount(owner, weights=need, minlength=len(piece_item)).astype(np.int64) * a
+    n_groups = int(group_of.max()) + 1 if len(group_of) else 0
+    g_first = np.full(n_groups, np.iinfo(np.int64).max)
+    np.minimum.at(g_first, group_of, first)
+    g_end = np.zeros(n_groups, dtype=np.int64)
+    np.maximum.at(g_end, group_of, first + piece_len)
+    g_part = np.zeros(n_groups, dtype=np.int64)
+    g_part[group_of] = part
+    g_rounds = np.zeros(n_groups, dtype=np.int64)
+    np.maximum.at(g_rounds, group_of, rounds)
+    g_need = needed_positions(mask, g_first, g_end, pb[g_part], pb[g_part + 1])
+    sharers = np.bincount(group_of, minlength=n_groups)
+    shared = sharers[group_of]
+    bus = np.where(shared > 1, (g_need * g_rounds * a)[group_of] / shared, load) * lanes
+    return load, bus
 
 
 def reduction_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, banks: int

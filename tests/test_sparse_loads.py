@@ -1,0 +1,43 @@
+"""Sparse-aware activation loading: exact counts against brute force, and its estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imcsim.mapping.sparse_loads import expected_fraction, needed_positions, round_bounds
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 1.0))
+def test_needed_positions_match_brute_force(seed, density):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((12, 30)) < density
+    first = rng.integers(0, 12, size=8)
+    length = rng.integers(1, 13, size=8)
+    length = np.minimum(length, 12 - first)
+    length[length < 1] = 1
+    first = np.minimum(first, 12 - length)
+    per_round = rng.integers(1, 5, size=8)
+    owner, r0, r1 = round_bounds(first, length, per_round)
+    c0 = rng.integers(0, 30, size=len(owner))
+    c1 = np.minimum(c0 + rng.integers(0, 30, size=len(owner)), 30)
+    got = needed_positions(mask, r0, r1, c0, c1)
+    want = [int(mask[a:b, c:d].any(axis=0).sum()) for a, b, c, d in zip(r0, r1, c0, c1, strict=True)]
+    assert list(got) == want
+    # the rounds tile each range exactly, none longer than per_round
+    for k in range(len(first)):
+        mine = owner == k
+        assert r0[mine][0] == first[k] and r1[mine][-1] == first[k] + length[k]
+        assert np.all(r1[mine] - r0[mine] <= per_round[k])
+        assert np.all(r0[mine][1:] == r1[mine][:-1])
+
+
+def test_expected_fraction_matches_random_weights():
+    rng = np.random.default_rng(0)
+    density, channels = 0.2, 6
+    mask = rng.random((channels, 200_000)) < density
+    measured = mask.any(axis=0).mean()
+    assert abs(measured - expected_fraction(density, channels)) < 0.005
+    assert abs(expected_fraction(density, 1) - density) < 1e-12
