@@ -10,7 +10,7 @@ import numpy as np
 
 from imcsim.arch.schema import Arch
 from imcsim.circuits.costs import SubarrayOpCosts
-from imcsim.engine import Phase, Step, run
+from imcsim.engine import Phase, StreamPhase, run
 from imcsim.mapping import LayerPlan, plan_layer
 from imcsim.mapping.tiling import LayerItems
 from imcsim.report.result import ENERGY_CATEGORIES, LayerResult, RunResult
@@ -83,28 +83,23 @@ def sa_level(arch: Arch, ops: SubarrayOpCosts) -> dict[str, float]:
             "add_energy_j": e, "add_power_w": e / t, "sa_area_um2": arch.sense_amp.area_um2}
 
 
-def _owner(sub: int, per_bank: int) -> tuple[str, str]:
-    bank = sub // per_bank
-    return f"bank{bank}.sub{sub % per_bank}", f"bank{bank}"
-
-
 def build_phase(name: str, layer_index: int, items: LayerItems, costs: ItemCosts,
-                arch: Arch) -> Phase:
+                arch: Arch) -> StreamPhase:
+    """One engine phase, as arrays: item i runs on its subarray (a queue of its own) while
+    its bank's controller walks the weights and its bank's bus moves the data (a stream,
+    in that order). Resources index `resource_names(arch)`."""
     per_bank = arch.chip.subarrays_per_bank
-    where = items.subarray
-    queues: dict[str, list[list[Step]]] = {}
-    for i in range(len(where)):
-        sub_name, bank = _owner(int(where[i]), per_bank)
-        # weights are walked and data streamed in and out while the subarray computes
-        task = [Step(f"{bank}.ctrl", int(costs.ctrl[i]), "weights", overlap=True),
-                Step(f"{bank}.bus", int(costs.bus_in[i] + costs.bus_out[i]), "transfer",
-                     overlap=True),
-                Step(sub_name, int(costs.compute[i]), "compute")]
-        queues.setdefault(sub_name, []).append(task)
-    return Phase(name, layer_index, queues)
+    sub = np.asarray(items.subarray, dtype=np.int64)
+    ctrl = sub // per_bank * (per_bank + 2)  # bank b: ctrl, bus, then its subarrays
+    return StreamPhase(name, layer_index, resource_names(arch),
+                       ("weights", "transfer", "compute"),
+                       np.stack([ctrl, ctrl + 1], axis=1),
+                       np.stack([costs.ctrl, costs.bus_in + costs.bus_out], axis=1),
+                       (0, 1), ctrl + 2 + sub % per_bank, costs.compute, 2)
 
 
 def resource_names(arch: Arch) -> list[str]:
+    """Per bank: its controller, its bus, then its subarrays (build_phase relies on it)."""
     names = []
     for b in range(arch.chip.banks):
         names += [f"bank{b}.ctrl", f"bank{b}.bus"]
@@ -124,7 +119,7 @@ def simulate(arch: Arch, net: Network, progress: bool = False) -> RunResult:
         return simulate_analog(arch, net)
     ops = SubarrayOpCosts.from_arch(arch)
     plans: list[LayerPlan] = []
-    phases: list[Phase] = []
+    phases: list[Phase | StreamPhase] = []
     phase_costs: list[list[tuple[LayerItems, ItemCosts]]] = []
     nonzeros: list[int] = []
     from imcsim.report.progress import progress as bar

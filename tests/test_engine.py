@@ -37,3 +37,37 @@ def test_queue_runs_its_tasks_in_order():
     tasks = {"s0": [[Step("s0", 3, "compute")], [Step("s0", 4, "compute")]]}
     res = run([Phase("p", 0, tasks)], ["s0"])
     assert res.cycles == 7 and res.record.start == [0, 3]
+
+
+def test_record_blocks_read_as_lists_in_order():
+    import numpy as np
+
+    from imcsim.engine import JobRecord
+
+    rec = JobRecord()
+    rec.add("a", "compute", 0, 0, 4)
+    rec.add_block(["x", "y"], np.array([1, 0]), ["k0", "k1"], np.array([0, 1]), 2,
+                  np.array([1, 2]), np.array([3, 7]))
+    assert len(rec) == 3
+    rec.add("a", "compute", 3, 7, 8)
+    assert rec.resource == ["a", "y", "x", "a"] and rec.kind == ["compute", "k0", "k1",
+                                                                  "compute"]
+    assert rec.layer == [0, 2, 2, 3] and rec.start == [0, 1, 2, 7] and rec.end == [4, 3, 7, 8]
+    assert all(type(v) is int for v in rec.start + rec.end + rec.layer)
+    assert rec.busy_cycles() == {"a": 5, "y": 2, "x": 5} and len(rec) == 4
+
+
+def test_simpy_and_fast_phases_mix_and_time_runs_on():
+    stream = {f"s{i}": [[Step("bus", 3, "transfer", overlap=True), Step(f"s{i}", 2, "compute")]]
+              for i in range(3)}
+    two_tasks = {"s0": [[Step("s0", 4, "compute")], [Step("bus", 1, "transfer")]]}
+    phases = [Phase("a", 0, two_tasks), Phase("b", 1, stream), Phase("c", 2, two_tasks),
+              Phase("d", 3, stream)]
+    names = ["bus", "s0", "s1", "s2"]
+    res, ref = run(phases, names), run(phases, names, exact_simpy=True)
+    # a: 0-5; b: bus 5-8, 8-11, 11-14; c: 14-19; d: 19-28
+    assert [(t.start, t.end) for t in res.phases] == [(0, 5), (5, 14), (14, 19), (19, 28)]
+    assert res.cycles == ref.cycles == 28 and res.phases == ref.phases
+    key = sorted(zip(res.record.resource, res.record.start, res.record.end, strict=True))
+    assert key == sorted(zip(ref.record.resource, ref.record.start, ref.record.end,
+                             strict=True))

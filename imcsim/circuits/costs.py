@@ -90,7 +90,7 @@ class SubarrayOpCosts:
     load_row: OpCost
     reset_row: OpCost
     readout_row: OpCost
-    reserved_rows: int  # constant-zero row (+ carry row for the write-back style)
+    reserved_rows: int  # two constant-zero rows (+ carry row for the write-back style)
 
     @classmethod
     def from_arch(cls, arch: Arch) -> SubarrayOpCosts:
@@ -109,6 +109,7 @@ class SubarrayOpCosts:
 
 
 def reserved_rows(style: str) -> int:
-    """Rows a subarray keeps for the micro-programs: a zero row, plus the carry row of
-    the write-back (ParaPIM) style."""
-    return 2 if style == "parapim" else 1
+    """Rows a subarray keeps for the micro-programs: two constant-zero rows (operand
+    zero-extension, and the source of a channel's first operation, so accumulators need
+    no reset), plus the carry row of the write-back (ParaPIM) style."""
+    return 3 if style == "parapim" else 2

@@ -177,10 +177,12 @@ def compile_add(
     zero_row: int,
     carry_row: int | None = None,
     subtract: bool = False,
+    source_rows: Sequence[int] | None = None,
 ) -> CompiledProgram:
     """`compile_program(add_program(...))`, memoised on its arguments (arrays read-only)."""
     return _compile_add(
-        style, tuple(acc_rows), tuple(operand_rows), zero_row, carry_row, bool(subtract)
+        style, tuple(acc_rows), tuple(operand_rows), zero_row, carry_row, bool(subtract),
+        None if source_rows is None else tuple(source_rows),
     )
 
 
@@ -192,9 +194,10 @@ def _compile_add(
     zero_row: int,
     carry_row: int | None,
     subtract: bool,
+    source_rows: tuple[int, ...] | None = None,
 ) -> CompiledProgram:
     return compile_program(
-        add_program(style, acc_rows, operand_rows, zero_row, carry_row, subtract)
+        add_program(style, acc_rows, operand_rows, zero_row, carry_row, subtract, source_rows)
     )
 
 

@@ -127,8 +127,13 @@ def add_program(
     zero_row: int,
     carry_row: int | None = None,
     subtract: bool = False,
+    source_rows: Sequence[int] | None = None,
 ) -> Program:
     """acc := acc +/- operand (mod 2**n), bit-serially, LSB first.
+
+    With `source_rows` (n rows, e.g. a second constant-zero row n times) the sum is
+    acc := source +/- operand: the first operation of a channel reads a zero row instead
+    of the accumulator, so the accumulator needs no reset (same primitive counts).
 
     n = len(acc_rows); the operand has m = len(operand_rows) <= n rows and is
     zero-extended to n bits through `zero_row` (a row holding zeros), so an unsigned
@@ -152,6 +157,13 @@ def add_program(
         raise ValueError("acc_rows must not overlap operand_rows or zero_row")
     init = Source.CONST1 if subtract else Source.CONST0
     operand = ops + [z] * (n - m)
+    src = acc
+    if source_rows is not None:
+        src = [_row(r) for r in source_rows]
+        if len(src) != n:
+            raise ValueError(f"source_rows needs {n} rows, got {len(src)}")
+        if set(src) & (set(operand) | set(acc)):
+            raise ValueError("source_rows must not overlap acc, operand or zero rows")
     prog: Program = []
     if style == "parapim":
         if carry_row is None:
@@ -160,9 +172,11 @@ def add_program(
         if c in acc or c in operand:
             raise ValueError("carry_row must differ from acc, operand and zero rows")
         prog.append(write(c, init))
-        for a, b in zip(acc, operand, strict=True):
+        for a, s, b in zip(acc, src, operand, strict=True):
+            if c == s:
+                raise ValueError("carry_row must differ from the source rows")
             prog += [
-                activate(a, b, c),
+                activate(s, b, c),
                 sense(SenseFn.FA3, subtract),
                 write(a, Source.SUM),
                 write(c, Source.CARRY),
@@ -171,9 +185,9 @@ def add_program(
         if carry_row is not None:
             raise ValueError("style 'fat' keeps the carry in the SA latch: carry_row must be None")
         prog.append(set_latch(subtract))
-        for a, b in zip(acc, operand, strict=True):
+        for a, s, b in zip(acc, src, operand, strict=True):
             prog += [
-                activate(a, b),
+                activate(s, b),
                 sense(SenseFn.FA_LATCHED, subtract),
                 latch(),
                 write(a, Source.SUM),

@@ -6,14 +6,21 @@ owner (a subarray) and holds tasks to run in order; a task is a sequence of step
 holding one named shared resource (a bank bus, a bank controller, the subarray itself)
 for an integer number of cycles, either in turn or alongside the rest of the task (a
 stream). Steps wait when their resource is busy (contention).
-One simpy event per step: never per cycle or per MAC.
+One simpy event per step: never per cycle or per MAC. Phases of the shape the digital
+simulator emits (one task per queue: a stream, then a step on the queue's own resource;
+see `engine.stream`) skip simpy: `engine.fifo` replays its event order exactly, in numba.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from imcsim.engine.stream import StreamPhase
 
 
 @dataclass
@@ -35,22 +42,65 @@ class Phase:
     queues: dict[str, list[list[Step]]]  # owner -> tasks (each a list of steps)
 
 
-@dataclass
 class JobRecord:
-    """Start/end cycle of every step the engine ran (the trace exporter reads this)."""
+    """Start/end cycle of every step the engine ran (the trace exporter reads this).
 
-    resource: list[str] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)
-    layer: list[int] = field(default_factory=list)
-    start: list[int] = field(default_factory=list)
-    end: list[int] = field(default_factory=list)
+    Public: the parallel lists `resource`, `kind`, `layer`, `start`, `end`. Blocks added
+    by `add_block` (arrays, from the fast path) become list entries when first read.
+    """
+
+    def __init__(self, resource: list[str] | None = None, kind: list[str] | None = None,
+                 layer: list[int] | None = None, start: list[int] | None = None,
+                 end: list[int] | None = None):
+        self._lists: tuple[list, list, list, list, list] = (
+            list(resource or []), list(kind or []), list(layer or []), list(start or []),
+            list(end or []))
+        self._blocks: list[tuple] = []
+        self._pending = 0
+
+    def _flush(self) -> tuple[list, list, list, list, list]:
+        if self._blocks:
+            resource, kind, layer, start, end = self._lists
+            for names, res, kinds, kind_idx, lay, st, en in self._blocks:
+                resource += np.asarray(names, dtype=object)[res].tolist()
+                kind += np.asarray(kinds, dtype=object)[kind_idx].tolist()
+                layer += [lay] * len(st)
+                start += st.tolist()
+                end += en.tolist()
+            self._blocks.clear()
+            self._pending = 0
+        return self._lists
+
+    @property
+    def resource(self) -> list[str]:
+        return self._flush()[0]
+
+    @property
+    def kind(self) -> list[str]:
+        return self._flush()[1]
+
+    @property
+    def layer(self) -> list[int]:
+        return self._flush()[2]
+
+    @property
+    def start(self) -> list[int]:
+        return self._flush()[3]
+
+    @property
+    def end(self) -> list[int]:
+        return self._flush()[4]
 
     def add(self, resource: str, kind: str, layer: int, start: int, end: int) -> None:
-        self.resource.append(resource)
-        self.kind.append(kind)
-        self.layer.append(layer)
-        self.start.append(start)
-        self.end.append(end)
+        lists = self._flush()
+        for column, value in zip(lists, (resource, kind, layer, start, end), strict=True):
+            column.append(value)
+
+    def add_block(self, names: Sequence[str], resource: np.ndarray, kinds: Sequence[str],
+                  kind: np.ndarray, layer: int, start: np.ndarray, end: np.ndarray) -> None:
+        """Append steps given as arrays: resource names[resource[i]], kind kinds[kind[i]]."""
+        self._blocks.append((names, resource, kinds, kind, int(layer), start, end))
+        self._pending += len(start)
 
     def busy_cycles(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -59,7 +109,15 @@ class JobRecord:
         return out
 
     def __len__(self) -> int:
-        return len(self.start)
+        return len(self._lists[3]) + self._pending
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, JobRecord):
+            return NotImplemented
+        return self._flush() == other._flush()
+
+    def __repr__(self) -> str:
+        return f"JobRecord({len(self)} steps)"
 
 
 @dataclass
@@ -92,14 +150,50 @@ def shared_resources(phase: Phase) -> set[str]:
     return {name for name, count in users.items() if count > 1}
 
 
-def run(phases: list[Phase], resources: list[str]) -> EngineResult:
-    """Run `phases` one after another (barrier between them) on the named resources."""
-    import simpy
+def run(phases: Sequence[Phase | StreamPhase], resources: list[str],
+        exact_simpy: bool = False) -> EngineResult:
+    """Run `phases` one after another (barrier between them) on the named resources.
 
-    env = simpy.Environment()
-    pool = {name: simpy.Resource(env, capacity=1) for name in resources}
+    A phase whose every queue holds one task - a stream of overlap steps, then one step on
+    a resource no other queue names - is timed by the exact solver of `engine.fifo` (same
+    cycles, phase timings and record as simpy, without its events); any other phase runs
+    in simpy. `exact_simpy=True` runs every phase in simpy (the reference).
+    """
+    from imcsim.engine.stream import StreamPhase, as_stream, time_phase
+
+    def general(phase: Phase | StreamPhase) -> Phase:
+        return phase.to_phase() if isinstance(phase, StreamPhase) else phase
+
     record = JobRecord()
     timings: list[PhaseTiming] = []
+    if exact_simpy:
+        now = _run_simpy([general(p) for p in phases], resources, 0, record, timings)
+        return EngineResult(now, timings, record)
+    known = set(resources)
+    now, waiting = 0, []
+    for phase in phases:
+        fast = phase if isinstance(phase, StreamPhase) else as_stream(phase)
+        if fast is not None and waiting:  # time runs on from the simpy phases before
+            now = _run_simpy(waiting, resources, now, record, timings)
+            waiting = []
+        end = None if fast is None else time_phase(fast, now, record, known)
+        if end is None:
+            waiting.append(general(phase))
+            continue
+        timings.append(PhaseTiming(phase.name, phase.layer, now, end))
+        now = end
+    if waiting:
+        now = _run_simpy(waiting, resources, now, record, timings)
+    return EngineResult(now, timings, record)
+
+
+def _run_simpy(phases: list[Phase], resources: list[str], t0: int, record: JobRecord,
+               timings: list[PhaseTiming]) -> int:
+    """Run `phases` in simpy from cycle `t0` (appending to record and timings); the end."""
+    import simpy
+
+    env = simpy.Environment(initial_time=t0)
+    pool = {name: simpy.Resource(env, capacity=1) for name in resources}
 
     def hold(step: Step, layer: int, shared: bool):
         if not shared:  # only this queue uses it: no contention, no request needed
@@ -159,4 +253,4 @@ def run(phases: list[Phase], resources: list[str]) -> EngineResult:
 
     env.process(driver())
     env.run()
-    return EngineResult(int(env.now), timings, record)
+    return int(env.now)

@@ -61,7 +61,8 @@ def reference_conv(x: np.ndarray, layer: ComputeLayer) -> np.ndarray:
 class _Layout:
     """Row allocation of one subarray (see imcsim.mapping.tiling's picture)."""
 
-    zero: int
+    zero: int  # zero-extends operands
+    zero2: int  # source of a channel's first operation (accumulators need no reset)
     carry: int | None
     base: int  # first free row
 
@@ -79,14 +80,27 @@ class ItemRunner:
         self.a = geo.activation_bits
         self.sparse = geo.sparse
         self.sparse_loads = geo.sparse and geo.sparse_loads
-        carry = 1 if self.style == "parapim" else None
-        self.layout = _Layout(zero=0, carry=carry, base=geo.reserved_rows)
+        carry = 2 if self.style == "parapim" else None
+        self.layout = _Layout(zero=0, zero2=1, carry=carry, base=geo.reserved_rows)
 
-    def _op(self, acc: list[int], operand: list[int], weight: int) -> ex.CompiledProgram:
+    def _op(self, acc: list[int], operand: list[int], weight: int, first: bool
+            ) -> ex.CompiledProgram:
+        """acc +/- operand; the first operation of a channel starts from the zero row."""
         lay = self.layout
         if weight == 0:  # a dense design adds the zero row: an ordinary, useless operation
             operand = [lay.zero]
-        return ex.compile_add(self.style, acc, operand, lay.zero, lay.carry, weight < 0)
+        source = [lay.zero2] * len(acc) if first else None
+        return ex.compile_add(self.style, acc, operand, lay.zero, lay.carry, weight < 0,
+                              source)
+
+    def _ops(self, acc: list[int], weights: np.ndarray, operand_of) -> list[ex.CompiledProgram]:
+        """The operations the controller issues for one channel's `weights`, in order
+        (zero weights skipped when sparse); a reset if there is none to start from."""
+        progs = []
+        for f, w in enumerate(weights):
+            if w != 0 or not self.sparse:
+                progs.append(self._op(acc, operand_of(f), int(w), first=not progs))
+        return progs
 
     def _needed(self, column: np.ndarray) -> bool:
         """Is this activation loaded? Always, unless sparse-aware loading skips one that
@@ -103,7 +117,6 @@ class ItemRunner:
         n, a, lay = self.n, self.a, self.layout
         ba = BitArray(self.geo.rows, lanes)
         progs: list[ex.CompiledProgram] = []
-        reset = ex.compile_program(mp.reset_program(lay.acc(0, n)))
         if self.geo.stationary(part):  # activation-stationary
             slot0 = lay.base + n
             slots = [list(range(slot0 + f * a, slot0 + (f + 1) * a)) for f in range(part)]
@@ -115,10 +128,8 @@ class ItemRunner:
             acc = lay.acc(0, n)
             readout = ex.compile_program(mp.readout_program(acc))
             for w_row in weights:
-                progs.append(reset)
-                for f in range(part):
-                    if w_row[f] != 0 or not self.sparse:
-                        progs.append(self._op(acc, slots[f], int(w_row[f])))
+                ops = self._ops(acc, w_row, slots.__getitem__)
+                progs += ops or [ex.compile_program(mp.reset_program(acc))]
                 progs.append(readout)
         else:  # output-stationary: accumulators stay, activations stream through one slot
             stream = self.geo.max_streaming_accumulators()
@@ -126,14 +137,18 @@ class ItemRunner:
             for r0 in range(0, len(weights), stream):
                 rnd = weights[r0:r0 + stream]
                 accs = [lay.acc(j, n) for j in range(len(rnd))]
-                progs += [ex.compile_program(mp.reset_program(acc)) for acc in accs]
+                started = [False] * len(rnd)
+                progs += [ex.compile_program(mp.reset_program(acc))
+                          for acc, w_row in zip(accs, rnd, strict=True)
+                          if self.sparse and not np.any(w_row)]
                 for f in range(part):
                     if not self._needed(rnd[:, f]):
                         continue
                     progs.append(self._load(slot, acts[:, f], a))
                     for j, w_row in enumerate(rnd):
                         if w_row[f] != 0 or not self.sparse:
-                            progs.append(self._op(accs[j], slot, int(w_row[f])))
+                            progs.append(self._op(accs[j], slot, int(w_row[f]), not started[j]))
+                            started[j] = True
                 progs += [ex.compile_program(mp.readout_program(acc)) for acc in accs]
         res = ex.run_many(progs, ba)
         out = np.asarray(res.reads).reshape(len(weights), n, lanes)

@@ -73,7 +73,8 @@ def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarra
     adds = units * part * density
     sharing = (np.minimum(np.maximum(1.0, items / segments), geo.per_bank)
                if geo.broadcast else 1.0)
-    main = _Work(items, load_rows, units * n, adds, units * n, load_rows / sharing,
+    resets = units * n * (1.0 - density) ** part  # channels with nothing to add here
+    main = _Work(items, load_rows, resets, adds, units * n, load_rows / sharing,
                  part * density)
     cycles, energy = _phase_estimate(main, lanes, ops, move)
     outputs = tiles * shape.cout

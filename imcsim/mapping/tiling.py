@@ -6,7 +6,7 @@ subarray each column is a lane holding one output pixel; operands sit vertically
 
         columns (lanes = output pixels of one tile, at most `columns` of them)
         +---------------------------------------------+
-        | zero row (+ carry row for ParaPIM)          |  reserved
+        | 2 zero rows (+ carry row for ParaPIM)       |  reserved
         | acc[0] .. acc[g-1]     n rows each          |  resident accumulators
         | act slot 0 .. slot S-1 a rows each          |  activations (im2col: each lane
         +---------------------------------------------+   gets its own receptive field)
@@ -21,8 +21,10 @@ Within an item, for every segment it touches: if the part's activations fit besi
 accumulator they are loaded once and the item's channels run against them, one
 accumulator at a time (activation-stationary); otherwise as many accumulators as fit stay
 resident while the activations stream through slot by slot, once per round of resident
-accumulators (output-stationary). Per channel: reset the accumulator (n row writes), one
-add/subtract per weight the controller issues, read the accumulator out (n row reads).
+accumulators (output-stationary). Per channel: one add/subtract per weight the
+controller issues, the first one reading the second zero row in place of the accumulator
+(so no reset: a channel without any nonzero weight here is reset instead, n row writes),
+then the accumulator is read out (n row reads).
 With split > 1 the partial sums of the parts meet in a reduction phase: per output,
 split loads of n rows and split - 1 full-width adds, then one readout.
 
@@ -241,7 +243,7 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
         expected_adds = adds_u.astype(np.float64)
     else:  # count-blind: every weight of a part is expected to cost the same
         expected_adds = part_size[part_u] * (adds_u.sum() / max(1, part_size[part_u].sum()))
-    costs = expected_adds * unit.add + n * (unit.reset_row + unit.readout_row)
+    costs = expected_adds * unit.add + n * (unit.reset_row * (adds_u == 0) + unit.readout_row)
     stream = np.where(geo.stationary(part_size), 0, geo.max_streaming_accumulators())
     seg_part = np.arange(tiles * groups * split) % split
     bounds = min_makespan_cut(costs, seg_u, part_size[seg_part] * a * unit.load_row,
@@ -253,6 +255,9 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
     lane_adds = np.add.reduceat(adds_u * lanes_u, starts)
     acc_rows = np.diff(bounds) * n
     lane_acc_rows = np.add.reduceat(lanes_u, starts) * n
+    empty_u = adds_u == 0  # nothing to initialise the accumulator: reset it
+    reset_rows = np.add.reduceat(empty_u.astype(np.int64), starts) * n
+    lane_reset_rows = np.add.reduceat(np.where(empty_u, lanes_u, 0), starts) * n
     scanned = np.add.reduceat(part_size[part_u], starts)
 
     piece_item, piece_seg, piece_len = _segments(bounds, per_group)
@@ -275,11 +280,12 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
                                               piece_len, rounds, inverse, piece_lanes)
     return LayerItems(
         phase="main", subarray=subarray,
-        load_rows=_sum_by(piece_item, piece_load, n_items), reset_rows=acc_rows,
+        load_rows=_sum_by(piece_item, piece_load, n_items), reset_rows=reset_rows,
         adds=adds, readout_rows=acc_rows, weights_scanned=scanned,
         lanes=np.maximum.reduceat(lanes_u, starts),
         lane_load_rows=_sum_by(piece_item, piece_load * piece_lanes, n_items),
-        lane_reset_rows=lane_acc_rows, lane_adds=lane_adds, lane_readout_rows=lane_acc_rows,
+        lane_reset_rows=lane_reset_rows, lane_adds=lane_adds,
+        lane_readout_rows=lane_acc_rows,
         bus_in_bits=np.bincount(piece_item, weights=piece_bus, minlength=n_items),
         bus_out_bits=lane_acc_rows.astype(np.float64),
         unit_bounds=bounds, index=index)

@@ -1,0 +1,220 @@
+"""Exact solver of a stream phase: a replay of simpy's event order, in one numba kernel.
+
+Each queue runs one task: a stream of overlap steps, then one step on a resource no other
+queue uses (so it never waits; its time runs from the phase start). The kernel replays
+what `core.run` does in simpy for that shape, event by event, but only the events that
+decide the timing and the order of grants:
+
+* the queue processes start at the phase start (URGENT, queue order) and run their
+  stream in their own process; a queue whose final step has no cycles runs its stream in
+  a child process, started (URGENT) after every queue process;
+* a step on a resource only its queue uses is a timeout; a step on a shared resource is a
+  request (granted at once if the resource is free and nobody waits before it, else on a
+  release, FIFO by request), then a timeout; its end releases the resource (the release
+  event hands it to the head of the FIFO) and requests the next step, in that order;
+* events at the same cycle run by priority, then in the order they were scheduled.
+
+Steps with cycles <= 0 are skipped, as simpy skips them. Events that only end processes
+(timers of the final step, process ends, conditions) are left out: they schedule nothing
+that could change a grant, and leaving them out keeps the order of the others. A phase
+starts after a barrier, with no event pending and every resource free, so each phase is
+solved on its own from its start cycle (event ids only order events: they restart too).
+The tests replay random phases against simpy (tests/test_engine_fastpath.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# what an event does, in its low 2 bits (the rest is a queue or a resource index)
+_START = 0  # a grant reaches queue q: its step starts (simpy: the request event)
+_END = 1  # queue q's step ends (the timeout): release, then its next step
+_GRANT = 2  # resource r is handed to the head of its FIFO (the release event)
+_NEXT = 3  # queue q goes on to its next step with cycles (not an event: done in place)
+
+
+@njit(cache=True)
+def solve(t0, res, cyc, shared, final):
+    """Stream step starts (n, k; -1 where skipped) and queue ends (n,) of one phase.
+
+    res, cyc: (n, k) resource index and cycles of each queue's stream steps, in order;
+    shared: per resource index, whether more than one queue names it (then it is a FIFO);
+    final: (n,) cycles of each queue's last step, on a resource of its own, from t0.
+    One function, no helpers: calls that pass arrays cost more than the work here.
+    """
+    n, k = res.shape
+    n_res = shared.shape[0]
+    start = np.full((n, k), -1, np.int64)
+    done = np.full(n, -1, np.int64)  # when each queue's stream ended
+    pos = np.zeros(n, np.int64)  # each queue's current stream step
+    nxt = np.full(n, -1, np.int64)  # FIFOs as linked lists of queues
+    busy = np.zeros(n_res, np.bool_)
+    head = np.full(n_res, -1, np.int64)
+    tail = np.full(n_res, -1, np.int64)
+    cap = 3 * n * k + 1  # at most 3 events per step
+    ht = np.empty(cap, np.int64)  # heap: cycle, event id (schedule order), event
+    he = np.empty(cap, np.int64)
+    hv = np.empty(cap, np.int64)
+    size = 0
+    eid = 0
+    # the queue processes start in order (URGENT); a queue without a final step runs its
+    # stream in a child process, started after all of them
+    first = np.empty(n, np.int64)
+    n_first = 0
+    for late in (False, True):
+        for q in range(n):
+            streams = False
+            for p in range(k):
+                streams = streams or cyc[q, p] > 0
+            if streams and (final[q] <= 0) == late:
+                first[n_first] = q
+                n_first += 1
+    out_t = np.empty(2, np.int64)  # events scheduled by the current one, in order
+    out_v = np.empty(2, np.int64)
+    i = 0
+    while True:
+        if i < n_first:
+            x, act, now = first[i], _NEXT, t0
+            i += 1
+        elif size > 0:  # pop the next event
+            now, v = ht[0], hv[0]
+            x, act = v >> 2, v & 3
+            size -= 1
+            ht[0], he[0], hv[0] = ht[size], he[size], hv[size]
+            j = 0
+            while True:
+                c = 2 * j + 1
+                if c >= size:
+                    break
+                if c + 1 < size and (ht[c + 1] < ht[c]
+                                     or (ht[c + 1] == ht[c] and he[c + 1] < he[c])):
+                    c += 1
+                if not (ht[c] < ht[j] or (ht[c] == ht[j] and he[c] < he[j])):
+                    break
+                ht[j], ht[c] = ht[c], ht[j]
+                he[j], he[c] = he[c], he[j]
+                hv[j], hv[c] = hv[c], hv[j]
+                j = c
+        else:
+            break
+        m = 0
+        if act == _START:
+            p = pos[x]
+            start[x, p] = now
+            out_t[m], out_v[m] = now + cyc[x, p], (x << 2) | _END
+            m += 1
+        elif act == _END:
+            r = res[x, pos[x]]
+            if shared[r]:  # the release: the resource is free now, handed on by its event
+                busy[r] = False
+                out_t[m], out_v[m] = now, (r << 2) | _GRANT
+                m += 1
+            pos[x] += 1
+            act = _NEXT
+        if act == _NEXT:
+            p = pos[x]
+            while p < k and cyc[x, p] <= 0:
+                p += 1
+            pos[x] = p
+            if p == k:
+                done[x] = now
+            elif not shared[res[x, p]]:  # a plain timeout
+                start[x, p] = now
+                out_t[m], out_v[m] = now + cyc[x, p], (x << 2) | _END
+                m += 1
+            else:  # a request: join the FIFO, which is served at once if it can be
+                r = res[x, p]
+                nxt[x] = -1
+                if tail[r] >= 0:
+                    nxt[tail[r]] = x
+                else:
+                    head[r] = x
+                tail[r] = x
+                x, act = r, _GRANT
+        if act == _GRANT:  # simpy's _trigger_put: a free resource goes to its FIFO's head
+            h = head[x]
+            if h >= 0 and not busy[x]:
+                head[x] = nxt[h]
+                if nxt[h] < 0:
+                    tail[x] = -1
+                busy[x] = True
+                out_t[m], out_v[m] = now, (h << 2) | _START
+                m += 1
+        for o in range(m):  # push
+            j = size
+            size += 1
+            ht[j], he[j], hv[j] = out_t[o], eid, out_v[o]
+            eid += 1
+            while j > 0:
+                c = (j - 1) >> 1
+                if not (ht[j] < ht[c] or (ht[j] == ht[c] and he[j] < he[c])):
+                    break
+                ht[j], ht[c] = ht[c], ht[j]
+                he[j], he[c] = he[c], he[j]
+                hv[j], hv[c] = hv[c], hv[j]
+                j = c
+    ends = np.empty(n, np.int64)
+    for q in range(n):
+        ends[q] = max(t0 + max(final[q], 0), done[q])
+    return start, ends
+
+
+@njit(cache=True)
+def users(res, cyc, final, n_res):
+    """How many queues name each resource (stream or final step, with or without cycles),
+    and whether every index is valid (in range; -1 only for a stream slot without cycles)."""
+    n, k = res.shape
+    count = np.zeros(n_res, np.int64)
+    last = np.full(n_res, -1, np.int64)
+    for q in range(n):
+        for p in range(k + 1):
+            r = res[q, p] if p < k else final[q]
+            if r == -1 and p < k and cyc[q, p] <= 0:
+                continue
+            if r < 0 or r >= n_res:
+                return count, False
+            if last[r] != q:
+                last[r] = q
+                count[r] += 1
+    return count, True
+
+
+@njit(cache=True)
+def run_phase(t0, res, cyc, kind, final_res, final, final_kind, n_res):
+    """One stream phase from t0: (status, end, shared, and the record: resource, kind,
+    start, end, by end cycle). status 1: done; 0: a final resource is not private (not
+    run); -1: a resource index is out of range (not run)."""
+    count, valid = users(res, cyc, final_res, n_res)
+    shared = count > 1
+    n, k = res.shape
+    empty = np.empty(0, np.int64)
+    if not valid:
+        return -1, t0, shared, empty, empty, empty, empty
+    for q in range(n):
+        if count[final_res[q]] > 1:
+            return 0, t0, shared, empty, empty, empty, empty
+    start, ends = solve(t0, res, cyc, shared, final)
+    m = 0
+    for q in range(n):
+        m += final[q] > 0
+        for p in range(k):
+            m += start[q, p] >= 0
+    r_res, r_kind = np.empty(m, np.int64), np.empty(m, np.int64)
+    r_start, r_end = np.empty(m, np.int64), np.empty(m, np.int64)
+    i = 0
+    for q in range(n):
+        for p in range(k):
+            if start[q, p] >= 0:
+                r_res[i], r_kind[i] = res[q, p], kind[q, p]
+                r_start[i], r_end[i] = start[q, p], start[q, p] + cyc[q, p]
+                i += 1
+        if final[q] > 0:
+            r_res[i], r_kind[i] = final_res[q], final_kind[q]
+            r_start[i], r_end[i] = t0, t0 + final[q]
+            i += 1
+    order = np.argsort(r_end, kind="mergesort")  # about the order simpy records them in
+    end = t0
+    for q in range(n):
+        end = max(end, ends[q])
+    return 1, end, shared, r_res[order], r_kind[order], r_start[order], r_end[order]
