@@ -6,7 +6,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imcsim.mapping.sparse_loads import expected_fraction, needed_positions, round_bounds
+from imcsim.mapping.sparse_loads import (
+    expected_fraction,
+    needed_positions,
+    nonzeros_by_part,
+    round_bounds,
+)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -23,8 +28,9 @@ def test_needed_positions_match_brute_force(seed, density):
     owner, r0, r1 = round_bounds(first, length, per_round)
     c0 = rng.integers(0, 30, size=len(owner))
     c1 = np.minimum(c0 + rng.integers(0, 30, size=len(owner)), 30)
-    got = needed_positions(mask, r0, r1, c0, c1)
-    want = [int(mask[a:b, c:d].any(axis=0).sum()) for a, b, c, d in zip(r0, r1, c0, c1, strict=True)]
+    order = rng.permutation(12)
+    got = needed_positions(mask.astype(np.int8), order, r0, r1, c0, c1)
+    want = [int(mask[order[a:b], c:d].any(axis=0).sum()) for a, b, c, d in zip(r0, r1, c0, c1, strict=True)]
     assert list(got) == want
     # the rounds tile each range exactly, none longer than per_round
     for k in range(len(first)):
@@ -41,3 +47,12 @@ def test_expected_fraction_matches_random_weights():
     measured = mask.any(axis=0).mean()
     assert abs(measured - expected_fraction(density, channels)) < 0.005
     assert abs(expected_fraction(density, 1) - density) < 1e-12
+
+
+def test_nonzeros_by_part_matches_numpy():
+    rng = np.random.default_rng(1)
+    w = rng.integers(-1, 2, size=(7, 50)).astype(np.int8)
+    bounds = np.array([0, 13, 13, 40, 50])
+    want = np.stack([np.count_nonzero(w[:, a:b], axis=1) for a, b in zip(bounds[:-1], bounds[1:],
+                                                                          strict=True)], axis=1)
+    np.testing.assert_array_equal(nonzeros_by_part(w, bounds), want)

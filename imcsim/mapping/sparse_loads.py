@@ -18,25 +18,55 @@ from numba import njit
 
 
 @njit(cache=True)
-def _needed(mask, row0, row1, col0, col1):
+def _needed(weights, order, row0, row1, col0, col1):
+    """Rows scanned in turn, keeping the positions still unseen (about part / density
+    reads per round on random weights, each row read in increasing column order)."""
     out = np.zeros(row0.shape[0], dtype=np.int64)
+    left = np.empty(weights.shape[1], dtype=np.int64)
     for k in range(row0.shape[0]):
-        count = 0
-        for f in range(col0[k], col1[k]):
-            for r in range(row0[k], row1[k]):
-                if mask[r, f]:
-                    count += 1
-                    break
-        out[k] = count
+        n_left = col1[k] - col0[k]
+        for i in range(n_left):
+            left[i] = col0[k] + i
+        for r in range(row0[k], row1[k]):
+            row = order[r]
+            kept = 0
+            for i in range(n_left):
+                f = left[i]
+                if weights[row, f] == 0:
+                    left[kept] = f
+                    kept += 1
+            n_left = kept
+            if n_left == 0:
+                break
+        out[k] = col1[k] - col0[k] - n_left
     return out
 
 
-def needed_positions(mask: np.ndarray, row0: np.ndarray, row1: np.ndarray, col0: np.ndarray,
-                     col1: np.ndarray) -> np.ndarray:
-    """Per round k: fan-in positions in [col0, col1) where a row in [row0, row1) of the
-    (channels, fan_in) nonzero `mask` is set."""
-    return _needed(np.ascontiguousarray(mask, dtype=np.bool_),
+def needed_positions(weights: np.ndarray, order: np.ndarray, row0: np.ndarray,
+                     row1: np.ndarray, col0: np.ndarray, col1: np.ndarray) -> np.ndarray:
+    """Per round k: fan-in positions in [col0, col1) where one of the channels
+    order[row0:row1] of the (channels, fan_in) `weights` is nonzero."""
+    return _needed(np.ascontiguousarray(weights), np.ascontiguousarray(order, dtype=np.int64),
                    *(np.ascontiguousarray(v, dtype=np.int64) for v in (row0, row1, col0, col1)))
+
+
+@njit(cache=True)
+def _count_by_part(weights, bounds):
+    out = np.zeros((weights.shape[0], bounds.shape[0] - 1), dtype=np.int64)
+    for c in range(weights.shape[0]):
+        for p in range(bounds.shape[0] - 1):
+            count = 0
+            for f in range(bounds[p], bounds[p + 1]):
+                count += weights[c, f] != 0
+            out[c, p] = count
+    return out
+
+
+def nonzeros_by_part(weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(channels, parts) nonzero counts of (channels, fan_in) `weights` over the fan-in
+    parts [bounds[p], bounds[p + 1])."""
+    return _count_by_part(np.ascontiguousarray(weights),
+                          np.ascontiguousarray(bounds, dtype=np.int64))
 
 
 def expected_fraction(density: float, channels: np.ndarray | float) -> np.ndarray | float:

@@ -39,7 +39,7 @@ import numpy as np
 
 from imcsim.errors import ConfigError
 from imcsim.mapping.partition import min_makespan_cut
-from imcsim.mapping.sparse_loads import needed_positions, round_bounds
+from imcsim.mapping.sparse_loads import needed_positions, nonzeros_by_part, round_bounds
 from imcsim.workload.layer import ComputeLayer
 
 
@@ -134,11 +134,8 @@ def part_bounds(fan_in: int, split: int) -> np.ndarray:
 
 def nonzeros_per_part(layer: ComputeLayer, split: int) -> np.ndarray:
     """(out_channels, split) counts of nonzero weights in each fan-in part."""
-    w = layer.weights.reshape(layer.out_channels, -1) != 0
-    if split == 1:
-        return np.count_nonzero(w, axis=1).astype(np.int64)[:, None]
-    bounds = part_bounds(w.shape[1], split)
-    return np.add.reduceat(w, bounds[:-1], axis=1, dtype=np.int64)
+    return nonzeros_by_part(layer.weights.reshape(layer.out_channels, -1),
+                            part_bounds(layer.fan_in, split))
 
 
 def check_fits(layer: ComputeLayer, geo: Geometry, source: str) -> None:
@@ -302,12 +299,13 @@ def _sparse_loads(layer: ComputeLayer, geo: Geometry, index: UnitIndex, bounds: 
     pb = part_bounds(layer.fan_in, split)
     part = piece_seg % split
     group = (piece_seg // split) % index.groups
-    mask = (layer.weights.reshape(layer.out_channels, -1) != 0)[index.order]
+    weights = layer.weights.reshape(layer.out_channels, -1)
     first = (np.maximum(bounds[piece_item], piece_seg * per_group) - piece_seg * per_group
              + group * per_group)
     per_round = np.where(rounds == 1, piece_len, geo.max_streaming_accumulators())
     owner, r0, r1 = round_bounds(first, piece_len, per_round)
-    need = needed_positions(mask, r0, r1, pb[part[owner]], pb[part[owner] + 1])
+    need = needed_positions(weights, index.order, r0, r1, pb[part[owner]],
+                            pb[part[owner] + 1])
     load = np.bincount(owner, weights=need, minlength=len(piece_item)).astype(np.int64) * a
     n_groups = int(group_of.max()) + 1 if len(group_of) else 0
     g_first = np.full(n_groups, np.iinfo(np.int64).max)
@@ -318,7 +316,8 @@ def _sparse_loads(layer: ComputeLayer, geo: Geometry, index: UnitIndex, bounds: 
     g_part[group_of] = part
     g_rounds = np.zeros(n_groups, dtype=np.int64)
     np.maximum.at(g_rounds, group_of, rounds)
-    g_need = needed_positions(mask, g_first, g_end, pb[g_part], pb[g_part + 1])
+    g_need = needed_positions(weights, index.order, g_first, g_end, pb[g_part],
+                              pb[g_part + 1])
     sharers = np.bincount(group_of, minlength=n_groups)
     shared = sharers[group_of]
     bus = np.where(shared > 1, (g_need * g_rounds * a)[group_of] / shared, load) * lanes
