@@ -15,6 +15,7 @@ from imcsim.errors import UsageError, WorkloadError
 from imcsim.workload import ComputeLayer, Network, load_network
 from imcsim.workload.graph import Graph, Node, Tensor, trainable_parameter_count
 from imcsim.workload.lower import lower
+from imcsim.workload.parallel import THREADS_ENV, map_ordered, thread_count
 from imcsim.workload.quantize import ternarize_to_sparsity, ternarize_twn, zero_count
 from imcsim.workload.shapes import infer_shapes
 from imcsim.workload.stats import layer_statistics, nonzeros_per_channel, sign_counts
@@ -210,6 +211,141 @@ def test_target_sparsity_resnet18_fixed(s: float) -> None:
     assert net.quantizer == f"layer-wise top-k to sparsity {s:.2f}, seed 0"
 
 
+def _ref_twn(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Straightforward TWN (the rule as first implemented): the optimized one must match."""
+    w2 = w.reshape(w.shape[0], -1)
+    absw = np.abs(w2)
+    keep = absw > np.float32(0.7 * float(absw.mean(dtype=np.float64)))
+    return _ref_levels_alpha(w, absw, keep)
+
+
+def _ref_topk(w: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Straightforward top-k to sparsity s: float partition, ties zeroed lowest index first."""
+    w2 = w.reshape(w.shape[0], -1)
+    absw = np.abs(w2)
+    flat = absw.ravel()
+    k = zero_count(s, flat.size)
+    keep = np.full(flat.shape, k == 0)
+    if 0 < k < flat.size:
+        t = np.partition(flat, k - 1)[k - 1]
+        keep = flat >= t
+        ties = np.flatnonzero(flat == t)
+        keep[ties[: k - (flat.size - int(np.count_nonzero(keep)))]] = False
+    return _ref_levels_alpha(w, absw, keep.reshape(absw.shape))
+
+
+def _ref_levels_alpha(w, absw, keep) -> tuple[np.ndarray, np.ndarray]:
+    levels = ((w > 0).view(np.int8) - (w < 0).view(np.int8)) * keep.reshape(w.shape)
+    sums = (absw * keep).sum(axis=1, dtype=np.float64)
+    counts = np.count_nonzero(keep, axis=1)
+    alpha = np.zeros(absw.shape[0], dtype=np.float64)
+    np.divide(sums, counts, out=alpha, where=counts > 0)
+    return levels.astype(np.int8), alpha.astype(np.float32)
+
+
+def _assert_same(got: tuple[np.ndarray, np.ndarray], ref: tuple[np.ndarray, np.ndarray]) -> None:
+    for a, b in zip(got, ref, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 40), st.sampled_from(["normal", "ties", "zeros"]),
+       st.sampled_from([np.float32, np.float64, np.float16]), st.booleans(),
+       st.floats(0, 1, exclude_max=True), st.integers(0, 2**32 - 1))
+def test_quantizers_match_reference(out_ch: int, fan_in: int, kind: str, dtype, transposed: bool,
+                                    s: float, seed: int) -> None:
+    """The optimized quantizers equal the straightforward rules bit for bit, ties, exact
+    zeros (+-0.0), other float widths and non-contiguous inputs included."""
+    rng = np.random.default_rng(seed)
+    shape = (fan_in, out_ch) if transposed else (out_ch, fan_in)
+    if kind == "ties":
+        w = rng.integers(-3, 4, shape) * 0.5
+    else:
+        w = rng.standard_normal(shape)
+        if kind == "zeros":
+            w[rng.random(shape) < 0.4] = 0.0
+            w[rng.random(shape) < 0.2] *= -1.0  # some -0.0
+    w = w.astype(dtype)
+    if transposed:
+        w = w.T
+    _assert_same(ternarize_twn(w), _ref_twn(w))
+    for sparsity in (s, 0.0, 0.5):
+        _assert_same(ternarize_to_sparsity(w, sparsity), _ref_topk(w, sparsity))
+
+
+def test_quantizers_reject_nan_and_inf() -> None:
+    for bad in (np.nan, np.inf, -np.inf):
+        w = np.array([[1.0, bad], [0.5, -0.5]], np.float32)
+        with pytest.raises(WorkloadError, match="NaN or inf"):
+            ternarize_twn(w)
+        with pytest.raises(WorkloadError, match="NaN or inf"):
+            ternarize_to_sparsity(w, 0.5)
+
+
+# ---------------------------------------------------------------- threads
+
+
+def _layers_equal(a: Network, b: Network) -> None:
+    assert len(a.layers) == len(b.layers)
+    for la, lb in zip(a.layers, b.layers, strict=True):
+        assert la == lb  # geometry
+        for x, y in ((la.weights, lb.weights), (la.scale, lb.scale)):
+            assert x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+
+
+@pytest.mark.parametrize("sparsity", [None, 0.8])
+def test_resnet18_levels_independent_of_threads(sparsity, monkeypatch) -> None:
+    """One thread and four give the same levels and scales, run after run; and they are
+    the reference quantization of the serial reference draws."""
+    monkeypatch.setenv(THREADS_ENV, "1")
+    serial = load_network("resnet18", sparsity=sparsity, seed=2)
+    monkeypatch.setenv(THREADS_ENV, "4")
+    threaded = load_network("resnet18", sparsity=sparsity, seed=2)
+    _layers_equal(serial, threaded)
+    _layers_equal(threaded, load_network("resnet18", sparsity=sparsity, seed=2))
+    m = 1.0 / np.sqrt(1.0 + 1e-5)  # identity BatchNormalization folded into conv scales
+    for i in (0, 7, 19, 20):  # conv1, a 1x1 downsample, layer4.1.conv2, fc
+        layer = serial.layers[i]
+        shape = layer.weights.shape[:2] if layer.kind == "fc" else layer.weights.shape
+        w = np.random.default_rng([2, i]).standard_normal(shape, dtype=np.float32)
+        w = w * np.float32(math.sqrt(2.0 / layer.fan_in))
+        levels, alpha = _ref_twn(w) if sparsity is None else _ref_topk(w, sparsity)
+        assert layer.weights.reshape(levels.shape).tobytes() == levels.tobytes(), layer.name
+        scale = alpha if layer.kind == "fc" else (alpha * m).astype(np.float32)
+        assert layer.scale.tobytes() == scale.tobytes(), layer.name
+
+
+def test_map_ordered_order_and_first_error() -> None:
+    items = list(range(12))
+    costs = [(i * 7) % 5 for i in items]
+    for threads in (1, 3):
+        assert map_ordered(lambda i: i * i, items, costs, threads) == [i * i for i in items]
+
+    def fail(i: int) -> int:
+        if i in (4, 9):
+            raise ValueError(f"item {i}")
+        return i
+
+    for threads in (1, 3):
+        with pytest.raises(ValueError, match="item 4"):
+            map_ordered(fail, items, costs, threads)
+
+
+def test_thread_count(monkeypatch) -> None:
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert 1 <= thread_count(100) <= 4
+    assert thread_count(1) == 1 and thread_count(0) == 1
+    assert thread_count(100, threads=3) == 3
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert thread_count(100) == 2 and thread_count(1) == 1
+    for bad in ("0", "-1", "two"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(UsageError) as e:
+            thread_count(10)
+        assert e.value.key == THREADS_ENV
+
+
 # ---------------------------------------------------------------- statistics
 
 
@@ -313,6 +449,25 @@ def test_matmul_without_weight_initializer() -> None:
     with pytest.raises(WorkloadError, match="must be an initializer") as e:
         lower(g, ternarize_twn)
     assert e.value.key == "node m (MatMul)"
+
+
+@pytest.mark.parametrize("matmul_first", [True, False])
+def test_lower_first_error_independent_of_threads(matmul_first: bool) -> None:
+    """A weight that cannot be quantized and a bad BatchNormalization: the one met first in
+    node order is raised, with one thread or several."""
+    c = 6
+    conv = [Node("c", "Conv", ["x", "w"], ["c"]),
+            Node("bn", "BatchNormalization", ["c", "g", "b", "mu", "var"], ["bn"])]
+    mm = [Node("m", "MatMul", ["a", "y"], ["m"])]
+    inits = {"w": _ones(c, 4, 3, 3), "g": _ones(c), "b": np.zeros(c, np.float32),
+             "mu": np.zeros(c, np.float32), "var": -_ones(c)}
+    g = Graph("t", [Tensor("x", (1, 4, 8, 8)), Tensor("a", (1, 1)), Tensor("y", (1, 3))],
+              ["m", "bn"], mm + conv if matmul_first else conv + mm,
+              {n: Tensor(n, d.shape, "float32", d) for n, d in inits.items()})
+    expected = "must be an initializer" if matmul_first else "running variance"
+    for threads in (1, 4, None):
+        with pytest.raises(WorkloadError, match=expected):
+            lower(g, ternarize_twn, threads=threads)
 
 
 # ---------------------------------------------------------------- load_network errors

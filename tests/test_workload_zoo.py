@@ -3,11 +3,14 @@ computed here by hand, layer shapes, depthwise convs, the unrolled LSTM."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from imcsim.workload import load_network
-from imcsim.workload.graph import Graph, trainable_parameter_count
+from imcsim.workload import builder, load_network
+from imcsim.workload.builder import HeWeight, deferred_weights, draw_weights
+from imcsim.workload.graph import Graph, graph_equal, trainable_parameter_count
 from imcsim.workload.layer import ComputeLayer
 from imcsim.workload.lower import lower
 from imcsim.workload.shapes import infer_shapes
@@ -172,3 +175,60 @@ def test_zoo_loads_ternary(name: str) -> None:
         assert la.weights.dtype == np.int8 and set(np.unique(la.weights)) <= {-1, 0, 1}
         assert la.scale.shape == (la.out_channels,) and la.weight_bits == 2
         assert la.weights.size - np.count_nonzero(la.weights) == round(0.5 * la.weights.size)
+
+
+# ---------------------------------------------------------------- synthetic weights, drawn in parallel
+
+
+def _he_weights(g: Graph) -> list:
+    """The He-normal weights in build order (= tensor index): Conv/Gemm weights, rank >= 2."""
+    return [t for t in g.initializers.values() if len(t.known_shape or ()) >= 2
+            and t.dtype == "float32"]
+
+
+@pytest.mark.parametrize("name, seed", [("resnet18", 3), ("mobilenetv2", 0), ("lstm", 5)])
+def test_weights_equal_serial_reference(name: str, seed: int) -> None:
+    """Every weight (drawn on a thread pool) equals the serial one-generator-per-tensor
+    reference draw, bit for bit."""
+    weights = _he_weights(ZOO[name](seed))
+    assert len(weights) > 1 and not any(isinstance(t, HeWeight) for t in weights)
+    for i, t in enumerate(weights):
+        fan_in = math.prod(t.shape[1:])
+        ref = np.random.default_rng([seed, i]).standard_normal(t.shape, dtype=np.float32)
+        ref = ref * np.float32(math.sqrt(2.0 / fan_in))
+        assert t.data.dtype == np.float32 and t.data.tobytes() == ref.tobytes(), t.name
+
+
+def test_deferred_weights_draw_on_read_and_match(monkeypatch) -> None:
+    eager = ZOO["resnet18"](7)
+    with deferred_weights():
+        lazy = ZOO["resnet18"](7)
+    weights = _he_weights(lazy)
+    assert len(weights) == 21 and all(isinstance(t, HeWeight) for t in weights)
+    draws: list[int] = []
+    real = builder.he_normal
+    monkeypatch.setattr(builder, "he_normal", lambda *a: draws.append(a[1]) or real(*a))
+    # shapes and parameter counts do not draw
+    assert trainable_parameter_count(lazy) == trainable_parameter_count(eager) == 11_689_512
+    assert infer_shapes(lazy) == infer_shapes(eager)
+    assert draws == []
+    for threads in (1, 3):  # lowering draws each weight once, whatever the threads
+        draws.clear()
+        lower(lazy, _cheap, threads=threads)
+        assert sorted(draws) == list(range(21))
+    draws.clear()
+    load_network("resnet18", seed=7)  # draws each weight once, keeps none
+    assert sorted(draws) == list(range(21))
+    assert graph_equal(lazy, eager)  # the same values as the weights drawn at `finish`
+    assert ZOO["resnet18"](7).initializers["conv1.weight"].data is not None  # context left
+
+
+def test_draw_weights_independent_of_threads() -> None:
+    graphs = []
+    for threads in (1, 2, 4):
+        with deferred_weights():
+            g = ZOO["resnet20"](11)
+        draw_weights(g, threads=threads)
+        assert not any(isinstance(t, HeWeight) for t in g.initializers.values())
+        graphs.append(g)
+    assert graph_equal(graphs[0], graphs[1]) and graph_equal(graphs[0], graphs[2])

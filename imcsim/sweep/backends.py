@@ -55,8 +55,10 @@ def _inline(fn: Fn, batches: Sequence[Batch]) -> Iterator[tuple[Batch, Any]]:
 
 
 def _quiet_worker() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback each)."""
+    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback each), and
+    draw weights on one thread each (the pool already runs one worker per core)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("IMCSIM_THREADS", "1")
 
 
 def _stop(ex: ProcessPoolExecutor) -> None:

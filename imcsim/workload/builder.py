@@ -4,15 +4,87 @@ Weights are deterministic He-normal draws, std = sqrt(2 / fan_in) (He et al. 201
 generator per weight tensor: `np.random.default_rng([seed, tensor_index])`, float32,
 tensor_index counting Conv/Gemm weights in build order. BatchNormalization parameters are
 the identity (scale 1, bias 0, mean 0, var 1) and biases are 0.
+
+Drawing the weights dominates building a graph, so it is deferred: `he` records a
+`HeWeight` (seed, index, shape, fan_in) and `finish` draws all of them at once on a thread
+pool (`parallel`; each tensor has its own generator, so the values do not depend on the
+threads) and stores plain `Tensor`s. Inside `deferred_weights()`, `finish` leaves the
+`HeWeight`s in the graph, drawn when their `data` is read: `load_network` then draws
+and ternarizes each tensor in the same pool task (see `lower`), its floats freed after.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
 from imcsim.workload.graph import Graph, Node, Tensor
+from imcsim.workload.parallel import map_ordered
+
+
+def he_normal(seed: int, index: int, shape: tuple[int, ...], fan_in: int) -> np.ndarray:
+    """Weight tensor `index` of a graph built with `seed`: float32 He-normal draws,
+    std sqrt(2 / fan_in), from its own generator `default_rng([seed, index])`."""
+    w = np.random.default_rng([seed, index]).standard_normal(shape, dtype=np.float32)
+    w *= np.float32(math.sqrt(2.0 / fan_in))
+    return w
+
+
+class HeWeight(Tensor):
+    """A float32 He-normal weight initializer that holds no array: each read of `data`
+    draws it (`he_normal`, the same values every time) unless `data` was assigned.
+
+    `known_shape` does not draw. Readers that need the values more than once keep the
+    array they read (as `lower` does): a graph of these, lowered by `load_network`, then
+    holds each tensor's floats only while that tensor is being ternarized.
+    """
+
+    def __init__(self, name: str, shape: tuple[int, ...], seed: int, index: int,
+                 fan_in: int):
+        self.draw_args = (int(seed), int(index), tuple(int(d) for d in shape), int(fan_in))
+        self._data: np.ndarray | None = None
+        super().__init__(name, self.draw_args[2], "float32")
+
+    @property  # type: ignore[override]
+    def data(self) -> np.ndarray | None:
+        return he_normal(*self.draw_args) if self._data is None else self._data
+
+    @data.setter
+    def data(self, value: np.ndarray | None) -> None:
+        self._data = value
+
+    @property
+    def known_shape(self) -> tuple[int, ...] | None:
+        if self._data is not None:
+            return tuple(int(d) for d in self._data.shape)
+        return tuple(int(d) for d in self.shape)
+
+
+_DEFERRED: ContextVar[bool] = ContextVar("imcsim_deferred_weights", default=False)
+
+
+@contextmanager
+def deferred_weights() -> Iterator[None]:
+    """Graphs finished inside this context keep their He weights undrawn (`HeWeight`)."""
+    token = _DEFERRED.set(True)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+
+
+def draw_weights(graph: Graph, threads: int | None = None) -> None:
+    """Replace the undrawn `HeWeight`s of `graph` by plain `Tensor`s with their data,
+    drawn on a thread pool (`parallel.map_ordered`), initializer order kept."""
+    pending = [t for t in graph.initializers.values() if isinstance(t, HeWeight)]
+    arrays = map_ordered(lambda t: t.data, pending,
+                         [math.prod(t.shape or ()) for t in pending], threads)
+    for t, w in zip(pending, arrays, strict=True):
+        graph.initializers[t.name] = Tensor(t.name, w.shape, str(w.dtype), w)
 
 
 class GraphBuilder:
@@ -35,12 +107,18 @@ class GraphBuilder:
         return name
 
     def he(self, name: str, shape: tuple[int, ...], fan_in: int) -> str:
-        """A seeded He-normal float32 weight initializer."""
-        rng = np.random.default_rng([self.seed, self.n_weights])
+        """A seeded He-normal float32 weight initializer (drawn by `finish`)."""
+        index = self.n_weights
         self.n_weights += 1
-        w = rng.standard_normal(shape, dtype=np.float32)
-        w *= np.float32(math.sqrt(2.0 / fan_in))
-        return self.init(name, w)
+        if name not in self.graph.initializers:
+            self.graph.initializers[name] = HeWeight(name, shape, self.seed, index, fan_in)
+        return name
+
+    def finish(self) -> Graph:
+        """The graph, its He weights drawn (kept undrawn inside `deferred_weights()`)."""
+        if not _DEFERRED.get():
+            draw_weights(self.graph)
+        return self.graph
 
     def node(self, name: str, op: str, inputs: list[str], out_ch: int, **attrs) -> str:
         """Append a single-output node; its output tensor is called `name`."""

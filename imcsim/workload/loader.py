@@ -9,6 +9,7 @@ from numbers import Integral, Real
 from pathlib import Path
 
 from imcsim.errors import UsageError, WorkloadError
+from imcsim.workload.builder import deferred_weights
 from imcsim.workload.graph import Graph, trainable_parameter_count
 from imcsim.workload.layer import ComputeLayer, Network
 from imcsim.workload.lower import Quantizer, lower
@@ -95,6 +96,8 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
         Q/DQ, native int8/ternary2) keep their levels, scales and bit width, whatever
         `sparsity` is. Float weights are ternarized as for the zoo (TWN, or top-k to
         `sparsity` if given). `seed` is not used (nothing random is drawn).
+    Weights are drawn (zoo) and ternarized one tensor per task on a thread pool (see
+    `parallel`, `IMCSIM_THREADS`); the result does not depend on the number of threads.
     `Network.source` is the zoo name or the path as given. Raises WorkloadError (key
     "--net") for an unknown name or missing file, reader errors naming the file and key,
     UsageError (key "--sparsity" / "--seed") for a bad sparsity or seed.
@@ -104,9 +107,10 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="--seed")
     source = os.fspath(name_or_path)
-    graph = read_graph(source, int(seed))
+    with deferred_weights():  # zoo weights are drawn in `lower`'s tasks, in parallel
+        graph = read_graph(source, int(seed))
     quantize, desc = _float_quantizer(sparsity)
-    layers = lower(graph, quantize, weight_bits=2, source=source)
+    layers = lower(graph, quantize, weight_bits=2, source=source, threads=None)
     if source in ZOO:
         desc = f"{desc}, seed {seed}"
     else:

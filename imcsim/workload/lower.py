@@ -18,6 +18,7 @@ into the scale the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -25,18 +26,22 @@ import numpy as np
 from imcsim.errors import WorkloadError
 from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.layer import ComputeLayer
+from imcsim.workload.parallel import map_ordered
 from imcsim.workload.shapes import Shape, infer_shapes, node_key, window
 
 Quantizer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 _Levels = tuple[np.ndarray, np.ndarray, int]  # levels (O, I, kh, kw), scale (O,), bits
 
 
-def _need_tensor(graph: Graph, node: Node, i: int, src: str) -> Tensor:
+def _need_tensor(graph: Graph, node: Node, i: int, src: str) -> tuple[Tensor, np.ndarray]:
+    """The initializer read by input `i` and its data (read once: a deferred zoo weight
+    is drawn on each read, see `builder.HeWeight`)."""
     t = graph.initializers.get(node.input(i) or "")
-    if t is None or t.data is None:
+    data = None if t is None else t.data
+    if t is None or data is None:
         raise WorkloadError(f"weight input {node.input(i)!r} must be an initializer with data",
                             source=src, key=node_key(node))
-    return t
+    return t, data
 
 
 def _fc_transposed(node: Node) -> bool:
@@ -69,10 +74,10 @@ def out_channel_scale(scale: np.ndarray | None, shape: tuple[int, ...], out_axis
 def _levels(graph: Graph, node: Node, shapes: dict[str, Shape], quantize: Quantizer,
             weight_bits: int, src: str) -> _Levels:
     """Levels in (out, in/groups, kh, kw) layout, per-out-channel scale and bit width."""
-    t = _need_tensor(graph, node, 1, src)
+    t, data = _need_tensor(graph, node, 1, src)
     key = node_key(node)
     if node.op == "Conv":
-        w, out_axis, transpose = t.data, 0, False
+        w, out_axis, transpose = data, 0, False
     else:
         a = shapes[node.inputs[0]]
         trans_a = node.op == "Gemm" and int(node.attrs.get("transA", 0))
@@ -80,14 +85,14 @@ def _levels(graph: Graph, node: Node, shapes: dict[str, Shape], quantize: Quanti
             raise WorkloadError(f"only batch 1 is supported, activation shape {list(a)}",
                                 source=src, key=key)
         transpose = _fc_transposed(node)
-        w, out_axis = (t.data.T if transpose else t.data), (1 if transpose else 0)
-    t_scale = out_channel_scale(t.scale, t.data.shape, out_axis, src, key)
+        w, out_axis = (data.T if transpose else data), (1 if transpose else 0)
+    t_scale = out_channel_scale(t.scale, data.shape, out_axis, src, key)
     if w.ndim == 2:
         w = w[:, :, None, None]
     if t.is_quantized:
-        if not np.issubdtype(t.data.dtype, np.integer):
+        if not np.issubdtype(data.dtype, np.integer):
             raise WorkloadError(f"quantized weight {t.name!r} must hold integer levels, got "
-                                f"{t.data.dtype}", source=src, key=key)
+                                f"{data.dtype}", source=src, key=key)
         levels, scale, bits = np.asarray(w, dtype=np.int8), t_scale, int(t.bits or 8)
         if not np.array_equal(levels, w):
             raise WorkloadError(f"levels of {t.name!r} do not fit in int8", source=src, key=key)
@@ -123,50 +128,78 @@ def _bn_multiplier(graph: Graph, node: Node, consumers: dict[str, list[Node]],
     return gamma / np.sqrt(var + eps)
 
 
+def _geometry(node: Node, shapes: dict[str, Shape], src: str) -> tuple | None:
+    """(kind, groups, in_ch, in_hw, (kernel, strides, pads, dilations, out_hw)) of a
+    Conv/Gemm/MatMul node; None for other ops."""
+    if node.op == "Conv":
+        x, w = shapes[node.inputs[0]], shapes[node.inputs[1]]
+        win = window(node, (x[2], x[3]), (w[2], w[3]), src)
+        return ("conv", int(node.attrs.get("group", 1)), x[1], x[2:4],
+                (win.kernel, win.strides, win.pads, win.dilations, win.out_hw))
+    if node.op in ("Gemm", "MatMul"):
+        w = shapes[node.inputs[1]]
+        in_ch = w[1] if not _fc_transposed(node) else w[0]
+        return "fc", 1, in_ch, (1, 1), ((1, 1), (1, 1), (0, 0, 0, 0), (1, 1), (1, 1))
+    return None
+
+
 def lower(graph: Graph, quantize: Quantizer, *, weight_bits: int = 2,
-          source: str | None = None) -> list[ComputeLayer]:
+          source: str | None = None, threads: int | None = 1) -> list[ComputeLayer]:
     """Infer shapes, then turn each weight op into a ComputeLayer.
 
     `quantize(w)` gets a float weight in (out, in/groups, kh, kw) layout (fc: (out, in, 1, 1))
     and returns (levels, scale) with levels.shape == w.shape and scale.shape == (out,);
     its layers get `weight_bits`. Quantized initializers keep their levels and bits.
+
+    `threads` > 1 (None: `parallel.thread_count`) quantizes the weights on a thread pool,
+    largest first; `quantize` must then be thread-safe (the `quantize` module's are). The
+    result, and which error is raised first, do not depend on `threads`.
     """
     src = source or graph.name
     shapes = infer_shapes(graph, source=src)
     consumers = graph.consumers()
-    cache: dict[str, _Levels] = {}
-    layers: list[ComputeLayer] = []
+    # Pass 1, in node order: geometry and the BN multipliers (cheap), and the first node
+    # of each weight to quantize. An error stops the pass; it is raised after the weights
+    # quantized before it (whose errors come first, as in a serial loop).
+    plan: list[tuple] = []
+    firsts: dict[str, Node] = {}
+    error: Exception | None = None
     for node in graph.nodes:
-        if node.op == "Conv":
-            x, w = shapes[node.inputs[0]], shapes[node.inputs[1]]
-            win = window(node, (x[2], x[3]), (w[2], w[3]), src)
-            kind, groups, in_ch, in_hw = "conv", int(node.attrs.get("group", 1)), x[1], x[2:4]
-            geometry = (win.kernel, win.strides, win.pads, win.dilations, win.out_hw)
-        elif node.op in ("Gemm", "MatMul"):
-            w = shapes[node.inputs[1]]
-            in_ch = w[1] if not _fc_transposed(node) else w[0]
-            kind, groups, in_hw = "fc", 1, (1, 1)
-            geometry = ((1, 1), (1, 1), (0, 0, 0, 0), (1, 1), (1, 1))
-        else:
-            continue
-        wname = node.inputs[1]
-        ckey = f"{node.op == 'Conv'}{_fc_transposed(node)}{wname}"
-        if ckey not in cache:
-            cache[ckey] = _levels(graph, node, shapes, quantize, weight_bits, src)
+        try:
+            geometry = _geometry(node, shapes, src)
+            if geometry is None:
+                continue
+            ckey = f"{node.op == 'Conv'}{_fc_transposed(node)}{node.inputs[1]}"
+            firsts.setdefault(ckey, node)
+            alpha = node.op == "Gemm" and float(node.attrs.get("alpha", 1.0)) != 1.0
+            m = _bn_multiplier(graph, node, consumers, src)
+        except Exception as e:  # re-raised below, after the earlier weights' errors
+            error = e
+            break
+        plan.append((node, geometry, ckey, alpha, m))
+    # Pass 2: quantize each weight once (in parallel if asked), largest first.
+    nodes = list(firsts.values())
+    sizes = [math.prod(shapes.get(n.inputs[1]) or ()) for n in nodes]
+    cache: dict[str, _Levels] = dict(zip(firsts, map_ordered(
+        lambda n: _levels(graph, n, shapes, quantize, weight_bits, src), nodes, sizes,
+        threads), strict=True))
+    if error is not None:
+        raise error
+    layers: list[ComputeLayer] = []
+    for node, (kind, groups, in_ch, in_hw, win), ckey, alpha, m in plan:
         levels, scale, bits = cache[ckey]
         has_bias = node.op != "MatMul" and node.input(2) is not None
-        if node.op == "Gemm" and float(node.attrs.get("alpha", 1.0)) != 1.0:
+        if alpha:
             scale = (scale * np.float32(node.attrs["alpha"])).astype(np.float32)
-        m = _bn_multiplier(graph, node, consumers, src)
         if m is not None:
             scale, has_bias = (scale * m).astype(np.float32), True
-        kernel, strides, pads, dil, out_hw = geometry
+        kernel, strides, pads, dil, out_hw = win
         layers.append(ComputeLayer(
             name=node.name, kind=kind, in_channels=int(in_ch),
             out_channels=int(levels.shape[0]), kernel=kernel, stride=strides, padding=pads,
             dilation=dil, groups=groups, in_hw=(int(in_hw[0]), int(in_hw[1])),
             out_hw=out_hw, weights=levels, scale=scale, weight_bits=bits, has_bias=has_bias,
-            op=node.op, weight_name=wname))
+            op=node.op, weight_name=node.inputs[1]))
     return layers
 
 
@@ -184,10 +217,13 @@ def quantize_graph(graph: Graph, quantize: Quantizer, *, bits: int = 2) -> Graph
         if node.op not in ("Conv", "Gemm", "MatMul") or name in done:
             continue
         t = graph.initializers.get(name or "")
-        if t is None or t.data is None or t.is_quantized:
+        if t is None or t.is_quantized:
+            continue
+        data = t.data  # read once (a deferred zoo weight is drawn on each read)
+        if data is None:
             continue
         transpose = node.op != "Conv" and _fc_transposed(node)
-        w = t.data.T if transpose else t.data
+        w = data.T if transpose else data
         levels, alpha = quantize(np.ascontiguousarray(w))
         levels = np.asarray(levels, np.int8)
         alpha = np.asarray(alpha, np.float32)

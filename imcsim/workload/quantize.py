@@ -22,9 +22,15 @@ TWN_DELTA_FACTOR = 0.7
 
 
 def _alpha(absw: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """alpha_o = mean of |w| over channel o's kept positions (0 if none). 2-D inputs (O, -1)."""
-    sums = (absw * keep).sum(axis=1, dtype=np.float64)
-    counts = np.count_nonzero(keep, axis=1)
+    """alpha_o = mean of |w| over channel o's kept positions (0 if none). 2-D inputs (O, -1).
+
+    `absw` is overwritten (|w| where kept, 0 elsewhere): callers pass a temporary.
+    """
+    keep = keep.reshape(absw.shape)
+    sums = np.multiply(absw, keep, out=absw).sum(axis=1, dtype=np.float64)
+    # per-row counts: summing the bool bytes is ~2x faster than count_nonzero(axis=1)
+    counts = keep.view(np.uint8).sum(axis=1, dtype=np.uint32 if keep.shape[1] < 2**32
+                                     else np.int64)
     alpha = np.zeros(absw.shape[0], dtype=np.float64)
     np.divide(sums, counts, out=alpha, where=counts > 0)
     return alpha.astype(np.float32)
@@ -35,6 +41,19 @@ def _levels(w: np.ndarray, keep: np.ndarray) -> np.ndarray:
     levels = (w > 0).view(np.int8) - (w < 0).view(np.int8)
     levels *= keep.reshape(w.shape)
     return levels
+
+
+def _outside(w2: np.ndarray, t: np.floating) -> tuple[np.ndarray, np.ndarray]:
+    """Levels sign(w) * [|w| > t] (int8) and the mask |w| > t, for a float w, t >= 0.
+
+    Same values as `_levels(w2, abs(w2) > t)` with one pass fewer: for t >= 0,
+    |w| > t <=> w > t or w < -t, and a kept w is nonzero so its sign is +-1.
+    """
+    levels = np.empty(w2.shape, np.int8)
+    np.greater(w2, t, out=levels.view(np.bool_))
+    mask = np.less(w2, -t)
+    levels -= mask.view(np.int8)
+    return levels, np.not_equal(levels, 0, out=mask)
 
 
 def _as_2d(w: np.ndarray) -> np.ndarray:
@@ -53,13 +72,18 @@ def ternarize_twn(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     On Gaussian weights this zeroes P(|z| < 0.7*sqrt(2/pi)) ~= 0.42 of the entries.
     """
+    w = np.asarray(w)
     w2 = _as_2d(w)
     absw = np.abs(w2)
     mean = float(absw.mean(dtype=np.float64))
     if not np.isfinite(mean):
         raise WorkloadError("weights contain NaN or inf")
-    keep = absw > np.float32(TWN_DELTA_FACTOR * mean)
-    return _levels(np.asarray(w), keep), _alpha(absw, keep)
+    t = np.float32(TWN_DELTA_FACTOR * mean)
+    if np.issubdtype(w.dtype, np.floating):
+        levels, keep = _outside(w2, t)
+        return levels.reshape(w.shape), _alpha(absw, keep)
+    keep = absw > t
+    return _levels(w, keep), _alpha(absw, keep)
 
 
 def zero_count(sparsity: float, n: int) -> int:
@@ -82,21 +106,30 @@ def ternarize_to_sparsity(w: np.ndarray, sparsity: float) -> tuple[np.ndarray, n
     """
     if not 0.0 <= sparsity < 1.0:  # also rejects NaN
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+    w = np.asarray(w)
     w2 = _as_2d(w)
     absw = np.abs(w2)
     flat = absw.ravel()
-    if not np.isfinite(flat.sum(dtype=np.float64)):
+    if not np.isfinite(flat.max()):  # max is NaN if any |w| is (and inf if any is)
         raise WorkloadError("weights contain NaN or inf")
     k = zero_count(sparsity, flat.size)
-    if k == 0:
-        keep = np.ones(flat.shape, dtype=bool)
-    elif k >= flat.size:
-        keep = np.zeros(flat.shape, dtype=bool)
-    else:
-        t = np.partition(flat, k - 1)[k - 1]  # k-th smallest |w|
+    if 0 < k < flat.size:
+        if np.issubdtype(w.dtype, np.floating) and flat.itemsize in (2, 4, 8):
+            # |w| is finite and >= +0.0, so its bit patterns read as unsigned integers
+            # sort like the values: an integer partition is ~2x faster than a float one.
+            bits = np.partition(flat.view(f"u{flat.itemsize}"), k - 1)
+            t = bits[k - 1:k].view(flat.dtype)[0]  # k-th smallest |w|
+            # bits[:k] <= t <= bits[k:]. If all of bits[k:] exceed t, the k zeroed are
+            # exactly {|w| <= t} (every tie at t zeroed): no tie breaking needed.
+            if bits[k:].min() > bits[k - 1]:
+                levels, keep = _outside(w2, t)
+                return levels.reshape(w.shape), _alpha(absw, keep)
+        else:
+            t = np.partition(flat, k - 1)[k - 1]  # k-th smallest |w|
         keep = flat >= t
         n_below = flat.size - int(np.count_nonzero(keep))
         ties = np.flatnonzero(flat == t)
         keep[ties[: k - n_below]] = False  # zero the lowest-index ties first
-    keep = keep.reshape(absw.shape)
-    return _levels(np.asarray(w), keep), _alpha(absw, keep)
+    else:
+        keep = np.full(flat.shape, k == 0)
+    return _levels(w, keep), _alpha(absw, keep)

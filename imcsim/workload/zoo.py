@@ -1,10 +1,12 @@
 """Built-in networks as `Graph`s with SYNTHETIC weights (not trained ones).
 
-Weights are seeded He-normal draws (see `builder`); BatchNormalization is the identity
-and biases are 0. They give realistic weight statistics for performance/energy
-estimates, not accuracy. Layouts follow torchvision (names included), so parameter
-totals match torchvision's models exactly; MAC totals count one multiply-accumulate per
-weight per output pixel of the Conv/Gemm layers only (see `ComputeLayer.macs`).
+Weights are seeded He-normal draws (see `builder`: one generator per tensor, all drawn
+on a thread pool when the graph is finished, the same values whatever the threads);
+BatchNormalization is the identity and biases are 0. They give realistic weight
+statistics for performance/energy estimates, not accuracy. Layouts follow torchvision
+(names included), so parameter totals match torchvision's models exactly; MAC totals
+count one multiply-accumulate per weight per output pixel of the Conv/Gemm layers only
+(see `ComputeLayer.macs`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def _resnet(name: str, blocks: tuple[int, ...], seed: int) -> Graph:
             stride = 2 if stage > 1 and block == 0 else 1
             x = b.basic_block(f"layer{stage}.{block}", x, width, stride)
     b.gap_fc(x, 1000)
-    return b.graph
+    return b.finish()
 
 
 def resnet18(seed: int = 0) -> Graph:
@@ -63,7 +65,7 @@ def resnet20(seed: int = 0) -> Graph:
             stride = 2 if stage > 1 and block == 0 else 1
             x = b.basic_block(f"layer{stage}.{block}", x, width, stride)
     b.gap_fc(x, 10)
-    return b.graph
+    return b.finish()
 
 
 def _classifier(b: GraphBuilder, x: str, features: int, widths: tuple[int, ...],
@@ -93,7 +95,7 @@ def vgg16(seed: int = 0) -> Graph:
         x = b.maxpool(f"features.{i}", x, 2, 2)
         i += 1
     _classifier(b, x, 512 * 7 * 7, (4096, 4096, 1000), (0, 3, 6))
-    return b.graph
+    return b.finish()
 
 
 def alexnet(seed: int = 0) -> Graph:
@@ -113,7 +115,7 @@ def alexnet(seed: int = 0) -> Graph:
         x = b.relu(f"features.{i + 1}", b.conv(f"features.{i}", x, width, 3, 1, 1, bias=True))
     x = b.maxpool("features.12", x, 3, 2)
     _classifier(b, x, 256 * 6 * 6, (4096, 4096, 1000), (1, 4, 6))
-    return b.graph
+    return b.finish()
 
 
 # MobileNetV2 inverted-residual settings (Sandler et al. 2018, table 2): t, c, n, s.
@@ -151,7 +153,7 @@ def mobilenetv2(seed: int = 0) -> Graph:
     x = cbr(f"features.{idx}", x, 1280, 1, 1)
     x = b.flatten("flatten", b.node("avgpool", "GlobalAveragePool", [x], 1280), 1280)
     b.graph.outputs.append(b.linear("classifier.1", x, 1000))
-    return b.graph
+    return b.finish()
 
 
 LSTM_INPUT, LSTM_HIDDEN, LSTM_STEPS, LSTM_CLASSES = 128, 256, 32, 10
@@ -198,7 +200,7 @@ def lstm(seed: int = 0) -> Graph:
                                      b.node(f"{p}.ig", "Mul", [i, g], h_dim)], h_dim)
         h = b.node(f"{p}.h", "Mul", [o, b.node(f"{p}.tanh_c", "Tanh", [c], h_dim)], h_dim)
     b.graph.outputs.append(b.linear("fc", h, LSTM_CLASSES))
-    return b.graph
+    return b.finish()
 
 
 # name -> graph factory taking the weight seed; the loader looks names up here.
