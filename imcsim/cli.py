@@ -128,11 +128,10 @@ def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
 
 
 def _shipped(name: str) -> Path:
-    """A shipped arch config: ./arch_configs/NAME, else the one beside the package."""
-    local = Path("arch_configs") / name
-    if local.exists():
-        return local
-    return Path(__file__).resolve().parent.parent / "arch_configs" / name
+    """A shipped arch config: ./arch_configs/NAME, else the source tree's or installed one."""
+    from imcsim.shipped import shipped_config
+
+    return shipped_config(name)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from imcsim.arch.loader import build_section
 from imcsim.arch.schema import non_negative, one_of, positive
 from imcsim.errors import ConfigError
+from imcsim.shipped import shipped_config
 
 ADC_KINDS = ("sar", "flash", "ramp")
 DEVICE_LAWS = ("square", "linear", "alpha_power")
@@ -26,7 +27,6 @@ WL_DACS = ("root", "linear")
 NL_FUNCTIONS = ("sigmoid", "tanh", "table")
 MAX_ADC_BITS = 16
 
-CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "arch_configs" / "circuits"
 
 
 # ----------------------------------------------------------------------------- ADC
@@ -197,8 +197,8 @@ def load_params(cls: type[T], path: str | Path) -> T:
 
 
 def shipped(name: str) -> Path:
-    """A shipped circuit YAML, e.g. ``shipped("aid.yaml")``."""
-    return CIRCUITS_DIR / name
+    """A shipped circuit YAML, e.g. ``shipped("aid.yaml")`` (source tree or installed)."""
+    return shipped_config(Path("circuits") / name, prefer_cwd=False)
 
 
 def load_aid(path: str | Path | None = None) -> AidParams:
