@@ -17,6 +17,7 @@ from imcsim.report.result import ENERGY_CATEGORIES, LayerResult, RunResult
 from imcsim.workload.layer import Network
 
 PJ = 1e-12
+WORK_KINDS = ("add", "load", "reset", "readout", "reduce")
 
 
 def ceil_div(a: np.ndarray, b: float) -> np.ndarray:
@@ -36,13 +37,21 @@ class ItemCosts:
         self.bus_out = ceil_div(items.bus_out_bits, arch.bus.bits_per_cycle)
         # idle columns are not precharged: energy scales with the lanes each op runs on
         energy = dict.fromkeys(ENERGY_CATEGORIES, 0.0)
-        for lane_ops, op in ((items.lane_load_rows, ops.load_row),
-                             (items.lane_reset_rows, ops.reset_row),
-                             (items.lane_adds, ops.add),
-                             (items.lane_readout_rows, ops.readout_row)):
+        # subarray work by kind (busy cycles summed over items, dynamic energy): what the
+        # comparison's decomposition reads; a reduction phase's work is all "reduce"
+        self.work_cycles = dict.fromkeys(WORK_KINDS, 0.0)
+        self.work_energy_j = dict.fromkeys(WORK_KINDS, 0.0)
+        for kind, count, lane_ops, op in (
+                ("load", items.load_rows, items.lane_load_rows, ops.load_row),
+                ("reset", items.reset_rows, items.lane_reset_rows, ops.reset_row),
+                ("add", items.adds, items.lane_adds, ops.add),
+                ("readout", items.readout_rows, items.lane_readout_rows, ops.readout_row)):
             total = float(lane_ops.sum())
             for cat, pj in op.energy_pj.items():
                 energy[cat] += total * pj * PJ
+            key = "reduce" if items.phase == "reduce" else kind
+            self.work_cycles[key] += float(count.sum()) * op.cycles
+            self.work_energy_j[key] += total * op.energy_total_pj * PJ
         in_bits, out_bits = float(items.bus_in_bits.sum()), float(items.bus_out_bits.sum())
         scanned = float(items.weights_scanned.sum())
         buf = arch.buffer
@@ -146,9 +155,14 @@ def simulate(arch: Arch, net: Network, progress: bool = False) -> RunResult:
         layer, cyc = plan.layer, int(layer_cycles[idx])
         energy = dict.fromkeys(ENERGY_CATEGORIES, 0.0)
         adds = scanned = busy = 0.0
+        work_cycles = dict.fromkeys(WORK_KINDS, 0.0)
+        work_energy = dict.fromkeys(WORK_KINDS, 0.0)
         for items, costs in per_layer:
             for k, v in costs.energy_j.items():
                 energy[k] += v
+            for k in WORK_KINDS:
+                work_cycles[k] += costs.work_cycles[k]
+                work_energy[k] += costs.work_energy_j[k]
             adds += float(items.adds.sum())
             busy += float((costs.compute * items.lanes).sum()) / arch.chip.columns
             if items.phase == "main":
@@ -163,8 +177,9 @@ def simulate(arch: Arch, net: Network, progress: bool = False) -> RunResult:
             weight_sparsity=float(sparsity), adds=int(adds),
             skipped=int(scanned - main_adds) if arch.controller.sparse_addition_control else 0,
             split=plan.tiling.split, tiles=plan.tiling.tiles,
-            items=sum(len(items) for items, _ in per_layer)))
+            items=sum(len(items) for items, _ in per_layer),
+            extra={"work_cycles": work_cycles, "work_energy_j": work_energy}))
     return RunResult(arch=arch.name, arch_source=arch.source, net=net.name,
                      quantizer=net.quantizer, frequency_hz=f, layers=layers,
                      area_breakdown_mm2=area_breakdown_mm2(arch), sa_level=sa_level(arch, ops),
-                     record=engine.record)
+                     record=engine.record, extra={"subarrays": arch.subarrays})

@@ -61,6 +61,27 @@ def test_energy_efficiency_is_speedup_times_power_efficiency(baseline_compare):
     assert c["energy_efficiency"] == pytest.approx(c["speedup"] * c["power_efficiency"])
 
 
+def test_decomposition_multiplies_to_the_network_figures(baseline_compare):
+    """The factors come from the two runs and multiply to the totals; the zero-skipping
+    factor is the issued-addition ratio (1 / (1 - 0.8) with layer-wise top-k), the SA
+    factor the one-addition ratio, and FAT's extra work per addition is what costs it."""
+    c = baseline_compare
+    d = c["decomposition"]
+    speed, energy = d["speedup"], d["energy_efficiency"]
+    assert c["speedup"] == pytest.approx(
+        speed["sa_level"] * speed["additions"] * speed["other_work"] * speed["scheduling"]
+        * speed["chip"], rel=1e-9)
+    assert c["energy_efficiency"] == pytest.approx(
+        energy["sa_level"] * energy["additions"] * energy["other_energy"], rel=1e-9)
+    assert speed["sa_level"] == pytest.approx(c["sa_level"]["speedup"])
+    assert energy["sa_level"] == pytest.approx(c["sa_level"]["energy_efficiency"])
+    assert speed["additions"] == pytest.approx(5.0, rel=0.01)
+    assert energy["additions"] == pytest.approx(5.0, rel=0.01)
+    assert speed["other_work"] < 1 and energy["other_energy"] < 1
+    fat_loads = d["design"]["work_per_add_cycle"]["load"]
+    assert fat_loads > 10 * d["baseline"]["work_per_add_cycle"]["load"]
+
+
 def test_parapim_does_not_skip_zeros(parapim):
     lo = simulate(parapim, load_network("resnet20", sparsity=0.2, seed=0))
     hi = simulate(parapim, load_network("resnet20", sparsity=0.9, seed=0))

@@ -76,7 +76,29 @@ def compare_text(cmp: dict[str, Any]) -> str:
                      f"{sa['power_efficiency']:.2f}x, energy efficiency "
                      f"{sa['energy_efficiency']:.2f}x, area efficiency "
                      f"{sa['area_efficiency']:.2f}x")
+    dec = cmp.get("decomposition")
+    if dec:
+        lines += ["", "where the ratios come from (factors multiply to the network figures):"]
+        for total, names in (("speedup", SPEED_FACTORS), ("energy_efficiency", ENERGY_FACTORS)):
+            f = dec[total]
+            lines.append(f"  {total.replace('_', ' ')} {cmp[total]:.2f}x = " + " x ".join(
+                f"{label} {f[key]:.3f}" for key, label in names))
+        for who, name in (("design", cmp["arch"]), ("baseline", cmp["baseline"])):
+            d = dec[who]
+            lines.append(
+                f"  {name}: per addition cycle also " + ", ".join(
+                    f"{k} {v:.1%}" for k, v in d["work_per_add_cycle"].items())
+                + f"; subarrays busy {d['busy_fraction']:.1%} of the run; per addition "
+                "energy also " + ", ".join(f"{k.replace('_', '/')} {v:.1%}" for k, v in
+                                           d["energy_per_add_energy"].items()))
     return "\n".join(lines)
+
+
+SPEED_FACTORS = (("sa_level", "SA-level"), ("additions", "additions issued"),
+                 ("other_work", "other subarray work"), ("scheduling", "scheduling"),
+                 ("chip", "subarrays"))
+ENERGY_FACTORS = (("sa_level", "SA-level"), ("additions", "lane-additions"),
+                  ("other_energy", "other energy"))
 
 
 def _num(v: float) -> str:
