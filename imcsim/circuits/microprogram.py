@@ -169,12 +169,10 @@ def add_program(
         if carry_row is None:
             raise ValueError("style 'parapim' needs a carry_row")
         c = _row(carry_row)
-        if c in acc or c in operand:
-            raise ValueError("carry_row must differ from acc, operand and zero rows")
+        if c in acc or c in operand or c in src:
+            raise ValueError("carry_row must differ from acc, source, operand and zero rows")
         prog.append(write(c, init))
         for a, s, b in zip(acc, src, operand, strict=True):
-            if c == s:
-                raise ValueError("carry_row must differ from the source rows")
             prog += [
                 activate(s, b, c),
                 sense(SenseFn.FA3, subtract),

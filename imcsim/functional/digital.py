@@ -95,7 +95,8 @@ class ItemRunner:
 
     def _ops(self, acc: list[int], weights: np.ndarray, operand_of) -> list[ex.CompiledProgram]:
         """The operations the controller issues for one channel's `weights`, in order
-        (zero weights skipped when sparse); a reset if there is none to start from."""
+        (zero weights skipped when sparse); empty if there is none to start from (the
+        caller then resets the accumulator)."""
         progs = []
         for f, w in enumerate(weights):
             if w != 0 or not self.sparse:

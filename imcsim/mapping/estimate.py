@@ -14,7 +14,7 @@ import numpy as np
 
 from imcsim.circuits.costs import SubarrayOpCosts
 from imcsim.mapping.sparse_loads import expected_fraction
-from imcsim.mapping.tiling import Geometry, Tiling
+from imcsim.mapping.tiling import Geometry
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ class MoveCosts:
 
 @dataclass(frozen=True)
 class Estimate:
-    cycles: float
-    energy_pj: float
+    cycles: np.ndarray
+    energy_pj: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -42,19 +42,11 @@ class LayerShape:
     density: float  # nonzero fraction of the weights
 
 
-def estimate(shape: LayerShape, geo: Geometry, tiling: Tiling, ops: SubarrayOpCosts,
-             move: MoveCosts) -> Estimate:
-    """Makespan (busiest item vs per-bank bus traffic) and dynamic energy of a tiling."""
-    cycles, energy = estimate_many(shape, geo, tiling.tiles, np.array([tiling.split]),
-                                   np.array([tiling.items]), ops, move)
-    return Estimate(float(cycles[0]), float(energy[0]))
-
-
 def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarray,
                   items: np.ndarray, ops: SubarrayOpCosts, move: MoveCosts
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """`estimate` for many candidate tilings at once (arrays of splits and item counts,
-    same tile count): (cycles, energy_pj) arrays."""
+    """Makespan (busiest item vs per-bank bus traffic) and dynamic energy (pJ) of many
+    candidate tilings at once: arrays of fan-in splits and item counts, one tile count."""
     split = np.asarray(split, dtype=np.float64)
     n, a = geo.acc_bits, geo.activation_bits
     lanes = shape.pixels / tiles
