@@ -44,7 +44,7 @@ def thread_count(n_tasks: int, threads: int | None = None) -> int:
             except ValueError:
                 threads = 0
             if threads < 1:
-                raise UsageError(f"{THREADS_ENV} must be a positive integer, got {env!r}",
+                raise UsageError(f"must be a positive integer, got {env!r}",
                                  key=THREADS_ENV)
         else:
             threads = min(MAX_THREADS, cpu_count())
