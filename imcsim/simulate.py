@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from imcsim.arch.schema import Arch
-from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.circuits.costs import SubarrayOpCosts, static_power_w
 from imcsim.engine import Phase, StreamPhase, run
 from imcsim.mapping import LayerPlan, plan_layer
 from imcsim.mapping.tiling import LayerItems
@@ -62,14 +62,6 @@ class ItemCosts:
         energy["interconnect"] += (in_bits + out_bits) * arch.bus.energy_pj_per_bit * PJ
         energy["controller"] += scanned * arch.controller.energy_pj_per_weight * PJ
         self.energy_j = energy
-
-
-def static_power_w(arch: Arch) -> float:
-    chip, tech = arch.chip, arch.technology
-    return (arch.subarrays * tech.leakage_w_per_subarray
-            + arch.subarrays * chip.columns * arch.sense_amp.leakage_w_per_column
-            + chip.banks * arch.controller.leakage_w
-            + arch.buffer.leakage_w)
 
 
 def area_breakdown_mm2(arch: Arch) -> dict[str, float]:

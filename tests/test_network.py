@@ -42,6 +42,14 @@ def test_mapping_and_data_movement_move_the_figures(override, parapim, resnet18_
     assert max(moved) > 0.005, (override, moved)
 
 
+def test_energy_objective_costs_leakage_too(resnet18_80):
+    """The search's energy counts the chip's leakage over the estimated time, so the
+    "energy" objective does not pick slow tilings that leak more than they save."""
+    by = {obj: simulate(load_arch(ARCH / "fat.yaml", {"mapping.objective": obj}), resnet18_80)
+          for obj in ("time", "energy", "edp")}
+    assert by["energy"].energy_j < min(by["time"].energy_j, by["edp"].energy_j)
+
+
 @pytest.mark.parametrize("sparsity", [0.45, 0.6, 0.7])
 def test_the_law_holds_at_other_sparsities(sparsity, fat, parapim):
     """speedup ~ SA speedup / (1 - s) and energy efficiency ~ SA energy ratio / (1 - s):

@@ -113,3 +113,12 @@ def reserved_rows(style: str) -> int:
     zero-extension, and the source of a channel's first operation, so accumulators need
     no reset), plus the carry row of the write-back (ParaPIM) style."""
     return 3 if style == "parapim" else 2
+
+
+def static_power_w(arch: Arch) -> float:
+    """Leakage of the whole chip (W): subarrays, sense amplifiers, controllers, buffer."""
+    chip, tech = arch.chip, arch.technology
+    return (arch.subarrays * tech.leakage_w_per_subarray
+            + arch.subarrays * chip.columns * arch.sense_amp.leakage_w_per_column
+            + chip.banks * arch.controller.leakage_w
+            + arch.buffer.leakage_w)

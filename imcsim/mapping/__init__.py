@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imcsim.arch.schema import Arch
-from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.circuits.costs import SubarrayOpCosts, static_power_w
 from imcsim.mapping.estimate import LayerShape, MoveCosts
 from imcsim.mapping.policies import POLICIES
 from imcsim.mapping.tiling import (
@@ -48,7 +48,8 @@ def move_costs(arch: Arch) -> MoveCosts:
     return MoveCosts(
         bus_bits_per_cycle=arch.bus.bits_per_cycle, banks=arch.chip.banks,
         pj_per_bit_in=arch.buffer.read_energy_pj_per_bit + arch.bus.energy_pj_per_bit,
-        pj_per_bit_out=arch.buffer.write_energy_pj_per_bit + arch.bus.energy_pj_per_bit)
+        pj_per_bit_out=arch.buffer.write_energy_pj_per_bit + arch.bus.energy_pj_per_bit,
+        static_pj_per_cycle=static_power_w(arch) / arch.clock.frequency_hz * 1e12)
 
 
 def plan_layer(layer: ComputeLayer, arch: Arch, ops: SubarrayOpCosts,

@@ -25,6 +25,7 @@ class MoveCosts:
     banks: int
     pj_per_bit_in: float  # buffer read + bus
     pj_per_bit_out: float  # bus + buffer write
+    static_pj_per_cycle: float = 0.0  # leakage of the whole chip, per cycle
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,10 @@ class LayerShape:
 def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarray,
                   items: np.ndarray, ops: SubarrayOpCosts, move: MoveCosts
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Makespan (busiest item vs per-bank bus traffic) and dynamic energy (pJ) of many
-    candidate tilings at once: arrays of fan-in splits and item counts, one tile count."""
+    """Makespan (busiest item vs per-bank bus traffic) and energy (pJ: dynamic, plus the
+    chip's leakage over that makespan, so that a slow tiling is not mistaken for a frugal
+    one) of many candidate tilings at once: arrays of fan-in splits and item counts, one
+    tile count."""
     split = np.asarray(split, dtype=np.float64)
     n, a = geo.acc_bits, geo.activation_bits
     lanes = shape.pixels / tiles
@@ -75,8 +78,9 @@ def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarra
                    outputs * split * n, split - 1)
     red_cycles, red_energy = _phase_estimate(reduce, lanes, ops, move)
     has_reduction = split > 1
-    return (cycles + np.where(has_reduction, red_cycles, 0.0),
-            energy + np.where(has_reduction, red_energy, 0.0))
+    cycles = cycles + np.where(has_reduction, red_cycles, 0.0)
+    energy = energy + np.where(has_reduction, red_energy, 0.0)
+    return cycles, energy + move.static_pj_per_cycle * cycles
 
 
 def _phase_estimate(w: _Work, lanes: float, ops: SubarrayOpCosts, move: MoveCosts
