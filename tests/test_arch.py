@@ -91,3 +91,12 @@ def test_too_few_rows_is_a_config_error(fat, resnet20):
     with pytest.raises(ConfigError) as info:
         simulate(tiny, resnet20)
     assert info.value.key == "chip.rows"
+
+
+@pytest.mark.parametrize("off", ["mapping.balance_channels",
+                                 "controller.sparse_addition_control"])
+def test_cut_channels_needs_the_counts(off):
+    with pytest.raises(ConfigError) as info:
+        load_arch(ARCH / "fat.yaml", {off: False})
+    assert info.value.key == "mapping.cut_channels" and "fat.yaml" in str(info.value)
+    assert load_arch(ARCH / "fat.yaml", {off: False, "mapping.cut_channels": False})

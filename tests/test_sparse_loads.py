@@ -40,6 +40,32 @@ def test_needed_positions_match_brute_force(seed, density):
         assert np.all(r0[mine][1:] == r1[mine][:-1])
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32 - 1))
+def test_a_cut_channel_counts_only_over_its_own_range(seed):
+    """The round's first channel counts from head0 on, its last before tail1."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((10, 25)) < 0.3
+    r0 = rng.integers(0, 10, size=6)
+    r1 = r0 + rng.integers(1, 11 - r0)
+    c0 = rng.integers(0, 20, size=6)
+    c1 = c0 + rng.integers(1, 26 - c0)
+    head = c0 + rng.integers(0, c1 - c0 + 1)
+    tail = c0 + rng.integers(0, c1 - c0 + 1)
+    order = rng.permutation(10)
+    got = needed_positions(mask.astype(np.int8), order, r0, r1, c0, c1, head, tail)
+    for k in range(6):
+        use = np.zeros(25, dtype=bool)
+        for r in range(r0[k], r1[k]):
+            lo = head[k] if r == r0[k] else c0[k]
+            hi = tail[k] if r == r1[k] - 1 else c1[k]
+            row = mask[order[r]].copy()
+            row[:max(lo, c0[k])] = False
+            row[min(hi, c1[k]):] = False
+            use |= row
+        assert got[k] == int(use.sum())
+
+
 def test_expected_fraction_matches_random_weights():
     rng = np.random.default_rng(0)
     density, channels = 0.2, 6

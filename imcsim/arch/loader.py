@@ -51,6 +51,12 @@ def load_arch(path: str | Path, overrides: dict[str, Any] | None = None) -> Arch
                                   f"{', '.join(DIGITAL_SECTIONS)}; a photonic one needs "
                                   "photonic; an analog one crossbar, buffer, bus)",
                                   source=source, key=name)
+        if arch.mapping.cut_channels and not (arch.mapping.balance_channels
+                                              and arch.controller.sparse_addition_control):
+            raise ConfigError("cutting a channel between items needs "
+                              "controller.sparse_addition_control and "
+                              "mapping.balance_channels (the cut follows the channel's "
+                              "nonzero weights)", source=source, key="mapping.cut_channels")
     return dataclasses.replace(arch, source=source)
 
 

@@ -83,6 +83,8 @@ class Mapping:
     max_input_splits: int = positive(default=64)  # search bound of combined-stationary
     broadcast_activations: bool = False  # one bank-bus transfer feeds every subarray sharing it
     balance_channels: bool = False  # group channels by their nonzero counts (sparse designs)
+    # with balance_channels: an item may end inside a channel (its partial sums reduced)
+    cut_channels: bool = False
     objective: str = one_of(MAPPING_OBJECTIVES, default="edp")  # what the tiling search minimises
 
 

@@ -232,36 +232,44 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
     w = layer.weights.reshape(layer.out_channels, -1)
     tb = tile_bounds(layer.out_pixels, plan.tiling.tiles)
     pb = part_bounds(layer.fan_in, plan.tiling.split)
-    split, cout = plan.tiling.split, layer.out_channels
-    partial = np.zeros((split, cout, layer.out_pixels), dtype=np.int64)
+    cout = layer.out_channels
+    partials: dict[int, list[np.ndarray]] = {}  # output (tile * cout + channel) -> sums
     main: LayerItems = plan.phases[0]
     fast = ItemCosts(main, arch, ops).compute
     functional = np.zeros(len(main), dtype=np.int64)
-    idx = main.index
+    idx, pieces = main.index, main.pieces
     for i in range(len(main)):
-        units = np.arange(main.unit_bounds[i], main.unit_bounds[i + 1])
-        seg = idx.segment(units)
+        span = np.arange(pieces.bounds[i], pieces.bounds[i + 1])
+        seg = idx.segment(pieces.unit[span])
         for s in np.unique(seg):
-            u = units[seg == s]
+            run = span[seg == s]
+            u = pieces.unit[run]
             t, g, k = int(idx.tile(u[:1])[0]), int(idx.group(u[:1])[0]), int(idx.part(u[:1])[0])
             chans = idx.channel(u)
             p0, p1, f0, f1 = tb[t], tb[t + 1], pb[k], pb[k + 1]
-            acc, counts = runner.segment(cols[g, p0:p1, f0:f1], w[chans, f0:f1])
-            partial[k, chans, p0:p1] = acc
+            w_run = w[chans, f0:f1].copy()
+            for j, (lo, hi) in enumerate(zip(pieces.lo[run], pieces.hi[run], strict=True)):
+                w_run[j, :lo] = 0  # a cut channel: only its own fan-in range
+                w_run[j, hi:] = 0
+            acc, counts = runner.segment(cols[g, p0:p1, f0:f1], w_run)
+            for o, row in zip(chans, acc, strict=True):
+                partials.setdefault(t * cout + int(o), []).append(row)
             functional[i] += _cycles(counts, prim)
     mismatched = int(np.count_nonzero(functional != fast))
     total_fast, total_func = int(fast.sum()), int(functional.sum())
-    out = partial[0]
-    if split > 1:
+    out = np.zeros((cout, layer.out_pixels), dtype=np.int64)
+    for oid, sums in partials.items():
+        if len(sums) == 1:
+            t, o = divmod(oid, cout)
+            out[o, tb[t]:tb[t + 1]] = sums[0]
+    if len(plan.phases) > 1:
         red: LayerItems = plan.phases[1]
         fast_r = ItemCosts(red, arch, ops).compute
-        out = np.zeros((cout, layer.out_pixels), dtype=np.int64)
         for i in range(len(red)):
             cyc = 0
-            for u in range(red.unit_bounds[i], red.unit_bounds[i + 1]):
-                t, o = divmod(u, cout)
-                p0, p1 = tb[t], tb[t + 1]
-                out[o, p0:p1], counts = runner.reduce(partial[:, o, p0:p1])
+            for oid in red.outputs[red.unit_bounds[i]:red.unit_bounds[i + 1]]:
+                t, o = divmod(int(oid), cout)
+                out[o, tb[t]:tb[t + 1]], counts = runner.reduce(np.stack(partials[int(oid)]))
                 cyc += _cycles(counts, prim)
             mismatched += int(cyc != fast_r[i])
             total_func += cyc

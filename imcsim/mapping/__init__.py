@@ -40,6 +40,7 @@ def geometry(arch: Arch, ops: SubarrayOpCosts) -> Geometry:
                       and arch.controller.skip_unused_activations),
         broadcast=arch.mapping.broadcast_activations,
         balance=arch.mapping.balance_channels,
+        cut=arch.mapping.cut_channels,
         per_bank=arch.chip.subarrays_per_bank,
     )
 

@@ -69,15 +69,21 @@ def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarra
     sharing = (np.minimum(np.maximum(1.0, items / segments), geo.per_bank)
                if geo.broadcast else 1.0)
     resets = units * n * (1.0 - density) ** part  # channels with nothing to add here
-    main = _Work(items, load_rows, resets, adds, units * n, load_rows / sharing,
-                 part * density)
+    # with cut channels every item boundary may fall inside a unit: no granularity, one
+    # more partial sum per cut
+    cuts = items - 1.0 if geo.cut else np.zeros_like(items)
+    granule = np.zeros_like(part) if geo.cut else part * density
+    main = _Work(items, load_rows, resets, adds, (units + cuts) * n, load_rows / sharing,
+                 granule)
     cycles, energy = _phase_estimate(main, lanes, ops, move)
     outputs = tiles * shape.cout
-    reduce = _Work(np.full_like(split, min(outputs, geo.subarrays)), outputs * split * n,
-                   np.zeros_like(split), outputs * (split - 1), np.full_like(split, outputs * n),
-                   outputs * split * n, split - 1)
+    red_outputs = np.where(split > 1, outputs, np.minimum(cuts, outputs))
+    partials = np.where(split > 1, outputs * split, red_outputs) + cuts
+    reduce = _Work(np.clip(red_outputs, 1, geo.subarrays), partials * n,
+                   np.zeros_like(split), partials - red_outputs, red_outputs * n,
+                   partials * n, np.maximum(split - 1, 1))
     red_cycles, red_energy = _phase_estimate(reduce, lanes, ops, move)
-    has_reduction = split > 1
+    has_reduction = red_outputs > 0
     cycles = cycles + np.where(has_reduction, red_cycles, 0.0)
     energy = energy + np.where(has_reduction, red_energy, 0.0)
     return cycles, energy + move.static_pj_per_cycle * cycles

@@ -6,6 +6,15 @@ units, the activation load of every segment it touches: once if the part is
 activation-stationary, else once per round of `stream` resident accumulators. The
 minimal makespan is found by bisection over a greedy fill, which is optimal for
 contiguous partitions with such monotone costs (numba kernel, compiled once and cached).
+
+With `cut` allowed, a range may end inside a unit: its first k additions (in fan-in
+order) go to one item and the rest to the next, each piece paying its own accumulator
+readout (the pieces' partial sums meet in the reduction phase). The greedy then fills
+every item up to the limit, so items no longer differ by up to a whole unit.
+
+        units:   | u0 | u1 | u2      | u3 |        whole units only: item 1 ends
+        items:   |   item 0  |  item 1 ...          where a unit ends
+        cut:     |   item 0     |item 1 ...         u2 shared: k adds | the rest
 """
 
 from __future__ import annotations
@@ -15,78 +24,128 @@ from numba import njit
 
 
 @njit(cache=True)
-def _fill(unit_cost, seg, load_cost, stream, limit, out):
-    """Greedy: start a new range when the next unit would exceed `limit`.
-    Writes range starts into `out`, returns the number of ranges."""
-    n = unit_cost.shape[0]
+def _fill(adds, fixed, add_cost, seg, load_cost, stream, cut, limit, out_unit, out_taken):
+    """Greedy: close an item when the next unit (or piece of one) would exceed `limit`.
+    Writes each item's first unit and the additions of it earlier items took; returns the
+    number of items, or len(out_unit) + 1 as soon as they would not fit in out_unit."""
+    cap = out_unit.shape[0]
+    n = adds.shape[0]
     count = 0
     cost = 0.0
     chans = 0
     cur_seg = -1
-    for u in range(n):
+    u = 0
+    taken = 0  # additions of unit u already given to earlier items
+    while u < n:
         s = seg[u]
+        rest = adds[u] - taken
+        piece = rest * add_cost + fixed[u]
         if count == 0:
-            extra = load_cost[s]
-            new_chans = 1
+            extra = 0.0
+            out_unit[0] = u
+            out_taken[0] = taken
+            count = 1
+            cost = load_cost[s]
+            chans = 0
+            cur_seg = s
         elif s != cur_seg:
             extra = load_cost[s]
-            new_chans = 1
         else:
-            new_chans = chans + 1
-            extra = (
-                load_cost[s]
-                if (stream[s] > 0 and (new_chans - 1) % stream[s] == 0 and new_chans > 1)
-                else 0.0
-            )
-        if count == 0 or cost + unit_cost[u] + extra > limit:
-            out[count] = u
-            count += 1
-            cost = load_cost[s] + unit_cost[u]
-            chans = 1
+            extra = (load_cost[s]
+                     if (stream[s] > 0 and chans > 0 and chans % stream[s] == 0) else 0.0)
+        if chans == 0 or cost + piece + extra <= limit:
+            fits = cost + piece + extra <= limit
+            if not fits and cut and rest >= 2:  # a lone piece too big: keep what fits
+                k = int((limit - cost - extra - fixed[u]) // add_cost)
+                if 1 <= k < rest:
+                    taken += k
+                    if count == cap:
+                        return cap + 1
+                    out_unit[count] = u
+                    out_taken[count] = taken
+                    count += 1
+                    cost = load_cost[s]
+                    chans = 0
+                    cur_seg = s
+                    continue
+            cost += extra + piece
+            chans = chans + 1 if s == cur_seg else 1
             cur_seg = s
-        else:
-            cost += unit_cost[u] + extra
-            chans = new_chans
-            cur_seg = s
+            u += 1
+            taken = 0
+            continue
+        if cut and rest >= 2:
+            k = int((limit - cost - extra - fixed[u]) // add_cost)
+            if k >= rest:
+                k = rest - 1
+            if k >= 1:
+                taken += k
+        if count == cap:
+            return cap + 1
+        out_unit[count] = u
+        out_taken[count] = taken
+        count += 1
+        cost = load_cost[s]
+        chans = 0
+        cur_seg = s
     return count
 
 
 @njit(cache=True)
-def _bisect(unit_cost, seg, load_cost, stream, items):
-    n = unit_cost.shape[0]
-    out = np.empty(n, dtype=np.int64)
+def _bisect(adds, fixed, add_cost, seg, load_cost, stream, cut, items, hi):
+    n = adds.shape[0]
+    out_unit = np.empty(items, dtype=np.int64)
+    out_taken = np.empty(items, dtype=np.int64)
     lo = 0.0
-    for u in range(n):
-        v = unit_cost[u] + load_cost[seg[u]]
-        if v > lo:
-            lo = v
-    hi = unit_cost.sum() + load_cost.sum() * (1.0 + n)
+    if not cut:
+        for u in range(n):
+            v = adds[u] * add_cost + fixed[u] + load_cost[seg[u]]
+            if v > lo:
+                lo = v
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if _fill(unit_cost, seg, load_cost, stream, mid, out) <= items:
+        if _fill_capped(adds, fixed, add_cost, seg, load_cost, stream, cut, mid, out_unit,
+                        out_taken) <= items:
             hi = mid
         else:
             lo = mid
         if hi - lo <= 0.5:
             break
-    count = _fill(unit_cost, seg, load_cost, stream, hi, out)
-    return out[:count].copy()
+    count = _fill(adds, fixed, add_cost, seg, load_cost, stream, cut, hi, out_unit, out_taken)
+    return out_unit[:count].copy(), out_taken[:count].copy()
 
 
-def min_makespan_cut(
-    unit_cost: np.ndarray, seg: np.ndarray, load_cost: np.ndarray, stream: np.ndarray, items: int
-) -> np.ndarray:
-    """Range bounds (starts + end) of the best contiguous cut into at most `items` ranges.
+@njit(cache=True)
+def _fill_capped(adds, fixed, add_cost, seg, load_cost, stream, cut, limit, out_unit,
+                 out_taken):
+    """_fill, or an impossible count if some unit's least piece (one addition, its readout
+    and its load) exceeds the limit."""
+    if cut:
+        for u in range(adds.shape[0]):
+            least = fixed[u] + load_cost[seg[u]] + (add_cost if adds[u] > 0 else 0.0)
+            if least > limit:
+                return out_unit.shape[0] + 1
+    return _fill(adds, fixed, add_cost, seg, load_cost, stream, cut, limit, out_unit,
+                 out_taken)
 
-    unit_cost[u]: cycles of unit u; seg[u]: its segment; load_cost[s]: cycles of one load
-    of segment s; stream[s]: channels per load round of segment s (0 = stationary, one
-    load whatever the channel count).
+
+def min_makespan_cut(adds: np.ndarray, fixed: np.ndarray, add_cost: float, seg: np.ndarray,
+                     load_cost: np.ndarray, stream: np.ndarray, items: int, cut: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The best contiguous partition into at most `items` items, as each item's first
+    unit and the additions of that unit earlier items took (0 unless `cut`), plus an
+    end entry (len(adds), 0).
+
+    Unit u costs adds[u] x add_cost + fixed[u] cycles; seg[u] is its segment;
+    load_cost[s] the cycles of one load of segment s; stream[s] the channels per load
+    round of segment s (0 = stationary, one load whatever the channel count).
     """
-    starts = _bisect(
-        unit_cost.astype(np.float64),
-        seg.astype(np.int64),
-        load_cost.astype(np.float64),
-        stream.astype(np.int64),
-        int(items),
-    )
-    return np.append(starts, len(unit_cost)).astype(np.int64)
+    adds = np.asarray(adds, dtype=np.float64)
+    fixed = np.asarray(fixed, dtype=np.float64)
+    load_cost = np.asarray(load_cost, dtype=np.float64)
+    hi = (adds * add_cost + fixed).sum() + load_cost.sum() * (1.0 + len(adds))
+    first, taken = _bisect(adds, fixed, float(add_cost), np.asarray(seg, dtype=np.int64),
+                           load_cost, np.asarray(stream, dtype=np.int64), bool(cut),
+                           int(items), float(hi))
+    return (np.append(first, len(adds)).astype(np.int64),
+            np.append(taken, 0).astype(np.int64))

@@ -18,7 +18,7 @@ from numba import njit
 
 
 @njit(cache=True)
-def _needed(weights, order, row0, row1, col0, col1):
+def _needed(weights, order, row0, row1, col0, col1, head0, tail1):
     """Rows scanned in turn, keeping the positions still unseen (about part / density
     reads per round on random weights, each row read in increasing column order)."""
     out = np.zeros(row0.shape[0], dtype=np.int64)
@@ -29,10 +29,12 @@ def _needed(weights, order, row0, row1, col0, col1):
             left[i] = col0[k] + i
         for r in range(row0[k], row1[k]):
             row = order[r]
+            lo = head0[k] if r == row0[k] else col0[k]
+            hi = tail1[k] if r == row1[k] - 1 else col1[k]
             kept = 0
             for i in range(n_left):
                 f = left[i]
-                if weights[row, f] == 0:
+                if weights[row, f] == 0 or f < lo or f >= hi:
                     left[kept] = f
                     kept += 1
             n_left = kept
@@ -43,11 +45,18 @@ def _needed(weights, order, row0, row1, col0, col1):
 
 
 def needed_positions(weights: np.ndarray, order: np.ndarray, row0: np.ndarray,
-                     row1: np.ndarray, col0: np.ndarray, col1: np.ndarray) -> np.ndarray:
+                     row1: np.ndarray, col0: np.ndarray, col1: np.ndarray,
+                     head0: np.ndarray | None = None, tail1: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Per round k: fan-in positions in [col0, col1) where one of the channels
-    order[row0:row1] of the (channels, fan_in) `weights` is nonzero."""
+    order[row0:row1] of the (channels, fan_in) `weights` is nonzero. The round's first
+    channel counts only from head0 on and its last only before tail1 (a channel cut
+    between two items); by default they count over the whole range."""
+    head0 = col0 if head0 is None else head0
+    tail1 = col1 if tail1 is None else tail1
     return _needed(np.ascontiguousarray(weights), np.ascontiguousarray(order, dtype=np.int64),
-                   *(np.ascontiguousarray(v, dtype=np.int64) for v in (row0, row1, col0, col1)))
+                   *(np.ascontiguousarray(v, dtype=np.int64)
+                     for v in (row0, row1, col0, col1, head0, tail1)))
 
 
 @njit(cache=True)

@@ -39,6 +39,7 @@ import numpy as np
 
 from imcsim.errors import ConfigError
 from imcsim.mapping.partition import min_makespan_cut
+from imcsim.mapping.pieces import Pieces, make_pieces
 from imcsim.mapping.sparse_loads import needed_positions, nonzeros_by_part, round_bounds
 from imcsim.workload.layer import ComputeLayer
 
@@ -56,6 +57,7 @@ class Geometry:
     balance: bool  # cut items by their real add counts (else by unit counts)
     per_bank: int  # subarrays per bank (the reach of one broadcast)
     sparse_loads: bool = False  # load only activations a resident channel adds
+    cut: bool = False  # an item may end inside a unit (the channel's partial sums reduced)
 
     def stationary(self, part_size: np.ndarray) -> np.ndarray:
         """Per part: True if its activations fit beside one accumulator (loaded once)."""
@@ -112,8 +114,10 @@ class LayerItems:
     lane_readout_rows: np.ndarray
     bus_in_bits: np.ndarray  # after broadcast sharing
     bus_out_bits: np.ndarray
-    unit_bounds: np.ndarray  # item i covers units unit_bounds[i]:unit_bounds[i+1]
+    unit_bounds: np.ndarray  # item i runs pieces (main) or outputs (reduce) in this range
     index: UnitIndex | None = None  # main phase: what each unit is
+    pieces: Pieces | None = None  # main phase: what each item runs (units, or parts of one)
+    outputs: np.ndarray | None = None  # reduce phase: output (tile * cout + channel) per unit
 
     def __len__(self) -> int:
         return len(self.adds)
@@ -169,16 +173,6 @@ def cut(costs: np.ndarray, items: int) -> np.ndarray:
     return np.concatenate([[0], inner, [n]]).astype(np.int64)
 
 
-def _segments(bounds: np.ndarray, seg_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split item ranges at segment boundaries: (item, segment, length) per piece."""
-    total = int(bounds[-1])
-    seg_starts = np.arange(0, total, seg_len)
-    starts = np.union1d(bounds[:-1], seg_starts)
-    ends = np.append(starts[1:], total)
-    item = np.searchsorted(bounds, starts, side="right") - 1
-    return item, starts // seg_len, ends - starts
-
-
 def _sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(index, weights=values, minlength=n).round().astype(np.int64)
 
@@ -214,12 +208,16 @@ class UnitIndex:
 
 
 def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCosts,
-               banks: int) -> LayerItems:
+               banks: int) -> tuple[LayerItems, np.ndarray]:
+    """The main phase's items and, per output (tile * out_channels + channel), how many
+    partial sums it leaves (its parts, plus one per cut of one of its units)."""
     split, tiles, groups = tiling.split, tiling.tiles, layer.groups
     cout, n, a = layer.out_channels, geo.acc_bits, geo.activation_bits
     per_group = cout // groups
     lanes_t = np.diff(tile_bounds(layer.out_pixels, tiles))
-    part_size = np.diff(part_bounds(layer.fan_in, split))
+    pb = part_bounds(layer.fan_in, split)
+    part_size = np.diff(pb)
+    weights = layer.weights.reshape(cout, -1)
     if geo.sparse:
         per_channel = nonzeros_per_part(layer, split)  # (cout, split)
     else:
@@ -235,122 +233,174 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
                      .transpose(0, 2, 1).ravel(), tiles)
     seg_u = np.repeat(np.arange(tiles * groups * split), per_group)
     part_u = seg_u % split
-    lanes_u = lanes_t[seg_u // (groups * split)]
     if geo.balance:  # the real add counts (the sparse controller knows them)
         expected_adds = adds_u.astype(np.float64)
     else:  # count-blind: every weight of a part is expected to cost the same
         expected_adds = part_size[part_u] * (adds_u.sum() / max(1, part_size[part_u].sum()))
-    costs = expected_adds * unit.add + n * (unit.reset_row * (adds_u == 0) + unit.readout_row)
+    fixed = n * (unit.reset_row * (adds_u == 0) + unit.readout_row)
     stream = np.where(geo.stationary(part_size), 0, geo.max_streaming_accumulators())
     seg_part = np.arange(tiles * groups * split) % split
-    bounds = min_makespan_cut(costs, seg_u, part_size[seg_part] * a * unit.load_row,
-                              stream[seg_part], tiling.items)
+    first, taken = min_makespan_cut(expected_adds, fixed, unit.add, seg_u,
+                                    part_size[seg_part] * a * unit.load_row,
+                                    stream[seg_part], tiling.items, cut=geo.cut)
+
+    def cut_position(u: int, k: int) -> int:
+        if not geo.sparse:
+            return k
+        row = weights[index.channel(np.array([u]))[0], pb[part_u[u]]:pb[part_u[u] + 1]]
+        return int(np.flatnonzero(row)[k - 1]) + 1
+
+    pieces = make_pieces(first, taken, adds_u, part_size[part_u], cut_position)
+    p_unit = pieces.unit
+    adds_p, seg_p = pieces.adds, seg_u[p_unit]
+    lanes_p = lanes_t[seg_p // (groups * split)]
+    bounds = pieces.bounds
     n_items = len(bounds) - 1
     starts = bounds[:-1]
 
-    adds = np.add.reduceat(adds_u, starts)
-    lane_adds = np.add.reduceat(adds_u * lanes_u, starts)
+    adds = np.add.reduceat(adds_p, starts)
+    lane_adds = np.add.reduceat(adds_p * lanes_p, starts)
     acc_rows = np.diff(bounds) * n
-    lane_acc_rows = np.add.reduceat(lanes_u, starts) * n
-    empty_u = adds_u == 0  # nothing to initialise the accumulator: reset it
-    reset_rows = np.add.reduceat(empty_u.astype(np.int64), starts) * n
-    lane_reset_rows = np.add.reduceat(np.where(empty_u, lanes_u, 0), starts) * n
-    scanned = np.add.reduceat(part_size[part_u], starts)
+    lane_acc_rows = np.add.reduceat(lanes_p, starts) * n
+    empty_p = adds_p == 0  # nothing to initialise the accumulator: reset it
+    reset_rows = np.add.reduceat(empty_p.astype(np.int64), starts) * n
+    lane_reset_rows = np.add.reduceat(np.where(empty_p, lanes_p, 0), starts) * n
+    scanned = np.add.reduceat(pieces.hi - pieces.lo, starts)
 
-    piece_item, piece_seg, piece_len = _segments(bounds, per_group)
-    piece_part = piece_seg % split
-    piece_lanes = lanes_t[piece_seg // (groups * split)]
-    rounds = geo.load_rounds(part_size[piece_part], piece_len)
-    piece_load = rounds * part_size[piece_part] * a
+    # runs: the pieces of one item in one segment (one set of activations)
+    item_p = np.repeat(np.arange(n_items), np.diff(bounds))
+    new_run = np.ones(len(p_unit), dtype=bool)
+    new_run[1:] = (item_p[1:] != item_p[:-1]) | (seg_p[1:] != seg_p[:-1])
+    run0 = np.flatnonzero(new_run)
+    run_len = np.diff(np.append(run0, len(p_unit)))
+    run_item, run_seg = item_p[run0], seg_p[run0]
+    run_part = run_seg % split
+    run_lanes = lanes_t[run_seg // (groups * split)]
+    rounds = geo.load_rounds(part_size[run_part], run_len)
+    run_load = rounds * part_size[run_part] * a
     subarray = item_slots(n_items, banks, geo.per_bank, bank_major=geo.broadcast)
     if geo.broadcast:
-        bank = subarray[piece_item] // geo.per_bank
-        _, inverse, counts = np.unique(piece_seg * banks + bank, return_inverse=True,
+        bank = subarray[run_item] // geo.per_bank
+        _, inverse, counts = np.unique(run_seg * banks + bank, return_inverse=True,
                                        return_counts=True)
         sharers = counts[inverse]
     else:
-        inverse = np.arange(len(piece_item))
-        sharers = np.ones_like(piece_item)
-    piece_bus = piece_load * piece_lanes / sharers
+        inverse = np.arange(len(run_item))
+        sharers = np.ones_like(run_item)
+    run_bus = run_load * run_lanes / sharers
     if geo.sparse and geo.sparse_loads:
-        piece_load, piece_bus = _sparse_loads(layer, geo, index, bounds, piece_item, piece_seg,
-                                              piece_len, rounds, inverse, piece_lanes)
+        runs = _Runs(run_item, run_seg, p_unit[run0] % per_group, run_len, rounds, inverse,
+                     pieces.lo[run0], pieces.hi[run0 + run_len - 1], run_lanes)
+        run_load, run_bus = _sparse_loads(layer, geo, index, runs)
+    outputs = index.tile(p_unit) * cout + index.channel(p_unit)
+    partials = np.bincount(outputs, minlength=tiles * cout)
     return LayerItems(
         phase="main", subarray=subarray,
-        load_rows=_sum_by(piece_item, piece_load, n_items), reset_rows=reset_rows,
+        load_rows=_sum_by(run_item, run_load, n_items), reset_rows=reset_rows,
         adds=adds, readout_rows=acc_rows, weights_scanned=scanned,
-        lanes=np.maximum.reduceat(lanes_u, starts),
-        lane_load_rows=_sum_by(piece_item, piece_load * piece_lanes, n_items),
+        lanes=np.maximum.reduceat(lanes_p, starts),
+        lane_load_rows=_sum_by(run_item, run_load * run_lanes, n_items),
         lane_reset_rows=lane_reset_rows, lane_adds=lane_adds,
         lane_readout_rows=lane_acc_rows,
-        bus_in_bits=np.bincount(piece_item, weights=piece_bus, minlength=n_items),
+        bus_in_bits=np.bincount(run_item, weights=run_bus, minlength=n_items),
         bus_out_bits=lane_acc_rows.astype(np.float64),
-        unit_bounds=bounds, index=index)
+        unit_bounds=bounds, index=index, pieces=pieces), partials
 
 
-def _sparse_loads(layer: ComputeLayer, geo: Geometry, index: UnitIndex, bounds: np.ndarray,
-                  piece_item: np.ndarray, piece_seg: np.ndarray, piece_len: np.ndarray,
-                  rounds: np.ndarray, group_of: np.ndarray, lanes: np.ndarray
+@dataclass(frozen=True)
+class _Runs:
+    """The pieces of one item in one segment, one entry per run."""
+
+    item: np.ndarray
+    seg: np.ndarray
+    first: np.ndarray  # position of its first channel in the conv group's channel order
+    length: np.ndarray  # channels
+    rounds: np.ndarray
+    bcast: np.ndarray  # broadcast group (runs of one segment in one bank) of each run
+    head: np.ndarray  # the first channel's fan-in range starts here (within the part)
+    tail: np.ndarray  # the last channel's fan-in range ends here
+    lanes: np.ndarray
+
+
+def _sparse_loads(layer: ComputeLayer, geo: Geometry, index: UnitIndex, runs: _Runs
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Load rows and bus bits of each piece when only the activations some channel of a
-    round adds are loaded (imcsim.mapping.sparse_loads). A broadcast group (pieces of one
-    segment in one bank) carries the union its pieces need, once per round."""
+    """Load rows and bus bits of each run when only the activations some channel of a
+    round adds are loaded (imcsim.mapping.sparse_loads). A broadcast group (runs of one
+    segment in one bank) carries the union its runs need, once per round. A cut channel
+    counts only over its own fan-in range."""
     split, per_group, a = index.split, index.per_group, geo.activation_bits
     pb = part_bounds(layer.fan_in, split)
-    part = piece_seg % split
-    group = (piece_seg // split) % index.groups
+    part = runs.seg % split
+    group = (runs.seg // split) % index.groups
     weights = layer.weights.reshape(layer.out_channels, -1)
-    first = (np.maximum(bounds[piece_item], piece_seg * per_group) - piece_seg * per_group
-             + group * per_group)
-    per_round = np.where(rounds == 1, piece_len, geo.max_streaming_accumulators())
-    owner, r0, r1 = round_bounds(first, piece_len, per_round)
-    need = needed_positions(weights, index.order, r0, r1, pb[part[owner]],
-                            pb[part[owner] + 1])
-    load = np.bincount(owner, weights=need, minlength=len(piece_item)).astype(np.int64) * a
-    n_groups = int(group_of.max()) + 1 if len(group_of) else 0
+    first = runs.first + group * per_group
+    end = first + runs.length
+    per_round = np.where(runs.rounds == 1, runs.length, geo.max_streaming_accumulators())
+    owner, r0, r1 = round_bounds(first, runs.length, per_round)
+    f0, f1 = pb[part[owner]], pb[part[owner] + 1]
+    head = np.where(r0 == first[owner], f0 + runs.head[owner], f0)
+    tail = np.where(r1 == end[owner], f0 + runs.tail[owner], f1)
+    need = needed_positions(weights, index.order, r0, r1, f0, f1, head, tail)
+    load = np.bincount(owner, weights=need, minlength=len(first)).astype(np.int64) * a
+    g = runs.bcast
+    n_groups = int(g.max()) + 1 if len(g) else 0
     g_first = np.full(n_groups, np.iinfo(np.int64).max)
-    np.minimum.at(g_first, group_of, first)
+    np.minimum.at(g_first, g, first)
     g_end = np.zeros(n_groups, dtype=np.int64)
-    np.maximum.at(g_end, group_of, first + piece_len)
+    np.maximum.at(g_end, g, end)
     g_part = np.zeros(n_groups, dtype=np.int64)
-    g_part[group_of] = part
+    g_part[g] = part
     g_rounds = np.zeros(n_groups, dtype=np.int64)
-    np.maximum.at(g_rounds, group_of, rounds)
-    g_need = needed_positions(weights, index.order, g_first, g_end, pb[g_part],
-                              pb[g_part + 1])
-    sharers = np.bincount(group_of, minlength=n_groups)
-    shared = sharers[group_of]
-    bus = np.where(shared > 1, (g_need * g_rounds * a)[group_of] / shared, load) * lanes
+    np.maximum.at(g_rounds, g, runs.rounds)
+    g_head = np.full(n_groups, np.iinfo(np.int64).max)
+    at_first = first == g_first[g]
+    np.minimum.at(g_head, g[at_first], runs.head[at_first])
+    g_tail = np.zeros(n_groups, dtype=np.int64)
+    at_end = end == g_end[g]
+    np.maximum.at(g_tail, g[at_end], runs.tail[at_end])
+    g_f0 = pb[g_part]
+    g_need = needed_positions(weights, index.order, g_first, g_end, g_f0, pb[g_part + 1],
+                              g_f0 + g_head, g_f0 + g_tail)
+    sharers = np.bincount(g, minlength=n_groups)
+    shared = sharers[g]
+    bus = np.where(shared > 1, (g_need * g_rounds * a)[g] / shared, load) * runs.lanes
     return load, bus
 
 
-def reduction_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, banks: int
-                    ) -> LayerItems:
-    """Sum `split` partial sums per output; outputs (tile, channel) cut into even ranges."""
-    split, tiles, cout, n = tiling.split, tiling.tiles, layer.out_channels, geo.acc_bits
-    lanes_u = np.repeat(np.diff(tile_bounds(layer.out_pixels, tiles)), cout)
-    bounds = cut(np.ones(len(lanes_u)), geo.subarrays)
+def reduction_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, banks: int,
+                    partials: np.ndarray) -> LayerItems:
+    """Sum the partial sums of every output that has more than one (`partials` per
+    output, tile-major); those outputs are cut into ranges of near-equal work."""
+    cout, n = layer.out_channels, geo.acc_bits
+    outputs = np.flatnonzero(partials > 1)
+    count = partials[outputs]
+    lanes_o = np.diff(tile_bounds(layer.out_pixels, tiling.tiles))[outputs // cout]
+    weight = np.ones(len(outputs)) if np.all(count == count[:1]) else count.astype(float)
+    bounds = cut(weight, geo.subarrays)
     starts = bounds[:-1]
-    outputs = np.diff(bounds)
-    lane_outputs = np.add.reduceat(lanes_u, starts)
-    zeros = np.zeros_like(outputs)
+    n_out = np.diff(bounds)
+    loads = np.add.reduceat(count, starts)
+    lane_outputs = np.add.reduceat(lanes_o, starts)
+    lane_loads = np.add.reduceat(lanes_o * count, starts)
+    zeros = np.zeros_like(n_out)
     return LayerItems(
         phase="reduce",
-        subarray=item_slots(len(outputs), banks, geo.per_bank, bank_major=False),
-        load_rows=outputs * split * n, reset_rows=zeros, adds=outputs * (split - 1),
-        readout_rows=outputs * n, weights_scanned=zeros,
-        lanes=np.maximum.reduceat(lanes_u, starts),
-        lane_load_rows=lane_outputs * split * n, lane_reset_rows=zeros,
-        lane_adds=lane_outputs * (split - 1), lane_readout_rows=lane_outputs * n,
-        bus_in_bits=(lane_outputs * split * n).astype(np.float64),
+        subarray=item_slots(len(n_out), banks, geo.per_bank, bank_major=False),
+        load_rows=loads * n, reset_rows=zeros, adds=loads - n_out,
+        readout_rows=n_out * n, weights_scanned=zeros,
+        lanes=np.maximum.reduceat(lanes_o, starts),
+        lane_load_rows=lane_loads * n, lane_reset_rows=zeros,
+        lane_adds=lane_loads - lane_outputs, lane_readout_rows=lane_outputs * n,
+        bus_in_bits=(lane_loads * n).astype(np.float64),
         bus_out_bits=(lane_outputs * n).astype(np.float64),
-        unit_bounds=bounds)
+        unit_bounds=bounds, outputs=outputs)
 
 
 def layer_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCosts,
                 banks: int) -> list[LayerItems]:
-    """Exact work items of `layer` under `tiling`: the main phase and, if split, the reduction."""
-    main = main_items(layer, geo, tiling, unit, banks)
-    if tiling.split == 1:
+    """Exact work items of `layer` under `tiling`: the main phase and, if some output has
+    several partial sums (fan-in parts, or a channel cut between items), the reduction."""
+    main, partials = main_items(layer, geo, tiling, unit, banks)
+    if not np.any(partials > 1):
         return [main]
-    return [main, reduction_items(layer, geo, tiling, banks)]
+    return [main, reduction_items(layer, geo, tiling, banks, partials)]
