@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imcsim.mapping.sparse_loads import (
+    after_kth_nonzero,
     expected_fraction,
     needed_positions,
     nonzeros_by_part,
@@ -82,3 +83,18 @@ def test_nonzeros_by_part_matches_numpy():
     want = np.stack([np.count_nonzero(w[:, a:b], axis=1) for a, b in zip(bounds[:-1], bounds[1:],
                                                                           strict=True)], axis=1)
     np.testing.assert_array_equal(nonzeros_by_part(w, bounds), want)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32 - 1))
+def test_after_kth_nonzero_matches_numpy(seed):
+    rng = np.random.default_rng(seed)
+    w = (rng.random((6, 40)) < 0.3).astype(np.int8)
+    rows = rng.integers(0, 6, size=10)
+    c0 = rng.integers(0, 30, size=10)
+    c1 = c0 + rng.integers(1, 41 - c0)
+    k = rng.integers(1, 6, size=10)
+    got = after_kth_nonzero(w, rows, c0, c1, k)
+    for j in range(10):
+        nz = c0[j] + np.flatnonzero(w[rows[j], c0[j]:c1[j]])
+        assert got[j] == (nz[k[j] - 1] + 1 if len(nz) >= k[j] else c1[j])

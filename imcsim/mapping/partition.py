@@ -96,16 +96,18 @@ def _bisect(adds, fixed, add_cost, seg, load_cost, stream, cut, items, hi):
     n = adds.shape[0]
     out_unit = np.empty(items, dtype=np.int64)
     out_taken = np.empty(items, dtype=np.int64)
-    lo = 0.0
-    if not cut:
-        for u in range(n):
+    lo = 0.0  # a lower bound: the costliest unit, or with cuts its least piece
+    for u in range(n):
+        if cut:
+            v = fixed[u] + load_cost[seg[u]] + (add_cost if adds[u] > 0 else 0.0)
+        else:
             v = adds[u] * add_cost + fixed[u] + load_cost[seg[u]]
-            if v > lo:
-                lo = v
+        if v > lo:
+            lo = v
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if _fill_capped(adds, fixed, add_cost, seg, load_cost, stream, cut, mid, out_unit,
-                        out_taken) <= items:
+        if _fill(adds, fixed, add_cost, seg, load_cost, stream, cut, mid, out_unit,
+                 out_taken) <= items:
             hi = mid
         else:
             lo = mid
@@ -113,20 +115,6 @@ def _bisect(adds, fixed, add_cost, seg, load_cost, stream, cut, items, hi):
             break
     count = _fill(adds, fixed, add_cost, seg, load_cost, stream, cut, hi, out_unit, out_taken)
     return out_unit[:count].copy(), out_taken[:count].copy()
-
-
-@njit(cache=True)
-def _fill_capped(adds, fixed, add_cost, seg, load_cost, stream, cut, limit, out_unit,
-                 out_taken):
-    """_fill, or an impossible count if some unit's least piece (one addition, its readout
-    and its load) exceeds the limit."""
-    if cut:
-        for u in range(adds.shape[0]):
-            least = fixed[u] + load_cost[seg[u]] + (add_cost if adds[u] > 0 else 0.0)
-            if least > limit:
-                return out_unit.shape[0] + 1
-    return _fill(adds, fixed, add_cost, seg, load_cost, stream, cut, limit, out_unit,
-                 out_taken)
 
 
 def min_makespan_cut(adds: np.ndarray, fixed: np.ndarray, add_cost: float, seg: np.ndarray,

@@ -39,9 +39,13 @@ def make_pieces(first: np.ndarray, taken: np.ndarray, unit_adds: np.ndarray,
     earlier items took (`partition.min_makespan_cut`, ending with (units, 0)).
 
     unit_adds: additions of each whole unit; part_size: fan-in positions of its part;
-    cut_position(unit, k): the fan-in offset right after the unit's k-th addition.
+    cut_position(units, k): the fan-in offsets right after the units' k-th additions.
     """
     n = len(unit_adds)
+    if not np.any(taken):  # whole units
+        units = np.arange(n, dtype=np.int64)
+        return Pieces(units, np.zeros(n, dtype=np.int64), part_size.astype(np.int64),
+                      unit_adds, np.asarray(first, dtype=np.int64))
     is_cut = taken[:-1] > 0
     cut_unit, cut_k = first[:-1][is_cut], taken[:-1][is_cut]
     key_unit = np.concatenate([np.arange(n, dtype=np.int64), cut_unit])
@@ -51,11 +55,10 @@ def make_pieces(first: np.ndarray, taken: np.ndarray, unit_adds: np.ndarray,
     same_next = np.append(unit[1:] == unit[:-1], False)
     k_hi = np.where(same_next, np.append(k_lo[1:], 0), unit_adds[unit])
     lo = np.zeros(len(unit), dtype=np.int64)
-    hi = part_size[unit].astype(np.int64)
-    for j in np.flatnonzero(k_lo > 0):
-        lo[j] = cut_position(int(unit[j]), int(k_lo[j]))
-    for j in np.flatnonzero(same_next):
-        hi[j] = lo[j + 1]
+    at_cut = k_lo > 0
+    if np.any(at_cut):
+        lo[at_cut] = cut_position(unit[at_cut], k_lo[at_cut])
+    hi = np.where(same_next, np.append(lo[1:], 0), part_size[unit]).astype(np.int64)
     stride = int(unit_adds.max(initial=0)) + 1
     bounds = np.searchsorted(unit * stride + k_lo, first * stride + taken)
     bounds[-1] = len(unit)

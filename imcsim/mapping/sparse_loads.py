@@ -29,14 +29,21 @@ def _needed(weights, order, row0, row1, col0, col1, head0, tail1):
             left[i] = col0[k] + i
         for r in range(row0[k], row1[k]):
             row = order[r]
-            lo = head0[k] if r == row0[k] else col0[k]
-            hi = tail1[k] if r == row1[k] - 1 else col1[k]
             kept = 0
-            for i in range(n_left):
-                f = left[i]
-                if weights[row, f] == 0 or f < lo or f >= hi:
-                    left[kept] = f
-                    kept += 1
+            if r == row0[k] or r == row1[k] - 1:  # maybe a cut channel: its own range
+                lo = head0[k] if r == row0[k] else col0[k]
+                hi = tail1[k] if r == row1[k] - 1 else col1[k]
+                for i in range(n_left):
+                    f = left[i]
+                    if weights[row, f] == 0 or f < lo or f >= hi:
+                        left[kept] = f
+                        kept += 1
+            else:
+                for i in range(n_left):
+                    f = left[i]
+                    if weights[row, f] == 0:
+                        left[kept] = f
+                        kept += 1
             n_left = kept
             if n_left == 0:
                 break
@@ -76,6 +83,30 @@ def nonzeros_by_part(weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     parts [bounds[p], bounds[p + 1])."""
     return _count_by_part(np.ascontiguousarray(weights),
                           np.ascontiguousarray(bounds, dtype=np.int64))
+
+
+@njit(cache=True)
+def _after_kth(weights, rows, col0, col1, k):
+    out = np.empty(rows.shape[0], dtype=np.int64)
+    for j in range(rows.shape[0]):
+        seen = 0
+        out[j] = col1[j]
+        for f in range(col0[j], col1[j]):
+            if weights[rows[j], f] != 0:
+                seen += 1
+                if seen == k[j]:
+                    out[j] = f + 1
+                    break
+    return out
+
+
+def after_kth_nonzero(weights: np.ndarray, rows: np.ndarray, col0: np.ndarray,
+                      col1: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per entry j: the position right after the k[j]-th nonzero of weights[rows[j]] in
+    [col0[j], col1[j]) (col1[j] if there are fewer)."""
+    return _after_kth(np.ascontiguousarray(weights),
+                      *(np.ascontiguousarray(v, dtype=np.int64)
+                        for v in (rows, col0, col1, k)))
 
 
 def expected_fraction(density: float, channels: np.ndarray | float) -> np.ndarray | float:

@@ -40,7 +40,12 @@ import numpy as np
 from imcsim.errors import ConfigError
 from imcsim.mapping.partition import min_makespan_cut
 from imcsim.mapping.pieces import Pieces, make_pieces
-from imcsim.mapping.sparse_loads import needed_positions, nonzeros_by_part, round_bounds
+from imcsim.mapping.sparse_loads import (
+    after_kth_nonzero,
+    needed_positions,
+    nonzeros_by_part,
+    round_bounds,
+)
 from imcsim.workload.layer import ComputeLayer
 
 
@@ -244,11 +249,12 @@ def main_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCos
                                     part_size[seg_part] * a * unit.load_row,
                                     stream[seg_part], tiling.items, cut=geo.cut)
 
-    def cut_position(u: int, k: int) -> int:
+    def cut_position(units: np.ndarray, k: np.ndarray) -> np.ndarray:
         if not geo.sparse:
             return k
-        row = weights[index.channel(np.array([u]))[0], pb[part_u[u]]:pb[part_u[u] + 1]]
-        return int(np.flatnonzero(row)[k - 1]) + 1
+        f0 = pb[part_u[units]]
+        return after_kth_nonzero(weights, index.channel(units), f0, pb[part_u[units] + 1],
+                                 k) - f0
 
     pieces = make_pieces(first, taken, adds_u, part_size[part_u], cut_position)
     p_unit = pieces.unit
