@@ -29,65 +29,45 @@ def _fill(adds, fixed, add_cost, seg, load_cost, stream, cut, limit, out_unit, o
     Writes each item's first unit and the additions of it earlier items took; returns the
     number of items, or len(out_unit) + 1 as soon as they would not fit in out_unit."""
     cap = out_unit.shape[0]
-    n = adds.shape[0]
     count = 0
     cost = 0.0
     chans = 0
     cur_seg = -1
-    u = 0
-    taken = 0  # additions of unit u already given to earlier items
-    while u < n:
+    for u in range(adds.shape[0]):
         s = seg[u]
-        rest = adds[u] - taken
-        piece = rest * add_cost + fixed[u]
-        if count == 0:
-            extra = 0.0
-            out_unit[0] = u
-            out_taken[0] = taken
-            count = 1
-            cost = load_cost[s]
-            chans = 0
-            cur_seg = s
-        elif s != cur_seg:
-            extra = load_cost[s]
-        else:
-            extra = (load_cost[s]
-                     if (stream[s] > 0 and chans > 0 and chans % stream[s] == 0) else 0.0)
-        if chans == 0 or cost + piece + extra <= limit:
-            fits = cost + piece + extra <= limit
-            if not fits and cut and rest >= 2:  # a lone piece too big: keep what fits
+        rest = adds[u]
+        taken = 0
+        if count > 0:
+            if s != cur_seg:
+                extra = load_cost[s]
+            elif stream[s] > 0 and chans % stream[s] == 0:
+                extra = load_cost[s]  # a new round of resident accumulators
+            else:
+                extra = 0.0
+            piece = rest * add_cost + fixed[u]
+            if cost + piece + extra <= limit:
+                cost += extra + piece
+                chans = chans + 1 if s == cur_seg else 1
+                cur_seg = s
+                continue
+            if cut and rest >= 2:  # the current item takes what fits of the unit
                 k = int((limit - cost - extra - fixed[u]) // add_cost)
                 if 1 <= k < rest:
-                    taken += k
-                    if count == cap:
-                        return cap + 1
-                    out_unit[count] = u
-                    out_taken[count] = taken
-                    count += 1
-                    cost = load_cost[s]
-                    chans = 0
-                    cur_seg = s
-                    continue
-            cost += extra + piece
-            chans = chans + 1 if s == cur_seg else 1
-            cur_seg = s
-            u += 1
-            taken = 0
-            continue
-        if cut and rest >= 2:
-            k = int((limit - cost - extra - fixed[u]) // add_cost)
-            if k >= rest:
-                k = rest - 1
-            if k >= 1:
-                taken += k
-        if count == cap:
-            return cap + 1
-        out_unit[count] = u
-        out_taken[count] = taken
-        count += 1
-        cost = load_cost[s]
-        chans = 0
-        cur_seg = s
+                    taken = k
+        while True:  # new items for the rest of the unit, cut again while too big
+            if count == cap:
+                return cap + 1
+            out_unit[count] = u
+            out_taken[count] = taken
+            count += 1
+            first = load_cost[s] + (rest - taken) * add_cost + fixed[u]
+            k = int((limit - load_cost[s] - fixed[u]) // add_cost) if cut else 0
+            if first <= limit or k < 1 or k >= rest - taken:
+                cost = first
+                chans = 1
+                cur_seg = s
+                break
+            taken += k
     return count
 
 

@@ -35,15 +35,13 @@ def _needed(weights, order, row0, row1, col0, col1, head0, tail1):
                 hi = tail1[k] if r == row1[k] - 1 else col1[k]
                 for i in range(n_left):
                     f = left[i]
-                    if weights[row, f] == 0 or f < lo or f >= hi:
-                        left[kept] = f
-                        kept += 1
+                    left[kept] = f  # branch-free: keep f if this channel does not add it
+                    kept += (weights[row, f] == 0) | (f < lo) | (f >= hi)
             else:
                 for i in range(n_left):
                     f = left[i]
-                    if weights[row, f] == 0:
-                        left[kept] = f
-                        kept += 1
+                    left[kept] = f
+                    kept += weights[row, f] == 0
             n_left = kept
             if n_left == 0:
                 break
