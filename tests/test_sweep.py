@@ -119,6 +119,15 @@ def test_relative_arch_path_from_spec_dir(tmp_path):
     assert spec.baseline == "ParaPIM" and spec.networks == ("resnet18",)
 
 
+def test_shipped_assumption_sweep_changes_one_parameter_per_point():
+    spec = load_spec(ROOT / "workloads" / "sweeps" / "fat_assumptions.yaml")
+    fat = [p for p in spec.points if p.design == "FAT"]
+    assert all(p.sparsity == 0.8 for p in fat) and len(fat) == len(spec.points) // 2
+    assert fat[0].overrides == () and fat[0].arch == spec.designs[0].arch  # shipped
+    assert all(len(p.overrides) == 1 for p in fat[1:])  # one assumption each
+    assert all(p.baseline.chip == p.arch.chip for p in fat)  # the baseline follows
+
+
 # ---------------------------------------------------------------- validation
 
 
