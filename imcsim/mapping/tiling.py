@@ -381,8 +381,7 @@ def reduction_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, banks: i
     outputs = np.flatnonzero(partials > 1)
     count = partials[outputs]
     lanes_o = np.diff(tile_bounds(layer.out_pixels, tiling.tiles))[outputs // cout]
-    weight = np.ones(len(outputs)) if np.all(count == count[:1]) else count.astype(float)
-    bounds = cut(weight, geo.subarrays)
+    bounds = cut(count.astype(np.float64), geo.subarrays)
     starts = bounds[:-1]
     n_out = np.diff(bounds)
     loads = np.add.reduceat(count, starts)
