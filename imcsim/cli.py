@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.functional:
         from imcsim.functional.digital import check_network
 
-        report = check_network(arch, net, res, layers=args.functional_layers)
+        report = check_network(arch, net, layers=args.functional_layers)
         doc["functional"] = report.to_dict()
         text += "\n\n" + report.text()
     if args.accuracy:

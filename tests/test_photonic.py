@@ -15,12 +15,12 @@ from imcsim.circuits.photonic import (
     MlgRanks,
     PhotonicCore,
     build_photonic,
+    check_layer_names,
     enob,
     generate_weights,
     layer_cost,
     load_photonic_core,
     load_photonic_params,
-    network_cost,
     noisy_matvec,
     plan_mlg,
     random_factors,
@@ -363,12 +363,13 @@ def test_runtime_arguments_are_checked(core: PhotonicCore) -> None:
 def test_per_layer_repeats_and_unknown_layer_names(raw: dict) -> None:
     net = load_network("resnet18")
     c = make_core(raw, {"precision.per_layer": {"conv1": 4}})
-    out = network_cost(net, c)
-    assert out["layers"][0]["repeats"] == 4 and out["layers"][1]["repeats"] == 1
-    assert out["total"]["macs"] == net.total_macs
+    check_layer_names(c.params, net)
+    rows = [layer_cost(layer, c, c.params.repeats(layer.name)) for layer in net.layers]
+    assert rows[0]["repeats"] == 4 and rows[1]["repeats"] == 1
+    assert sum(r["macs"] for r in rows) == net.total_macs
     bad = make_core(raw, {"precision.per_layer": {"conv_typo": 2}})
     with pytest.raises(ConfigError) as info:
-        network_cost(net, bad)
+        check_layer_names(bad.params, net)
     assert info.value.key == "photonic.precision.per_layer.conv_typo"
 
 

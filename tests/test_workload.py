@@ -18,7 +18,6 @@ from imcsim.workload.lower import lower
 from imcsim.workload.parallel import THREADS_ENV, map_ordered, thread_count
 from imcsim.workload.quantize import ternarize_to_sparsity, ternarize_twn, zero_count
 from imcsim.workload.shapes import infer_shapes
-from imcsim.workload.stats import layer_statistics, nonzeros_per_channel, sign_counts
 from imcsim.workload.zoo import resnet18, resnet20
 
 
@@ -344,32 +343,6 @@ def test_thread_count(monkeypatch) -> None:
         with pytest.raises(UsageError) as e:
             thread_count(10)
         assert e.value.key == THREADS_ENV
-
-
-# ---------------------------------------------------------------- statistics
-
-
-def test_stats_consistent(r18: Network) -> None:
-    rows = layer_statistics(r18)
-    assert len(rows) == 21
-    assert sum(r["macs"] for r in rows) == r18.total_macs
-    for layer, row in zip(r18.layers, rows, strict=True):
-        nz = nonzeros_per_channel(layer)
-        pos, neg = sign_counts(layer)
-        assert nz.shape == pos.shape == neg.shape == (layer.out_channels,)
-        assert nz.dtype == np.int64
-        assert nz.sum() == np.count_nonzero(layer.weights) == row["nonzeros"]
-        np.testing.assert_array_equal(pos + neg, nz)
-        assert pos.sum() == np.count_nonzero(layer.weights > 0)
-        assert row["params"] == layer.weight_count == layer.weights.size
-        assert row["sparsity"] == pytest.approx(1 - row["nonzeros"] / row["params"])
-        assert row["weight_bits"] == 2
-        assert set(row) == {"name", "kind", "in_channels", "out_channels", "kernel",
-                            "stride", "in_hw", "out_hw", "macs", "params", "weight_bits",
-                            "sparsity", "nonzeros"}
-
-
-# ---------------------------------------------------------------- hand-built graphs
 
 
 def _graph(nodes: list[Node], inits: dict[str, np.ndarray], shape=(1, 4, 8, 8),

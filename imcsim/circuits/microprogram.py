@@ -16,7 +16,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from imcsim.circuits.bitarray import SENSE_ARITY, SenseFn, Source, as_sense_fn, as_source
+from imcsim.circuits.bitarray import SenseFn, Source, as_sense_fn, as_source
 
 __all__ = [
     "STYLES",
@@ -264,16 +264,3 @@ def load_counts(rows: int | Sequence[int]) -> dict[str, int]:
     """Closed-form counts of load_program over `rows` (a row list or a row count)."""
     n = rows if isinstance(rows, int) else len(rows)
     return _full(write=n)
-
-
-def check_arity(program: Iterable[Instr]) -> None:
-    """Raise ValueError if a sense does not find the rows its function needs opened."""
-    opened = 0
-    for k, ins in enumerate(program):
-        if ins.op is Op.ACTIVATE:
-            opened = len(ins.rows)
-        elif ins.op is Op.SENSE and SENSE_ARITY[ins.fn] != opened:
-            raise ValueError(
-                f"instruction {k}: sense {ins.fn.name} needs {SENSE_ARITY[ins.fn]} open rows, "
-                f"have {opened}"
-            )

@@ -77,7 +77,7 @@ __all__ = [
     "CATEGORIES", "MatmulShape", "MlgPlan", "MlgRanks", "PhotonicCore", "PhotonicParams",
     "build_photonic", "check_layer_names", "enob", "full_scale_sigma", "generate_weights",
     "layer_cost", "link_budget", "load_photonic_core", "load_photonic_params",
-    "network_cost", "noisy_matvec", "plan_mlg", "random_factors", "repeats_for_bits",
+    "noisy_matvec", "plan_mlg", "random_factors", "repeats_for_bits",
     "shot_limited_aj_per_mac", "validate_photonic",
 ]
 
@@ -236,26 +236,3 @@ def check_layer_names(params: PhotonicParams, network: Network,
                 raise ConfigError(f"no layer named {name!r} in {network.name}",
                                   source=params.source or None,
                                   key=f"{prefix}{section}.per_layer.{name}")
-
-
-def network_cost(network: Network, core: PhotonicCore,
-                 repeats: dict[str, int] | int | None = None, *, prefix: str = "photonic") -> dict:
-    """Per-layer costs and totals; `repeats` overrides K for all layers (int) or by name.
-
-    `prefix` is the key path of the photonic section (for error messages)."""
-    check_layer_names(core.params, network, prefix)
-    rows = []
-    for layer in network.layers:
-        k = repeats.get(layer.name) if isinstance(repeats, dict) else repeats
-        rows.append(layer_cost(layer, core, k))
-    macs = sum(r["macs"] for r in rows)
-    energy = {cat: sum(r["energy_pj"][cat] for r in rows) for cat in CATEGORIES}
-    optical = sum(r["optical_aj_per_mac"] * r["macs"] for r in rows) * 1e-6
-    cycles = sum(r["cycles"] for r in rows)
-    return {
-        "layers": rows,
-        "total": {"macs": macs, "cycles": cycles, "time_s": cycles / core.clock_hz,
-                  "energy_pj": energy, "energy_total_pj": sum(energy.values()),
-                  "optical_aj_per_mac": optical / macs * 1e6,
-                  "total_pj_per_mac": sum(energy.values()) / macs},
-    }

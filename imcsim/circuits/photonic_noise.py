@@ -112,10 +112,6 @@ def shot_limited_aj_per_mac(p: PhotonicParams, fan_in: int, bits: float) -> floa
                                                      * fan_in) * 1e18
 
 
-def photon_energy_aj(p: PhotonicParams) -> float:
-    return PLANCK_J_S * LIGHT_M_S / (p.laser.wavelength_nm * 1e-9) * 1e18
-
-
 def noisy_matvec(w: np.ndarray, x: np.ndarray, core, repeats: int,
                  rng: np.random.Generator) -> np.ndarray:
     """y = w @ x as the core computes it: K noisy readings per output, averaged.

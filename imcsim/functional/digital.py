@@ -31,7 +31,6 @@ from imcsim.errors import WorkloadError
 from imcsim.functional.im2col import im2col_nchw
 from imcsim.mapping import LayerPlan, geometry, plan_layer
 from imcsim.mapping.tiling import Geometry, LayerItems, part_bounds, tile_bounds
-from imcsim.report.result import RunResult
 from imcsim.simulate import ItemCosts
 from imcsim.workload.layer import ComputeLayer, Network
 
@@ -288,8 +287,8 @@ def requantize(acc: np.ndarray, bits: int) -> np.ndarray:
     return (relu >> shift).astype(np.int64)
 
 
-def check_network(arch: Arch, net: Network, res: RunResult | None = None,
-                  layers: int | None = None, seed: int = 0) -> FunctionalReport:
+def check_network(arch: Arch, net: Network, layers: int | None = None,
+                  seed: int = 0) -> FunctionalReport:
     """Run the first `layers` layers (all if None) bit-exactly; chain outputs to inputs
     while shapes allow, else start the layer from fresh seeded random activations."""
     ops = SubarrayOpCosts.from_arch(arch)
