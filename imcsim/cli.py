@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from imcsim.errors import ImcsimError, UsageError
+from imcsim.errors import ImcsimError
 
 
 def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
@@ -135,77 +135,47 @@ def _shipped(name: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from imcsim.arch import load_arch
-    from imcsim.report.text import run_text
-    from imcsim.simulate import simulate
-    from imcsim.workload.loader import load_network
+    from imcsim import app
 
-    arch = load_arch(args.arch)
-    if args.repeat is not None:
-        if arch.kind != "photonic":
-            raise UsageError("applies to photonic designs only", key="--repeat")
-        arch = load_arch(args.arch, {"photonic.precision.default_repeats": args.repeat})
-    drift = None
-    if args.accuracy:
-        from imcsim.functional.evaluate import parse_duration
+    if args.out:  # bad output arguments fail before any work
+        from imcsim.report.files import check_out_dir
 
-        drift = parse_duration(args.drift_time)  # bad input fails before any work
-    net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
-    res = simulate(arch, net, progress=not args.quiet)
-    doc = res.to_dict()
-    text = run_text(res)
-    if args.functional:
-        from imcsim.functional.digital import check_network
-
-        report = check_network(arch, net, layers=args.functional_layers)
-        doc["functional"] = report.to_dict()
-        text += "\n\n" + report.text()
-    if args.accuracy:
-        from imcsim.functional.evaluate import evaluate
-
-        acc = evaluate(arch, args.net, dataset=args.dataset, seed=args.seed,
-                       drift_time_s=drift, bit_flip_rate=args.bit_flip_rate,
-                       functional=args.functional, samples=args.samples)
-        doc["accuracy"] = acc
-        text += (f"\n\naccuracy on {acc['samples']} samples: {acc['simulated']:.4f} "
-                 f"(exact reference {acc['reference']:.4f}; {acc['model']})")
-    if args.out:
-        from imcsim.report.files import write_run_outputs
-
-        write_run_outputs(args.out, res)
+        check_out_dir(args.out)
     if args.plot:
-        from imcsim.report.plots import plot_run, plot_utilisation_timeline
+        app.check_plot_formats(_formats(args))
+    accuracy = None
+    if args.accuracy:
+        from imcsim.accuracy import parse_duration
 
-        plot_run(doc, args.plot, formats=_formats(args))
-        plot_utilisation_timeline(res.record, arch.subarrays, res.frequency_hz, args.plot,
-                                  formats=_formats(args))
+        accuracy = app.AccuracyRequest(dataset=args.dataset, samples=args.samples,
+                                       drift_time_s=parse_duration(args.drift_time),
+                                       bit_flip_rate=args.bit_flip_rate)
+    outcome = app.run(args.arch, args.net, sparsity=args.sparsity, seed=args.seed,
+                      progress=not args.quiet, options={"repeat": args.repeat},
+                      functional=args.functional, functional_layers=args.functional_layers,
+                      accuracy=accuracy)
+    if args.out:
+        outcome.write(args.out)
+    if args.plot:
+        outcome.plot(args.plot, _formats(args))
     if args.trace:
-        from imcsim.report.trace import write_trace
-
-        write_trace(args.trace, res.record, res.frequency_hz, args.trace_max_events,
-                    layer_names=[la.name for la in res.layers])
-    _emit(args, doc, text)
-    if args.functional and not doc["functional"]["all_match"]:
-        return 1
-    return 0
+        outcome.trace(args.trace, args.trace_max_events)
+    _emit(args, outcome.document(), outcome.text())
+    return 0 if outcome.ok else 1
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from imcsim.arch import load_arch
-    from imcsim.compare import compare
-    from imcsim.report.text import compare_text
-    from imcsim.simulate import simulate
-    from imcsim.workload.loader import load_network
+    from imcsim import app
 
-    design, base = load_arch(args.arch), load_arch(args.baseline)
-    net = load_network(args.net, sparsity=args.sparsity, seed=args.seed)
-    cmp = compare(simulate(design, net, progress=not args.quiet),
-                  simulate(base, net, progress=not args.quiet))
+    if args.plot:
+        app.check_plot_formats(_formats(args))
+    cmp = app.compare_designs(args.arch, args.baseline, args.net, sparsity=args.sparsity,
+                              seed=args.seed, progress=not args.quiet)
     if args.plot:
         from imcsim.report.plots import plot_compare
 
         plot_compare(cmp, args.plot, formats=_formats(args))
-    _emit(args, cmp, compare_text(cmp))
+    _emit(args, cmp, app.compare_text(cmp))
     return 0
 
 
@@ -262,6 +232,20 @@ COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "workload": cmd_workload, "compa
             "circuit": cmd_circuit}
 
 
+def _with_flag(exc: ImcsimError) -> str:
+    """The error's message, with a library argument name (e.g. `plot_format`) spelt as
+    the command-line flag that gave it (`--plot-format`)."""
+    if exc.key and exc.key in ARGUMENT_KEYS:
+        flag = "--" + exc.key.replace("_", "-")
+        return str(type(exc)(exc.bare_message, source=exc.source, key=flag))
+    return str(exc)
+
+
+ARGUMENT_KEYS = ("net", "sparsity", "seed", "out", "plot_format", "functional",
+                 "functional_layers", "accuracy", "dataset", "samples", "drift_time",
+                 "repeat", "bit_flip_rate")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -269,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImcsimError as exc:
         if args.debug:
             raise
-        print(f"imcsim: error: {exc}", file=sys.stderr)
+        print(f"imcsim: error: {_with_flag(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("imcsim: interrupted", file=sys.stderr)

@@ -8,9 +8,7 @@ from typing import Any
 
 import yaml
 
-from imcsim.arch import load_arch
-from imcsim.compare import compare
-from imcsim.simulate import simulate
+from imcsim.app import compare_designs
 from imcsim.workload.loader import load_network
 
 
@@ -38,7 +36,7 @@ def validate(arch: str | Path, baseline: str | Path, seed: int = 0) -> list[dict
     ref = published()
     fat_ref = ref["fat_vs_parapim"]
     net = load_network(fat_ref["network"], sparsity=fat_ref["sparsity"], seed=seed)
-    cmp = compare(simulate(load_arch(arch), net), simulate(load_arch(baseline), net))
+    cmp = compare_designs(arch, baseline, net)
     checks = [_check(spec, _lookup(cmp, spec["key"]), fat_ref["source"])
               for spec in fat_ref["checks"]]
     totals = {"total_macs": net.total_macs, "total_params": net.total_params}

@@ -12,7 +12,7 @@ import yaml
 from imcsim.arch import load_arch
 from imcsim.cli import main
 from imcsim.functional.accuracy import predict
-from imcsim.functional.evaluate import evaluate, load_dataset, parse_duration
+from imcsim.accuracy import evaluate, load_dataset, parse_duration
 from imcsim.functional.noisy import CrossbarHook
 from imcsim.workload.native import read_native
 from tests.conftest import ARCH, ROOT

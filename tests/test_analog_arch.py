@@ -18,7 +18,7 @@ import yaml
 from imcsim.arch import load_arch
 from imcsim.circuits import analog_params as ap
 from imcsim.errors import ConfigError
-from imcsim.mapping.crossbar import ArrayShape, replicate, tile_layer
+from imcsim.designs.crossbar.mapping import ArrayShape, replicate, tile_layer
 from imcsim.simulate import simulate
 from imcsim.simulate_analog import CATEGORIES, AnalogCosts
 from tests.conftest import ARCH

@@ -10,8 +10,8 @@ import pytest
 
 from imcsim.arch import load_arch
 from imcsim.circuits.costs import SubarrayOpCosts
-from imcsim.functional.digital import check_network, im2col, reference_conv, run_layer
-from imcsim.mapping import plan_layer
+from imcsim.designs.bitserial.functional import check_network, im2col, reference_conv, run_layer
+from imcsim.designs.bitserial.plan import plan_layer
 from imcsim.workload.layer import ComputeLayer
 from tests.conftest import ARCH
 
@@ -94,7 +94,7 @@ def test_resnet20_first_stage_both_designs(fat, parapim, resnet20):
 @pytest.mark.parametrize("sparse_loads", [False, True])
 def test_a_wrong_fast_path_is_caught(fat, monkeypatch, sparse_loads):
     """If the mapping mis-stated its loads, the functional count would expose it."""
-    import imcsim.mapping.tiling as tiling
+    import imcsim.designs.bitserial.mapping.tiling as tiling
 
     arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100,
                                          "controller.skip_unused_activations": sparse_loads})

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imcsim.mapping.partition import min_makespan_cut
-from imcsim.mapping.pieces import make_pieces
+from imcsim.designs.bitserial.mapping.partition import min_makespan_cut
+from imcsim.designs.bitserial.mapping.pieces import make_pieces
 
 ADD, READOUT = 96.0, 48.0
 

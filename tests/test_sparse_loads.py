@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imcsim.mapping.sparse_loads import (
+from imcsim.designs.bitserial.mapping.sparse_loads import (
     after_kth_nonzero,
     expected_fraction,
     needed_positions,

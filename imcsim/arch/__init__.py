@@ -1,6 +1,7 @@
-"""Arch configs: YAML schema, loading and validation (no costs computed here)."""
+"""Arch configs: loading a YAML into the typed arch of its design kind (no costs computed
+here). `Arch` is what every kind's arch has (`kind`, `name`, `clock`, `source`)."""
 
-from imcsim.arch.loader import load_arch
-from imcsim.arch.schema import Arch
+from imcsim.arch.loader import build_arch, load_arch
+from imcsim.designs.base import ArchBase as Arch
 
-__all__ = ["Arch", "load_arch"]
+__all__ = ["Arch", "build_arch", "load_arch"]

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from imcsim.arch.loader import build_section
-from imcsim.arch.schema import non_negative, one_of, positive
+from imcsim.config.fields import non_negative, one_of, positive
+from imcsim.config.sections import build_section
+from imcsim.config.yaml_file import read_yaml as read_mapping
 from imcsim.errors import ConfigError
 from imcsim.shipped import shipped_config
+from imcsim.tech.device_params import PcmParams, ReramParams, check_pcm, check_reram
 
 ADC_KINDS = ("sar", "flash", "ramp")
 DEVICE_LAWS = ("square", "linear", "alpha_power")
@@ -101,19 +103,6 @@ class AidParams:
     source: str = ""
 
 
-# ----------------------------------------------------------------------------- ReRAM
-@dataclass(frozen=True, kw_only=True)
-class ReramParams:
-    """ReRAM cell: conductance window and programming non-idealities (conductances in uS)."""
-
-    g_min_us: float = non_negative()  # OFF (HRS) conductance; stuck-at-OFF cells sit here
-    g_max_us: float = positive()  # ON (LRS) conductance; stuck-at-ON cells sit here
-    programming_sigma_us: float = non_negative(default=0.0)  # additive Gaussian
-    lognormal_sigma: float = non_negative(default=0.0)  # std of ln G (multiplicative)
-    stuck_off_rate: float = non_negative(default=0.0)
-    stuck_on_rate: float = non_negative(default=0.0)
-
-
 # ----------------------------------------------------------------------------- NL-ADC
 @dataclass(frozen=True, kw_only=True)
 class NlAdcParams:
@@ -131,55 +120,12 @@ class NlAdcParams:
     source: str = ""
 
 
-# ----------------------------------------------------------------------------- PCM
-@dataclass(frozen=True, kw_only=True)
-class PcmProgramming:
-    c0: float  # sigma_prog = max(c0 + c1 g + c2 g^2, 0) uS
-    c1: float
-    c2: float
-    clip_negative: bool = True
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClippedLog:
-    slope: float  # clip(slope ln g + intercept, min, max)
-    intercept: float
-    min: float = non_negative()
-    max: float = non_negative()
-
-
-@dataclass(frozen=True, kw_only=True)
-class PcmDrift:
-    t0_s: float = positive()
-    mu: ClippedLog
-    sigma: ClippedLog
-
-
-@dataclass(frozen=True, kw_only=True)
-class PcmReadNoise:
-    q_coeff: float = non_negative()  # Q = min(q_coeff / g^q_exponent, q_max)
-    q_exponent: float = non_negative()
-    q_max: float = non_negative()
-    t_read_s: float = positive()
-
-
-@dataclass(frozen=True, kw_only=True)
-class PcmParams:
-    g_max_us: float = positive()
-    programming: PcmProgramming
-    drift: PcmDrift
-    read_noise: PcmReadNoise
-    source: str = ""
-
-
 # ----------------------------------------------------------------------------- loading
 T = TypeVar("T")
 
 
 def read_yaml(path: str | Path) -> tuple[dict, str]:
     """Parse a circuit YAML into a mapping; errors name the file (and line)."""
-    from imcsim.arch.loader import read_yaml as read_mapping
-
     return read_mapping(path), str(path)
 
 
@@ -274,16 +220,6 @@ def _post_aid(p: AidParams, source: str) -> None:
         _fail("must be below vdd_v", source, "dac.linear_floor_v")
 
 
-def check_reram(p: ReramParams, source: str, prefix: str) -> None:
-    if p.g_min_us >= p.g_max_us:
-        _fail("must be below g_max_us", source, f"{prefix}.g_min_us")
-    for name in ("stuck_off_rate", "stuck_on_rate"):
-        if getattr(p, name) > 1:
-            _fail("a rate must be <= 1", source, f"{prefix}.{name}")
-    if p.stuck_off_rate + p.stuck_on_rate > 1:
-        _fail("stuck_off_rate + stuck_on_rate must be <= 1", source, f"{prefix}.stuck_on_rate")
-
-
 def _post_nl_adc(p: NlAdcParams, source: str) -> None:
     check_reram(p.device, source, "device")
     if p.bits > 12:
@@ -303,16 +239,9 @@ def _post_nl_adc(p: NlAdcParams, source: str) -> None:
             _fail("the table must be monotone and not constant", source, "table_y")
 
 
-def _post_pcm(p: PcmParams, source: str) -> None:
-    for name in ("mu", "sigma"):
-        c = getattr(p.drift, name)
-        if c.min > c.max:
-            _fail("min must be <= max", source, f"drift.{name}.min")
-
-
 _POST = {
     AidParams: _post_aid,
     NlAdcParams: _post_nl_adc,
-    PcmParams: _post_pcm,
+    PcmParams: check_pcm,
     AdcStudyParams: _post_adc_study,
 }

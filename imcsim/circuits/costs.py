@@ -11,11 +11,11 @@ primitive fires every sense amplifier / bit line of the subarray.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Any
 
-from imcsim.arch.schema import Arch
 from imcsim.circuits import microprogram as mp
+from imcsim.units import ns_to_cycles
 
 # Which energy category each primitive's energy is reported under.
 CATEGORY = {
@@ -25,11 +25,6 @@ CATEGORY = {
     "latch": "sense_amplifiers",
 }
 TIMED = ("activate", "sense", "latch", "write")
-
-
-def ns_to_cycles(ns: float, frequency_hz: float) -> int:
-    """Duration in global clock cycles, rounded up (a component cannot finish mid-cycle)."""
-    return int(math.ceil(ns * frequency_hz * 1e-9 - 1e-9))
 
 
 @dataclass(frozen=True)
@@ -50,9 +45,9 @@ class PrimitiveCosts:
     energy_pj: dict[str, float]
 
     @classmethod
-    def from_arch(cls, arch: Arch) -> PrimitiveCosts:
-        f = arch.clock.frequency_hz
-        tech, sa = arch.technology, arch.sense_amp
+    def from_sections(cls, tech: Any, sa: Any, f: float) -> PrimitiveCosts:
+        """From a technology section (activate_ns, write_ns, open and write energies), a
+        sense-amplifier section (sense_ns, latch_ns and energies) and the clock (Hz)."""
         cycles = {
             "activate": ns_to_cycles(tech.activate_ns, f),
             "sense": ns_to_cycles(sa.sense_ns, f),
@@ -93,10 +88,8 @@ class SubarrayOpCosts:
     reserved_rows: int  # two constant-zero rows (+ carry row for the write-back style)
 
     @classmethod
-    def from_arch(cls, arch: Arch) -> SubarrayOpCosts:
-        prim = PrimitiveCosts.from_arch(arch)
-        style = arch.sense_amp.kind
-        n = arch.datatypes.accumulator_bits
+    def build(cls, prim: PrimitiveCosts, style: str, n: int) -> SubarrayOpCosts:
+        """The operations of adder `style` with n-bit accumulators, costed by `prim`."""
         return cls(
             style=style,
             acc_bits=n,
@@ -113,12 +106,3 @@ def reserved_rows(style: str) -> int:
     zero-extension, and the source of a channel's first operation, so accumulators need
     no reset), plus the carry row of the write-back (ParaPIM) style."""
     return 3 if style == "parapim" else 2
-
-
-def static_power_w(arch: Arch) -> float:
-    """Leakage of the whole chip (W): subarrays, sense amplifiers, controllers, buffer."""
-    chip, tech = arch.chip, arch.technology
-    return (arch.subarrays * tech.leakage_w_per_subarray
-            + arch.subarrays * chip.columns * arch.sense_amp.leakage_w_per_column
-            + chip.banks * arch.controller.leakage_w
-            + arch.buffer.leakage_w)

@@ -41,16 +41,18 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from imcsim.circuits.costs import ns_to_cycles
 from imcsim.circuits.photonic_link import (
     LinkBudget,
+    build_photonic,
     link_budget,
+    load_photonic_params,
     phase_shifters,
     vectors_per_symbol,
 )
 from imcsim.circuits.photonic_mlg import (
     MatmulShape,
     MlgPlan,
+    WeightLayer,
     generate_weights,
     plan_mlg,
     random_factors,
@@ -63,19 +65,13 @@ from imcsim.circuits.photonic_noise import (
     repeats_for_bits,
     shot_limited_aj_per_mac,
 )
-from imcsim.circuits.photonic_params import (
-    MlgRanks,
-    PhotonicParams,
-    build_photonic,
-    load_photonic_params,
-    validate_photonic,
-)
+from imcsim.circuits.photonic_params import MlgRanks, PhotonicParams, validate_photonic
 from imcsim.errors import ConfigError
-from imcsim.workload.layer import ComputeLayer, Network
+from imcsim.units import ns_to_cycles
 
 __all__ = [
     "CATEGORIES", "MatmulShape", "MlgPlan", "MlgRanks", "PhotonicCore", "PhotonicParams",
-    "build_photonic", "check_layer_names", "enob", "full_scale_sigma", "generate_weights",
+    "build_photonic", "enob", "full_scale_sigma", "generate_weights",
     "layer_cost", "link_budget", "load_photonic_core", "load_photonic_params",
     "noisy_matvec", "plan_mlg", "random_factors", "repeats_for_bits",
     "shot_limited_aj_per_mac", "validate_photonic",
@@ -153,12 +149,12 @@ def _job(core: PhotonicCore, s: MatmulShape, k: int, kind: str, *,
     return {
         "kind": kind, "tiles": tiles, "reprogram_cycles_per_tile": program_cyc,
         "compute_cycles_per_tile": compute_cyc, "cycles": tiles * (program_cyc + compute_cyc),
-        "macs": s.macs, "repeats": k, "energy_pj": energy,
+        "macs": s.macs, "weights": weights, "repeats": k, "energy_pj": energy,
         "optical_pj": core.link.laser_optical_mw * on_ns,
     }
 
 
-def layer_cost(layer: ComputeLayer, core: PhotonicCore, repeats: int | None = None, *,
+def layer_cost(layer: WeightLayer, core: PhotonicCore, repeats: int | None = None, *,
                mlg: MlgRanks | None = None) -> dict:
     """Cycles (global) and energy of `layer` on one core.
 
@@ -219,20 +215,7 @@ def layer_cost(layer: ComputeLayer, core: PhotonicCore, repeats: int | None = No
         "noise_sigma_fs": full_scale_sigma(p, layer.fan_in, k),
         "jobs": [{key: j[key] for key in ("kind", "tiles", "reprogram_cycles_per_tile",
                                            "compute_cycles_per_tile", "cycles", "macs",
-                                           "repeats", "energy_pj")} for j in jobs],
+                                           "weights", "repeats", "energy_pj")}
+                 for j in jobs],
         "mlg": mlg_info,
     }
-
-
-def check_layer_names(params: PhotonicParams, network: Network,
-                      prefix: str = "photonic") -> None:
-    """Per-layer settings must name layers of `network` (ConfigError naming the key)."""
-    names = {layer.name for layer in network.layers}
-    prefix = f"{prefix}." if prefix else ""
-    for section, entries in (("precision", params.precision.per_layer),
-                             ("mlg", params.mlg.per_layer)):
-        for name in entries:
-            if name not in names:
-                raise ConfigError(f"no layer named {name!r} in {network.name}",
-                                  source=params.source or None,
-                                  key=f"{prefix}{section}.per_layer.{name}")

@@ -45,10 +45,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from imcsim.circuits.photonic_params import PhotonicParams
+from imcsim.circuits.photonic_params import (
+    PhotonicParams,
+    build_photonic_fields,
+    read_photonic_section,
+)
+from imcsim.errors import ConfigError
 
 
 def db_to_linear(db: float) -> float:
@@ -157,3 +162,32 @@ def phase_shifters(p: PhotonicParams) -> int:
 def vectors_per_symbol(p: PhotonicParams) -> int:
     """Input vectors processed per symbol: WDM-parallel vectors in an MZI mesh, else 1."""
     return p.core.wavelengths if p.core.kind == "mzi_mesh" else 1
+
+
+def check_laser_budget(p: PhotonicParams, source: str, prefix: str = "photonic") -> None:
+    """A core that needs more optical power per laser than ``laser.max_optical_power_mw``
+    is refused, with required and available power in the message."""
+    lb = link_budget(p)
+    have = p.laser.max_optical_power_mw
+    if lb.laser_optical_mw_per_laser > have:
+        c = p.core
+        raise ConfigError(
+            f"{c.rows}x{c.cols} {c.kind} at {c.output_bits} output bits needs "
+            f"{lb.laser_optical_mw_per_laser:.4g} mW optical per laser (link loss "
+            f"{lb.total_db:.2f} dB, sensitivity {p.detector.sensitivity_dbm:g} dBm, "
+            f"x 2^{c.output_bits}) but the laser budget laser.max_optical_power_mw is "
+            f"{have:g} mW; shrink core.rows/cols, lower output_bits or losses, or raise "
+            f"the budget", source=source, key=f"{prefix}.core" if prefix else "core")
+
+
+def build_photonic(raw: Any, source: str, prefix: str = "photonic") -> PhotonicParams:
+    """Validate mapping `raw` (the section at key `prefix` of file `source`) completely."""
+    params = build_photonic_fields(raw, source, prefix)
+    check_laser_budget(params, source, prefix)
+    return params
+
+
+def load_photonic_params(path: str | Path, key: str = "photonic") -> PhotonicParams:
+    """Read the ``key`` section of YAML file `path` and validate it completely."""
+    raw, source = read_photonic_section(path, key)
+    return build_photonic(raw, source, key)

@@ -26,10 +26,43 @@ The generation runs on the core as two matrix products: level 1 programs coeff_i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from imcsim.workload.layer import ComputeLayer
+
+class WeightLayer(Protocol):
+    """What the photonic models read of a weight layer (a workload ComputeLayer has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def out_channels(self) -> int: ...
+
+    @property
+    def in_channels(self) -> int: ...
+
+    @property
+    def groups(self) -> int: ...
+
+    @property
+    def kernel(self) -> tuple[int, int]: ...
+
+    @property
+    def out_pixels(self) -> int: ...
+
+    @property
+    def fan_in(self) -> int: ...
+
+    @property
+    def macs(self) -> int: ...
+
+    @property
+    def weight_count(self) -> int: ...
+
+    @property
+    def weight_bits(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +136,7 @@ class MlgPlan:
         return sum(j.macs for j in self.generation_jobs())
 
 
-def plan_mlg(layer: ComputeLayer, base_in: int, base_out: int) -> MlgPlan:
+def plan_mlg(layer: WeightLayer, base_in: int, base_out: int) -> MlgPlan:
     """Apply ranks (b_in, b_out) to `layer`, keeping only the levels that save parameters."""
     c_out = layer.out_channels
     c_in = layer.in_channels // layer.groups

@@ -1,12 +1,12 @@
 """Photonic tensor core parameters: the ``photonic`` YAML section, typed and validated.
 
-The section is read with the arch machinery (`imcsim.arch.loader.build_section`: unknown
+The section is read with the config machinery (`imcsim.config.build_section`: unknown
 keys, types, ``min``/``gt`` bounds, enumerations) and then checked across fields by
 `validate_photonic`: wall-plug efficiency <= 1, one wavelength per input of a microring
-bank, per-layer repeat counts K >= 1, per-layer MLG ranks, and the laser budget (a core
-that needs more optical power per laser than ``laser.max_optical_power_mw`` is refused,
-with required and available power in the message). Every problem is a `ConfigError`
-naming the file and the dotted key.
+bank, per-layer repeat counts K >= 1, per-layer MLG ranks. The laser budget needs the
+link model, so it is checked there (`photonic_link.check_laser_budget`; `build_photonic`
+and `load_photonic_params` there do all of it). Every problem is a `ConfigError` naming
+the file and the dotted key.
 
 The meaning and source of each number lives in ``arch_configs/photonic.yaml``.
 """
@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imcsim.arch.fields import non_negative, one_of, positive
+from imcsim.config.fields import non_negative, one_of, positive
+from imcsim.config.sections import build_section
+from imcsim.config.yaml_file import read_yaml
 from imcsim.errors import ConfigError
 
 CORE_KINDS = ("mzi_mesh", "microring_bank")
@@ -152,29 +154,25 @@ class PhotonicParams:
         return self.precision.per_layer.get(layer_name, self.precision.default_repeats)
 
 
-def build_photonic(raw: Any, source: str, prefix: str = "photonic") -> PhotonicParams:
-    """Validate mapping `raw` (the section at key `prefix` of file `source`)."""
-    from imcsim.arch.loader import build_section
-
+def build_photonic_fields(raw: Any, source: str, prefix: str = "photonic") -> PhotonicParams:
+    """Validate mapping `raw` (the section at key `prefix` of file `source`), field by
+    field and across fields, but not the laser budget (`photonic_link.build_photonic`)."""
     params = build_section(PhotonicParams, raw, source, prefix)
     return validate_photonic(params, source, prefix)
 
 
-def load_photonic_params(path: str | Path, key: str = "photonic") -> PhotonicParams:
-    """Read the ``key`` section of YAML file `path` and validate it."""
-    from imcsim.arch.loader import read_yaml
-
+def read_photonic_section(path: str | Path, key: str = "photonic") -> tuple[Any, str]:
+    """The raw ``key`` section of YAML file `path`, and the file's name."""
     source = str(path)
     raw = read_yaml(path)
     if key not in raw:
         raise ConfigError("missing required section", source=source, key=key)
-    return build_photonic(raw[key], source, key)
+    return raw[key], source
 
 
 def validate_photonic(p: PhotonicParams, source: str, prefix: str) -> PhotonicParams:
-    """Cross-field checks the generic loader cannot express; returns the normalised params."""
-    from imcsim.arch.loader import build_section
-
+    """Cross-field checks the generic loader cannot express (all but the laser budget,
+    `photonic_link.check_laser_budget`); returns the normalised params."""
 
     def err(key: str, msg: str) -> ConfigError:
         return ConfigError(msg, source=source, key=f"{prefix}.{key}" if prefix else key)
@@ -204,20 +202,4 @@ def validate_photonic(p: PhotonicParams, source: str, prefix: str) -> PhotonicPa
     p = dataclasses.replace(
         p, precision=dataclasses.replace(p.precision, per_layer=dict(per_layer)),
         mlg=dataclasses.replace(p.mlg, per_layer=mlg_layers), source=source)
-    _check_laser_budget(p, err)
     return p
-
-
-def _check_laser_budget(p: PhotonicParams, err) -> None:
-    from imcsim.circuits.photonic_link import link_budget  # link needs these types
-
-    lb = link_budget(p)
-    have = p.laser.max_optical_power_mw
-    if lb.laser_optical_mw_per_laser > have:
-        c = p.core
-        raise err("core", f"{c.rows}x{c.cols} {c.kind} at {c.output_bits} output bits needs "
-                  f"{lb.laser_optical_mw_per_laser:.4g} mW optical per laser (link loss "
-                  f"{lb.total_db:.2f} dB, sensitivity {p.detector.sensitivity_dbm:g} dBm, "
-                  f"x 2^{c.output_bits}) but the laser budget laser.max_optical_power_mw is "
-                  f"{have:g} mW; shrink core.rows/cols, lower output_bits or losses, or raise "
-                  f"the budget")

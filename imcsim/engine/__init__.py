@@ -1,7 +1,14 @@
-"""Discrete-event engine (simpy, plus an exact array solver for stream phases): phases,
-shared resources, job record."""
+"""Discrete-event engine (simpy, plus an exact array solver for stream phases): resources
+with roles, phases, the job record."""
 
-from imcsim.engine.core import EngineResult, JobRecord, Phase, Step, run
-from imcsim.engine.stream import StreamPhase
+from imcsim.engine.core import run
+from imcsim.engine.types import (
+    EngineResult,
+    JobRecord,
+    Phase,
+    Resource,
+    Step,
+    StreamPhase,
+)
 
-__all__ = ["EngineResult", "JobRecord", "Phase", "Step", "StreamPhase", "run"]
+__all__ = ["EngineResult", "JobRecord", "Phase", "Resource", "Step", "StreamPhase", "run"]

@@ -181,19 +181,20 @@ def users(res, cyc, final, n_res):
 
 
 @njit(cache=True)
-def run_phase(t0, res, cyc, kind, final_res, final, final_kind, n_res):
+def run_phase(t0, res, cyc, kind, final_res, final, final_kind, final_lanes, n_res):
     """One stream phase from t0: (status, end, shared, and the record: resource, kind,
-    start, end, by end cycle). status 1: done; 0: a final resource is not private (not
-    run); -1: a resource index is out of range (not run)."""
+    start, end, lanes, by end cycle; a stream step's lanes are -1, all of its resource's).
+    status 1: done; 0: a final resource is not private (not run); -1: a resource index is
+    out of range (not run)."""
     count, valid = users(res, cyc, final_res, n_res)
     shared = count > 1
     n, k = res.shape
     empty = np.empty(0, np.int64)
     if not valid:
-        return -1, t0, shared, empty, empty, empty, empty
+        return -1, t0, shared, empty, empty, empty, empty, empty
     for q in range(n):
         if count[final_res[q]] > 1:
-            return 0, t0, shared, empty, empty, empty, empty
+            return 0, t0, shared, empty, empty, empty, empty, empty
     start, ends = solve(t0, res, cyc, shared, final)
     m = 0
     for q in range(n):
@@ -202,6 +203,7 @@ def run_phase(t0, res, cyc, kind, final_res, final, final_kind, n_res):
             m += start[q, p] >= 0
     r_res, r_kind = np.empty(m, np.int64), np.empty(m, np.int64)
     r_start, r_end = np.empty(m, np.int64), np.empty(m, np.int64)
+    r_lanes = np.full(m, -1, np.int64)
     i = 0
     for q in range(n):
         for p in range(k):
@@ -212,9 +214,11 @@ def run_phase(t0, res, cyc, kind, final_res, final, final_kind, n_res):
         if final[q] > 0:
             r_res[i], r_kind[i] = final_res[q], final_kind[q]
             r_start[i], r_end[i] = t0, t0 + final[q]
+            r_lanes[i] = final_lanes[q]
             i += 1
     order = np.argsort(r_end, kind="mergesort")  # about the order simpy records them in
     end = t0
     for q in range(n):
         end = max(end, ends[q])
-    return 1, end, shared, r_res[order], r_kind[order], r_start[order], r_end[order]
+    return (1, end, shared, r_res[order], r_kind[order], r_start[order], r_end[order],
+            r_lanes[order])

@@ -1,76 +1,15 @@
 """Stream phases: one task per queue, a stream of overlap steps then one private step.
 
-`StreamPhase` holds such a phase as arrays (no `Step` objects): queue i streams steps
-(stream_res[i, j], stream_cycles[i, j], stream_kind[i, j]) in order, j = 0..k-1, while
-its owner resource final_res[i] works final_cycles[i]. Resources and kinds are indices
-into the `names` and `kinds` tables; a stream slot with resource -1 is no step (padding).
-`time_phase` times one with the numba kernels of `engine.fifo`, exactly as `core.run`
-does in simpy; `as_stream` turns a `Phase` of that shape into one.
+`StreamPhase` (in `engine.types`) holds such a phase as arrays. `time_phase` times one
+with the numba kernels of `engine.fifo`, exactly as `core.run` does in simpy;
+`as_stream` turns a `Phase` of that shape into one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 
-from imcsim.engine.core import JobRecord, Phase, Step
-
-
-def _ints(value: object, shape: tuple[int, ...]) -> np.ndarray:
-    out = np.empty(shape, np.int64)
-    out[...] = value
-    return out
-
-
-@dataclass
-class StreamPhase:
-    """A phase as arrays: queue i = one task [stream steps of row i] + [final step i].
-
-    The queues run in row order; queue i is owned by names[final_res[i]]. Any array-likes
-    are accepted (a 1-d stream is one step per queue; kinds may be one per stream column
-    or one for all); they are stored as contiguous int64 arrays of the full shapes.
-    """
-
-    name: str
-    layer: int
-    names: Sequence[str]
-    kinds: Sequence[str]
-    stream_res: np.ndarray  # (n, k), -1: no step
-    stream_cycles: np.ndarray  # (n, k)
-    stream_kind: np.ndarray  # (n, k)
-    final_res: np.ndarray  # (n,)
-    final_cycles: np.ndarray  # (n,)
-    final_kind: np.ndarray  # (n,)
-
-    def __post_init__(self) -> None:
-        res = np.asarray(self.stream_res)
-        shape = (len(res), 1) if res.ndim == 1 else res.shape
-        n = shape[0]
-        self.stream_res = _ints(res.reshape(shape), shape)
-        self.stream_cycles = _ints(np.reshape(self.stream_cycles, shape), shape)
-        self.stream_kind = _ints(self.stream_kind, shape)
-        self.final_res = _ints(self.final_res, (n,))
-        self.final_cycles = _ints(self.final_cycles, (n,))
-        self.final_kind = _ints(self.final_kind, (n,))
-
-    def __len__(self) -> int:
-        return len(self.final_res)
-
-    def to_phase(self) -> Phase:
-        """The same phase as `Step` objects (for the simpy path)."""
-        names, kinds = self.names, self.kinds
-        queues: dict[str, list[list[Step]]] = {}
-        for sres, scyc, skind, fres, fcyc, fkind in zip(
-                self.stream_res.tolist(), self.stream_cycles.tolist(),
-                self.stream_kind.tolist(), self.final_res.tolist(),
-                self.final_cycles.tolist(), self.final_kind.tolist(), strict=True):
-            task = [Step(names[r], c, kinds[m], overlap=True)
-                    for r, c, m in zip(sres, scyc, skind, strict=True) if r >= 0]
-            task.append(Step(names[fres], fcyc, kinds[fkind]))
-            queues.setdefault(names[fres], []).append(task)
-        return Phase(self.name, self.layer, queues)
+from imcsim.engine.types import JobRecord, Phase, StreamPhase
 
 
 def as_stream(phase: Phase) -> StreamPhase | None:
@@ -96,6 +35,7 @@ def as_stream(phase: Phase) -> StreamPhase | None:
     scyc = np.zeros((n, k), np.int64)
     skind = np.zeros((n, k), np.int64)
     fres, fcyc, fkind = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    flanes = np.empty(n, np.int64)
     for i, task in enumerate(tasks):
         for j, step in enumerate(task):
             r = names.setdefault(step.resource, len(names))
@@ -103,9 +43,9 @@ def as_stream(phase: Phase) -> StreamPhase | None:
             if j < len(task) - 1:
                 sres[i, j], scyc[i, j], skind[i, j] = r, step.cycles, m
             else:
-                fres[i], fcyc[i], fkind[i] = r, step.cycles, m
+                fres[i], fcyc[i], fkind[i], flanes[i] = r, step.cycles, m, step.lanes
     return StreamPhase(phase.name, phase.layer, list(names), list(kinds), sres, scyc, skind,
-                       fres, fcyc, fkind)
+                       fres, fcyc, fkind, flanes)
 
 
 def time_phase(phase: StreamPhase, t0: int, record: JobRecord, known: set[str]) -> int | None:
@@ -114,9 +54,9 @@ def time_phase(phase: StreamPhase, t0: int, record: JobRecord, known: set[str]) 
     `known`: the engine's resource names (simpy looks the shared ones up: KeyError)."""
     from imcsim.engine.fifo import run_phase
 
-    status, end, shared, res, kind, start, stop = run_phase(
+    status, end, shared, res, kind, start, stop, lanes = run_phase(
         t0, phase.stream_res, phase.stream_cycles, phase.stream_kind, phase.final_res,
-        phase.final_cycles, phase.final_kind, len(phase.names))
+        phase.final_cycles, phase.final_kind, phase.final_lanes, len(phase.names))
     if status < 0:
         raise IndexError(f"phase {phase.name!r}: a resource index is outside its names "
                          "(or a stream slot without resource has cycles)")
@@ -125,5 +65,5 @@ def time_phase(phase: StreamPhase, t0: int, record: JobRecord, known: set[str]) 
     for r in np.flatnonzero(shared):
         if phase.names[r] not in known:
             raise KeyError(phase.names[r])
-    record.add_block(phase.names, res, phase.kinds, kind, phase.layer, start, stop)
+    record.add_block(phase.names, res, phase.kinds, kind, phase.layer, start, stop, lanes)
     return int(end)

@@ -1,7 +1,9 @@
-"""Report files with stable column names, written atomically (temp name, then rename).
+"""Report files with stable column names, written atomically (temp name, then rename),
+all read from the one run document (`imcsim.app.RunOutcome.document()`):
 
     summary.json          the run document (same as `imcsim run --format json`)
-    layers.csv            one row per layer (columns: LAYER_COLUMNS)
+    layers.csv            one row per layer: LAYER_COLUMNS, then the design kind's scalar
+                          details, nested keys joined with "." (e.g. mapping.split)
     energy_breakdown.csv  one row per layer and component (columns: ENERGY_COLUMNS)
 """
 
@@ -11,16 +13,16 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from imcsim.atomic import atomic_write, atomic_write_bytes
-from imcsim.errors import ImcsimError
-from imcsim.report.result import RunResult
+from imcsim.errors import UsageError
 
 __all__ = ["ENERGY_COLUMNS", "LAYER_COLUMNS", "atomic_write", "atomic_write_bytes",
-           "energy_csv", "layers_csv", "write_run_outputs"]
+           "check_out_dir", "energy_csv", "layers_csv", "write_run_outputs"]
 
 LAYER_COLUMNS = ("layer", "kind", "macs", "weight_sparsity", "cycles", "time_s", "energy_j",
-                 "utilisation", "adds", "skipped", "split", "tiles", "items")
+                 "utilisation")
 ENERGY_COLUMNS = ("layer", "component", "energy_j")
 
 
@@ -32,27 +34,52 @@ def _csv(header: tuple[str, ...], rows: list[list]) -> str:
     return buf.getvalue()
 
 
-def layers_csv(res: RunResult) -> str:
-    return _csv(LAYER_COLUMNS, [[la.name, la.kind, la.macs, la.weight_sparsity, la.cycles,
-                                 la.time_s, la.energy_j, la.utilisation, la.adds, la.skipped,
-                                 la.split, la.tiles, la.items] for la in res.layers])
+def flat_details(details: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Scalar entries of `details`, nested mappings flattened with "." in their keys."""
+    out: dict[str, Any] = {}
+    for key, value in details.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flat_details(value, f"{name}."))
+        elif isinstance(value, (str, int, float, bool)):
+            out[name] = value
+    return out
 
 
-def energy_csv(res: RunResult) -> str:
-    rows = [[la.name, comp, e] for la in res.layers for comp, e in la.energy_breakdown_j.items()]
+def layers_csv(doc: dict[str, Any]) -> str:
+    flat = [flat_details(la["details"]) for la in doc["layers"]]
+    extra: list[str] = []
+    for row in flat:
+        extra += [k for k in row if k not in extra]
+    rows = [[la["name"], la["kind"], la["macs"], la["weight_sparsity"], la["cycles"],
+             la["time_s"], la["energy_j"], la["utilisation"], *(row.get(k, "") for k in extra)]
+            for la, row in zip(doc["layers"], flat, strict=True)]
+    return _csv((*LAYER_COLUMNS, *extra), rows)
+
+
+def energy_csv(doc: dict[str, Any]) -> str:
+    rows = [[la["name"], comp, e] for la in doc["layers"]
+            for comp, e in la["energy_breakdown_j"].items()]
     return _csv(ENERGY_COLUMNS, rows)
 
 
-def write_run_outputs(out_dir: str | Path, res: RunResult) -> list[Path]:
-    """Render every file first, then write each atomically; returns the paths written."""
+def check_out_dir(out_dir: str | Path, key: str = "out") -> Path:
+    """`out_dir` may be written into: it does not exist yet or is a directory."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise ImcsimError("output path exists and is not a directory", source=str(out),
-                          key="--out")
+        raise UsageError("output path exists and is not a directory", source=str(out),
+                         key=key)
+    return out
+
+
+def write_run_outputs(out_dir: str | Path, doc: dict[str, Any]) -> list[Path]:
+    """Render every file of run document `doc` first, then write each atomically;
+    returns the paths written."""
+    out = check_out_dir(out_dir)
     files = {
-        out / "summary.json": json.dumps(res.to_dict(), indent=2) + "\n",
-        out / "layers.csv": layers_csv(res),
-        out / "energy_breakdown.csv": energy_csv(res),
+        out / "summary.json": json.dumps(doc, indent=2) + "\n",
+        out / "layers.csv": layers_csv(doc),
+        out / "energy_breakdown.csv": energy_csv(doc),
     }
     for path, text in files.items():
         atomic_write(path, text)

@@ -164,9 +164,10 @@ def _figure_run_utilisation(doc: dict[str, Any]) -> Figure:
                label=f"network (cycle-weighted): {net:.2f}")
     _layer_axis(ax, names)
     ax.set_ylim(0, max(1.0, *util) * 1.05)
-    ax.set_ylabel("utilisation\n(fraction of column-cycles computing)")
+    lanes = doc.get("utilisation", {}).get("lanes", "lanes")
+    ax.set_ylabel(f"utilisation\n(busy lane-cycles / lane-cycles;\nlanes: {lanes})")
     _legend_outside(ax)
-    ax.set_title(f"{doc['arch']}: subarray utilisation per layer")
+    ax.set_title(f"{doc['arch']}: utilisation per layer")
     fig.suptitle(_subtitle(doc), fontsize=8)
     return fig
 
@@ -217,23 +218,28 @@ def plot_compare(doc: dict[str, Any], out_dir: str | Path,
 # ---------------------------------------------------------------- timeline
 
 
-def _figure_utilisation_timeline(record: Any, n_subarrays: int, frequency_hz: float,
+def _figure_utilisation_timeline(record: Any, frequency_hz: float, lanes: str = "lanes",
                                  bins: int = 200) -> Figure:
-    from imcsim.report.trace import binned_busy_cycles
+    from imcsim.report.trace import binned_integral, busy_lane_steps, busy_unit_steps
 
-    if n_subarrays <= 0 or not frequency_hz > 0 or bins <= 0:
-        raise UsageError("n_subarrays, frequency_hz and bins must be positive",
-                         key="utilisation timeline")
+    lanes_total, units = record.compute_lanes(), record.compute_units()
+    if lanes_total <= 0 or not frequency_hz > 0 or bins <= 0:
+        raise UsageError("the record needs compute units, and frequency_hz and bins must be "
+                         "positive", key="utilisation timeline")
     end = max(record.end, default=0)
     edges = np.linspace(0.0, float(end), max(1, min(bins, end)) + 1)
-    busy = binned_busy_cycles(record, edges) if end else np.zeros(1)
     width = np.diff(edges) if end else np.ones(1)
-    fraction = busy / (n_subarrays * width)
+    busy_lanes = binned_integral(*busy_lane_steps(record), edges) if end else np.zeros(1)
+    busy_units = binned_integral(*busy_unit_steps(record), edges) if end else np.zeros(1)
+    fraction = busy_lanes / (lanes_total * width)
     scale, unit = _time_unit(end / frequency_hz)
     to_time = scale / frequency_hz
     fig, (ax,) = _new_figure(0, height=4.0)
     ax.stairs(fraction, edges * to_time, fill=True, alpha=0.6, color="tab:green",
-              label=f"mean per bin ({len(fraction)} bins of {width[0]:,.0f} cycles)")
+              label=f"utilisation: busy lanes / {lanes_total:,} lanes (mean per bin of "
+                    f"{width[0]:,.0f} cycles)")
+    ax.stairs(busy_units / (units * width), edges * to_time, color="tab:blue",
+              linewidth=0.8, label=f"compute units busy / {units:,} units")
     starts: dict[int, int] = {}
     for layer, s in zip(record.layer, record.start, strict=True):
         starts[layer] = min(s, starts.get(layer, s))
@@ -243,19 +249,20 @@ def _figure_utilisation_timeline(record: Any, n_subarrays: int, frequency_hz: fl
     ax.set_xlim(0, end * to_time if end else 1)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel(f"time ({unit})")
-    ax.set_ylabel(f"fraction of the {n_subarrays} subarrays computing")
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("Subarrays computing over time")
+    ax.set_ylabel(f"fraction busy\n(lanes: {lanes})")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("Utilisation over time")
     return fig
 
 
-def plot_utilisation_timeline(record: Any, n_subarrays: int, frequency_hz: float,
-                              out_dir: str | Path, formats: Sequence[str] = FORMATS,
-                              bins: int = 200) -> list[Path]:
-    """Fraction of subarrays computing over time, binned, from the `JobRecord`'s
-    ``compute`` steps on subarray resources: ``utilisation_timeline``."""
+def plot_utilisation_timeline(record: Any, frequency_hz: float, out_dir: str | Path,
+                              formats: Sequence[str] = FORMATS, bins: int = 200,
+                              lanes: str = "lanes") -> list[Path]:
+    """Utilisation over time, binned, from the `JobRecord`'s compute steps on compute
+    units: busy lanes / all lanes (the report's utilisation), and busy units / all
+    units as a second series: ``utilisation_timeline``."""
     return _save({"utilisation_timeline": _figure_utilisation_timeline(
-        record, n_subarrays, frequency_hz, bins)}, out_dir, formats)
+        record, frequency_hz, lanes, bins)}, out_dir, formats)
 
 
 # ---------------------------------------------------------------- sparsity sweep

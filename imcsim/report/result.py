@@ -1,30 +1,37 @@
-"""Result objects of a run and their JSON form (names are a stable, documented interface)."""
+"""Result objects of a run and their JSON form (names are a stable, documented interface).
+
+Kind-neutral: every design kind fills the core fields (cycles, time, energy by category,
+utilisation, area where it models one); what only one kind has goes in `details`.
+
+Utilisation, for every kind and at every scale (a layer, the run, a time bin):
+
+    utilisation = busy lane-cycles / (lanes x cycles)
+
+summed over the compute units, where each kind says what a lane is (`lanes`: the columns
+of a bit-serial subarray, the columns of a crossbar tile, the MAC cells of a photonic
+core) and a compute step keeps busy the lanes it uses (a tile of 49 output pixels keeps
+49 of a subarray's 256 columns busy).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-ENERGY_CATEGORIES = ("array", "sense_amplifiers", "controller", "buffers", "interconnect",
-                     "leakage")
+UTILISATION = "busy lane-cycles / (lanes x cycles)"
 
 
 @dataclass
 class LayerResult:
     name: str
-    kind: str
+    kind: str  # the layer's operation: "conv" | "fc"
     macs: int
     cycles: int
     time_s: float
     energy_breakdown_j: dict[str, float]
     utilisation: float
     weight_sparsity: float
-    adds: int  # additions/subtractions issued to subarrays (reduction included)
-    skipped: int  # zero weights the controller skipped
-    split: int
-    tiles: int
-    items: int
-    extra: dict[str, Any] = field(default_factory=dict)  # model-specific readings
+    details: dict[str, Any] = field(default_factory=dict)  # what only this design kind has
 
     @property
     def energy_j(self) -> float:
@@ -36,9 +43,7 @@ class LayerResult:
             "time_s": self.time_s, "energy_j": self.energy_j,
             "energy_breakdown_j": dict(self.energy_breakdown_j),
             "utilisation": self.utilisation, "weight_sparsity": self.weight_sparsity,
-            "adds": self.adds, "skipped": self.skipped,
-            "mapping": {"split": self.split, "tiles": self.tiles, "items": self.items},
-            **self.extra,
+            "details": self.details,
         }
 
 
@@ -46,15 +51,16 @@ class LayerResult:
 class RunResult:
     arch: str
     arch_source: str
+    kind: str  # the design kind (a plug-in name)
     net: str
     quantizer: str
     frequency_hz: float
     layers: list[LayerResult]
-    area_breakdown_mm2: dict[str, float]
-    sa_level: dict[str, float]
+    area_breakdown_mm2: dict[str, float]  # empty: area not modelled for this kind
+    lanes: str  # what a lane of a compute unit is
+    lanes_total: int  # lanes of all compute units
+    details: dict[str, Any] = field(default_factory=dict)  # what only this kind has
     record: Any = field(default=None, repr=False)  # engine JobRecord (not serialised)
-    kind: str = "digital"
-    extra: dict[str, Any] = field(default_factory=dict)  # model-specific totals
 
     @property
     def cycles(self) -> int:
@@ -77,8 +83,9 @@ class RunResult:
         return sum(self.energy_breakdown_j.values())
 
     @property
-    def area_mm2(self) -> float:
-        return sum(self.area_breakdown_mm2.values())
+    def area_mm2(self) -> float | None:
+        """Chip area, None where the design kind does not model it."""
+        return sum(self.area_breakdown_mm2.values()) if self.area_breakdown_mm2 else None
 
     @property
     def macs(self) -> int:
@@ -98,18 +105,19 @@ class RunResult:
         return {
             "arch": self.arch,
             "arch_file": self.arch_source,
+            "kind": self.kind,
             "net": self.net,
             "quantizer": self.quantizer,
             "frequency_hz": self.frequency_hz,
+            "utilisation": {"definition": UTILISATION, "lanes": self.lanes,
+                            "lanes_total": self.lanes_total},
             "total": {
                 "cycles": self.cycles, "time_s": self.time_s, "energy_j": self.energy_j,
                 "power_w": self.power_w, "area_mm2": self.area_mm2, "macs": self.macs,
                 "utilisation": self.utilisation,
                 "energy_breakdown_j": self.energy_breakdown_j,
                 "area_breakdown_mm2": dict(self.area_breakdown_mm2),
-                **self.extra,
+                "details": self.details,
             },
-            "kind": self.kind,
-            "sa_level": dict(self.sa_level),
             "layers": [layer.to_dict() for layer in self.layers],
         }

@@ -7,7 +7,7 @@ from typing import Any
 from imcsim.report.result import RunResult
 
 
-def _si(value: float, unit: str) -> str:
+def si(value: float, unit: str) -> str:
     for scale, prefix in ((1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, "")):
         if abs(value) < scale * 1000 or prefix == "":
             return f"{value / scale:.3f} {prefix}{unit}"
@@ -25,22 +25,34 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def run_text(res: RunResult) -> str:
+def _mapping_cell(details: dict[str, Any]) -> str:
+    mapping = details.get("mapping") or {}
+    return "/".join(str(v) for v in mapping.values())
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool))
+
+
+def run_text(res: RunResult, kind_lines: list[str] | None = None) -> str:
+    """The run's table and totals; `kind_lines`: what its design kind adds."""
+    first = res.layers[0].details.get("mapping", {}) if res.layers else {}
     rows = [[la.name, f"{la.macs:,}", f"{la.weight_sparsity:.2f}", f"{la.cycles:,}",
-             _si(la.time_s, "s"), _si(la.energy_j, "J"), f"{la.utilisation:.2f}",
-             f"{la.split}/{la.tiles}/{la.items}"] for la in res.layers]
+             si(la.time_s, "s"), si(la.energy_j, "J"), f"{la.utilisation:.2f}",
+             _mapping_cell(la.details)] for la in res.layers]
     table = _table(["layer", "MACs", "w.sparsity", "cycles", "time", "energy", "util",
-                    "split/tiles/items"], rows)
+                    "/".join(first) or "mapping"], rows)
     e = res.energy_breakdown_j
     a = res.area_breakdown_mm2
-    sa = res.sa_level
     lines = [
-        f"arch: {res.arch} ({res.arch_source})   net: {res.net}   weights: {res.quantizer}",
+        f"arch: {res.arch} ({res.arch_source}, {res.kind})   net: {res.net}   "
+        f"weights: {res.quantizer}",
         "", table, "",
-        f"total: {res.cycles:,} cycles = {_si(res.time_s, 's')} at "
-        f"{res.frequency_hz / 1e9:g} GHz; energy {_si(res.energy_j, 'J')}; "
-        f"average power {_si(res.power_w, 'W')}; utilisation {res.utilisation:.2f}",
-        "energy by component: " + ", ".join(f"{k} {_si(v, 'J')} ({v / res.energy_j:.1%})"
+        f"total: {res.cycles:,} cycles = {si(res.time_s, 's')} at "
+        f"{res.frequency_hz / 1e9:g} GHz; energy {si(res.energy_j, 'J')}; "
+        f"average power {si(res.power_w, 'W')}; utilisation {res.utilisation:.2f} "
+        f"(busy lane-cycles / lane-cycles; lanes: {res.lanes})",
+        "energy by component: " + ", ".join(f"{k} {si(v, 'J')} ({v / res.energy_j:.1%})"
                                             for k, v in e.items() if v),
     ]
     if a:
@@ -48,22 +60,22 @@ def run_text(res: RunResult) -> str:
                      + ", ".join(f"{k} {v:.3f}" for k, v in a.items()) + ")")
     else:
         lines.append("area: not modelled for this kind of design")
-    if sa:
-        lines.append(f"one {sa['add_bits']}-bit addition per column: {sa['add_cycles']} "
-                     f"cycles, {_si(sa['add_energy_j'], 'J')}, SA area {sa['sa_area_um2']} um^2")
-    for key, value in res.extra.items():
+    lines += kind_lines or []
+    for key, value in res.details.items():
+        if not _scalar(value):
+            continue
         lines.append(f"{key.replace('_', ' ')}: {value:.4g}" if isinstance(value, float)
                      else f"{key.replace('_', ' ')}: {value}")
     return "\n".join(lines)
 
 
-def compare_text(cmp: dict[str, Any]) -> str:
+def compare_text(cmp: dict[str, Any], kind_lines: list[str] | None = None) -> str:
+    """The comparison's table and ratios; `kind_lines`: what the design kind adds."""
     rows = [[r["name"], f"{r['baseline_cycles']:,}", f"{r['design_cycles']:,}",
              f"{r['speedup']:.2f}x", f"{r['energy_efficiency']:.2f}x",
              f"{r['power_efficiency']:.2f}x"] for r in cmp["layers"]]
     table = _table(["layer", f"{cmp['baseline']} cycles", f"{cmp['arch']} cycles", "speedup",
                     "energy eff.", "power eff."], rows)
-    sa = cmp["sa_level"]
     area = cmp["area_efficiency"]
     lines = [
         f"{cmp['arch']} vs {cmp['baseline']} on {cmp['net']} ({cmp['quantizer']})", "", table, "",
@@ -71,34 +83,9 @@ def compare_text(cmp: dict[str, Any]) -> str:
         f"{cmp['energy_efficiency']:.2f}x, power efficiency {cmp['power_efficiency']:.2f}x, "
         "area efficiency " + (f"{area:.2f}x" if area is not None else "n/a"),
     ]
-    if sa:
-        lines.append(f"SA level (one addition): speedup {sa['speedup']:.2f}x, power efficiency "
-                     f"{sa['power_efficiency']:.2f}x, energy efficiency "
-                     f"{sa['energy_efficiency']:.2f}x, area efficiency "
-                     f"{sa['area_efficiency']:.2f}x")
-    dec = cmp.get("decomposition")
-    if dec:
-        lines += ["", "where the ratios come from (factors multiply to the network figures):"]
-        for total, names in (("speedup", SPEED_FACTORS), ("energy_efficiency", ENERGY_FACTORS)):
-            f = dec[total]
-            lines.append(f"  {total.replace('_', ' ')} {cmp[total]:.2f}x = " + " x ".join(
-                f"{label} {f[key]:.3f}" for key, label in names))
-        for who, name in (("design", cmp["arch"]), ("baseline", cmp["baseline"])):
-            d = dec[who]
-            lines.append(
-                f"  {name}: per addition cycle also " + ", ".join(
-                    f"{k} {v:.1%}" for k, v in d["work_per_add_cycle"].items())
-                + f"; subarrays busy {d['busy_fraction']:.1%} of the run; per addition "
-                "energy also " + ", ".join(f"{k.replace('_', '/')} {v:.1%}" for k, v in
-                                           d["energy_per_add_energy"].items()))
+    lines += kind_lines or []
     return "\n".join(lines)
 
-
-SPEED_FACTORS = (("sa_level", "SA-level"), ("additions", "additions issued"),
-                 ("other_work", "other subarray work"), ("scheduling", "scheduling"),
-                 ("chip", "subarrays"))
-ENERGY_FACTORS = (("sa_level", "SA-level"), ("additions", "lane-additions"),
-                  ("other_energy", "other energy"))
 
 
 def _num(v: float) -> str:

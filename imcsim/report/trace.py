@@ -2,16 +2,19 @@
 
 Layout of the written JSON (format: "Trace Event Format", JSON object form):
 
-* one process per bank (``pid = b + 1``, named ``bank b``) with one thread per resource
-  (``bank{b}.ctrl``, ``bank{b}.bus``, ``bank{b}.sub{s}``; the thread is named after the
-  resource); resources that belong to no bank land in process 0, ``chip``;
+* one process per resource group of the engine's resource table (a bank, the crossbar
+  tiles, the photonic cores; ``pid`` 1, 2, ... in table order, named after the group)
+  with one thread per resource in table order (named after the resource); resources the
+  table does not list land in process 0, ``chip``;
 * one complete event (``ph: "X"``) per engine step, ``ts``/``dur`` in microseconds
   (cycles / frequency_hz * 1e6), ``args`` with the exact cycles (``start_cycle``,
   ``end_cycle``, ``busy_cycles``), the ``layer`` index (and ``layer_name`` when given),
   the ``kind`` and ``merged`` (how many steps the event stands for);
-* a counter (``ph: "C"``) ``busy subarrays`` in process 0: how many subarrays are
-  computing, exact at every change, or, when that has more than `max_events_per_track`
-  changes, the time-weighted mean per bin.
+* a counter (``ph: "C"``) ``busy lanes`` in process 0: how many lanes of the compute
+  units (resources of role "compute") are computing (steps of kind "compute"), exact at
+  every change, or, when that has more than `max_events_per_track` changes, the
+  time-weighted mean per bin; divided by the lanes of all compute units (``otherData``)
+  it is the utilisation the report states.
 
 Size is bounded: a track with more than `max_events_per_track` steps has runs of
 consecutive steps of the same kind and layer merged into aggregates of equal length
@@ -23,7 +26,6 @@ Nothing here computes a new figure: it re-lays out the recorded steps.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,45 +36,34 @@ from imcsim.errors import UsageError
 from imcsim.report.files import atomic_write
 
 CHIP_PID = 0
-COUNTER_NAME = "busy subarrays"
-_BANK_RESOURCE = re.compile(r"^bank(\d+)\.(?:(ctrl)|(bus)|sub(\d+))$")
+COUNTER_NAME = "busy lanes"
 
 
-_COMPUTE_UNIT = re.compile(r"^(xbar\.tile|photonic\.core)\d+$")
-
-
-def is_subarray(resource: str) -> bool:
-    """True for a compute unit: a subarray (``bank{b}.sub{s}``), a crossbar tile
-    (``xbar.tile{k}``) or a photonic core (``photonic.core{k}``)."""
-    m = _BANK_RESOURCE.match(resource)
-    return bool(m and m.group(4) is not None) or bool(_COMPUTE_UNIT.match(resource))
-
-
-def _track_ids(resources: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(pid, tid) of each resource: one process per bank, ctrl, bus, then subarrays."""
+def _track_ids(record: Any) -> tuple[dict[str, tuple[int, int]], dict[int, str]]:
+    """(pid, tid) of each resource and the name of each process: one process per
+    resource group (table order), one thread per resource; unlisted ones in ``chip``."""
     ids: dict[str, tuple[int, int]] = {}
-    other = sorted(r for r in set(resources) if not _BANK_RESOURCE.match(r))
-    for name in set(resources) - set(other):
-        m = _BANK_RESOURCE.match(name)
-        assert m is not None
-        tid = 0 if m.group(2) else 1 if m.group(3) else 2 + int(m.group(4))
-        ids[name] = (int(m.group(1)) + 1, tid)
+    groups: dict[str, int] = {}
+    tids: dict[int, int] = {}
+    for res in record.resources.values():
+        pid = groups.setdefault(res.group, len(groups) + 1)
+        ids[res.name] = (pid, tids.get(pid, 0))
+        tids[pid] = tids.get(pid, 0) + 1
+    used = set(record.resource)
+    other = sorted(used - set(ids))
     for i, name in enumerate(other):
         ids[name] = (CHIP_PID, 1 + i)
-    return dict(sorted(ids.items(), key=lambda kv: kv[1]))
+    names = {pid: group for group, pid in groups.items()}
+    names[CHIP_PID] = "chip"
+    ids = {name: ids[name] for name in ids if name in used}
+    return dict(sorted(ids.items(), key=lambda kv: kv[1])), names
 
 
-def busy_subarray_steps(record: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Change points (cycles, increasing) and the number of subarrays computing from each on.
-
-    Counts the record's ``compute`` steps on subarray resources.
-    """
-    sel = [i for i, (res, kind) in enumerate(zip(record.resource, record.kind, strict=True))
-           if kind == "compute" and is_subarray(res)]
-    starts = np.asarray([record.start[i] for i in sel], dtype=np.int64)
-    ends = np.asarray([record.end[i] for i in sel], dtype=np.int64)
+def _level_steps(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Change points (increasing) and the summed weight of the intervals open from each."""
     times = np.concatenate([starts, ends])
-    delta = np.concatenate([np.ones(len(sel), np.int64), -np.ones(len(sel), np.int64)])
+    delta = np.concatenate([weights, -weights])
     order = np.argsort(times, kind="stable")
     times, level = times[order], np.cumsum(delta[order])
     change, first = np.unique(times, return_index=True)
@@ -80,18 +71,34 @@ def busy_subarray_steps(record: Any) -> tuple[np.ndarray, np.ndarray]:
     return change, level[last] if len(times) else level
 
 
-def binned_busy_cycles(record: Any, edges: np.ndarray) -> np.ndarray:
-    """Subarray-cycles spent computing inside each bin ``[edges[i], edges[i+1])``.
+def busy_lane_steps(record: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Change points (cycles, increasing) and the number of compute lanes busy from each."""
+    _, starts, ends, lanes = record.compute_steps()
+    return _level_steps(starts, ends, lanes)
 
-    Exact for any (also fractional) edges: the integral of the busy count is piecewise
-    linear, so interpolating it at the edges loses nothing.
+
+def busy_unit_steps(record: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Change points and the number of compute units computing from each."""
+    _, starts, ends, _ = record.compute_steps()
+    return _level_steps(starts, ends, np.ones(len(starts), np.int64))
+
+
+def binned_integral(change: np.ndarray, level: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The integral of a step function inside each bin ``[edges[i], edges[i+1])``.
+
+    Exact for any (also fractional) edges: the integral is piecewise linear, so
+    interpolating it at the edges loses nothing.
     """
-    change, level = busy_subarray_steps(record)
     edges = np.asarray(edges, dtype=np.float64)
     if len(change) == 0:
         return np.zeros(len(edges) - 1)
     integral = np.r_[0.0, np.cumsum(level[:-1] * np.diff(change).astype(np.float64))]
     return np.diff(np.interp(edges, change.astype(np.float64), integral))
+
+
+def binned_busy_lane_cycles(record: Any, edges: np.ndarray) -> np.ndarray:
+    """Lane-cycles of the compute units spent computing inside each bin."""
+    return binned_integral(*busy_lane_steps(record), edges)
 
 
 def _groups(kinds: list[str], layers: list[int], limit: int) -> list[tuple[int, int]]:
@@ -124,13 +131,13 @@ def _us(cycles: float, scale: float) -> float:
 
 
 def _counter_events(record: Any, scale: float, limit: int) -> tuple[list[dict], str]:
-    change, level = busy_subarray_steps(record)
+    change, level = busy_lane_steps(record)
     if len(change) <= limit:
         return [{"name": COUNTER_NAME, "ph": "C", "pid": CHIP_PID, "ts": _us(t, scale),
                  "args": {COUNTER_NAME: int(v)}} for t, v in zip(change, level, strict=True)], \
             "exact"
     edges = np.linspace(0.0, float(change[-1]), limit)
-    mean = binned_busy_cycles(record, edges) / np.diff(edges)
+    mean = binned_integral(change, level, edges) / np.diff(edges)
     events = [{"name": COUNTER_NAME, "ph": "C", "pid": CHIP_PID, "ts": _us(t, scale),
                "args": {COUNTER_NAME: round(float(v), 6)}} for t, v in zip(edges, mean, strict=False)]
     events.append({"name": COUNTER_NAME, "ph": "C", "pid": CHIP_PID,
@@ -147,11 +154,11 @@ def build_trace(record: Any, frequency_hz: float, max_events_per_track: int = 20
         raise UsageError(f"must be at least 2, got {max_events_per_track}",
                          key="max_events_per_track")
     scale = 1e6 / frequency_hz  # microseconds per cycle
-    ids = _track_ids(record.resource)
+    ids, process_names = _track_ids(record)
     events: list[dict[str, Any]] = []
     pids = sorted({pid for pid, _ in ids.values()} | {CHIP_PID})
     for pid in pids:
-        name = "chip" if pid == CHIP_PID else f"bank {pid - 1}"
+        name = process_names[pid]
         events.append({"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}})
         events.append({"name": "process_sort_index", "ph": "M", "pid": pid,
                        "args": {"sort_index": pid}})
@@ -195,7 +202,8 @@ def build_trace(record: Any, frequency_hz: float, max_events_per_track: int = 20
             "generator": "imcsim", "frequency_hz": frequency_hz,
             "time_unit": "us = cycles / frequency_hz * 1e6; exact cycles in args",
             "max_events_per_track": max_events_per_track,
-            "aggregated_tracks": aggregated, "busy_subarrays_counter": counter_mode,
+            "aggregated_tracks": aggregated, "busy_lanes_counter": counter_mode,
+            "compute_lanes": record.compute_lanes(),
         },
     }
 

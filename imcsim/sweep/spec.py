@@ -101,7 +101,7 @@ def _err(message: str, source: str, key: str) -> ConfigError:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    from imcsim.arch.loader import read_yaml
+    from imcsim.config.yaml_file import read_yaml
 
     raw = read_yaml(path)
     for key in raw:

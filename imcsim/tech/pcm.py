@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imcsim.circuits.analog_params import ClippedLog, PcmParams
+from imcsim.tech.device_params import ClippedLog, PcmParams
 
 
 def _clipped_log(c: ClippedLog, g: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imcsim.circuits.analog_params import ReramParams
+from imcsim.tech.device_params import ReramParams
 
 OK, STUCK_OFF, STUCK_ON = 0, -1, 1
 

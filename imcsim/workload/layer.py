@@ -8,6 +8,7 @@ graph, infer shapes and lower it to this list.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -58,6 +59,16 @@ class ComputeLayer:
     @property
     def weight_count(self) -> int:
         return self.out_channels * self.fan_in
+
+    @cached_property
+    def nonzero_weights(self) -> int:
+        """Nonzero stored weights (counted once)."""
+        return int(np.count_nonzero(self.weights))
+
+    @property
+    def weight_sparsity(self) -> float:
+        """Fraction of zero weights."""
+        return float(1.0 - self.nonzero_weights / self.weight_count)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imcsim.arch.schema import Arch
+from imcsim.designs.crossbar.schema import CrossbarArch as Arch
 from imcsim.functional.graph_exec import LinearCall, LinearHook
 from imcsim.functional.noisy import CrossbarHook, quantize_uniform
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from imcsim.circuits.costs import SubarrayOpCosts
-from imcsim.mapping.sparse_loads import expected_fraction
-from imcsim.mapping.tiling import Geometry
+from imcsim.designs.bitserial.mapping.sparse_loads import expected_fraction
+from imcsim.designs.bitserial.mapping.tiling import Geometry
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """`imcsim run --accuracy`: a network's accuracy as the arch computes it, beside the exact
 (integer/float reference) accuracy, on a labelled held-out set.
 
-The hook follows the arch: digital designs compute exact integer products (optionally
-through the real micro-programs, `functional=True`, or with stored-weight bit flips);
-photonic cores add shot/thermal/weight noise averaged over K repeats; analog crossbars
-add device programming noise, drift and read noise and converter quantization.
+The hook comes from the arch's design kind (`DesignKind.accuracy_hook`): bit-serial
+designs compute exact integer products (optionally through the real micro-programs,
+`functional=True`, or with stored-weight bit flips); photonic cores add shot/thermal/weight
+noise averaged over K repeats; analog crossbars add device programming noise, drift and
+read noise and converter quantization.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.arch.schema import Arch
+from imcsim.designs.base import ArchBase as Arch
+from imcsim.designs.protocol import HookOptions
+from imcsim.designs.registry import design_kind
 from imcsim.errors import UsageError, WorkloadError
 from imcsim.functional.accuracy import accuracy
 from imcsim.functional.graph_exec import LinearHook
@@ -28,7 +31,7 @@ def parse_duration(text: str) -> float:
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([smhdwy]?)\s*", str(text))
     if not m:
         raise UsageError(f"cannot parse duration {text!r} (e.g. 3600, 10m, 2h, 1d, 1y)",
-                         key="--drift-time")
+                         key="drift_time")
     return float(m.group(1)) * _UNITS[m.group(2) or "s"]
 
 
@@ -39,50 +42,30 @@ def load_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         with np.load(path) as data:
             return np.asarray(data["images"], dtype=np.float64), np.asarray(data["labels"])
     except FileNotFoundError:
-        raise WorkloadError("dataset file not found", source=source, key="--dataset") from None
+        raise WorkloadError("dataset file not found", source=source, key="dataset") from None
     except KeyError as exc:
-        raise WorkloadError(f"dataset lacks array {exc}", source=source, key="--dataset") from None
+        raise WorkloadError(f"dataset lacks array {exc}", source=source, key="dataset") from None
     except (OSError, ValueError) as exc:
         raise WorkloadError(f"cannot read dataset: {exc}", source=source,
-                            key="--dataset") from None
+                            key="dataset") from None
 
 
 def default_dataset(net: str) -> Path:
     """`test_split.npz` beside a network file."""
     path = Path(net)
     if not path.suffix:
-        raise UsageError("--accuracy needs a network file with a labelled set beside it "
-                         "(test_split.npz) or --dataset", key="--net")
+        raise UsageError("accuracy needs a network file with a labelled set beside it "
+                         "(test_split.npz) or a dataset", key="net")
     return path.parent / "test_split.npz"
 
 
 def make_hook(arch: Arch, rng: np.random.Generator, *, drift_time_s: float = 0.0,
               bit_flip_rate: float = 0.0, functional: bool = False) -> tuple[LinearHook, str]:
-    """The linear hook that computes products as `arch` does, and a description."""
-    if arch.kind == "photonic":
-        from imcsim.circuits.photonic import PhotonicCore
-        from imcsim.functional.noisy import PhotonicHook
-
-        params = arch.photonic
-        core = PhotonicCore.from_params(params, arch.clock.frequency_hz)
-        repeats = {name: params.repeats(name) for name in params.precision.per_layer}
-        hook = PhotonicHook(core, rng, repeats or params.precision.default_repeats)
-        return hook, "photonic noise (shot, thermal, weight) with per-layer repeats"
-    if arch.kind == "analog":
-        from imcsim.functional.analog_hooks import analog_hook
-
-        return analog_hook(arch, rng, drift_time_s)
-    if bit_flip_rate > 0:
-        from imcsim.functional.noisy import BitFlipHook
-
-        return BitFlipHook(bit_flip_rate, rng), f"stored-weight bit flips at rate {bit_flip_rate:g}"
-    if functional:
-        from imcsim.functional.digital import DigitalHook
-
-        return DigitalHook(arch), "bit-serial micro-programs on every product"
-    from imcsim.functional.graph_exec import exact_linear
-
-    return exact_linear, "exact integer products (digital)"
+    """The linear hook that computes products as `arch` does (its design kind's), and a
+    description."""
+    options = HookOptions(drift_time_s=drift_time_s, bit_flip_rate=bit_flip_rate,
+                          functional=functional)
+    return design_kind(arch.kind, source=arch.source).accuracy_hook(arch, rng, options)
 
 
 def evaluate(arch: Arch, net: str, *, dataset: str | None = None, seed: int = 0,
@@ -91,7 +74,7 @@ def evaluate(arch: Arch, net: str, *, dataset: str | None = None, seed: int = 0,
     from imcsim.workload.loader import read_graph
 
     if not 0.0 <= bit_flip_rate <= 1.0:
-        raise UsageError(f"must be in [0, 1], got {bit_flip_rate}", key="--bit-flip-rate")
+        raise UsageError(f"must be in [0, 1], got {bit_flip_rate}", key="bit_flip_rate")
     graph = read_graph(net)
     images, labels = load_dataset(dataset or default_dataset(net))
     if samples is not None:

@@ -2,7 +2,7 @@
 
 This is the detailed path that must agree with the fast one. For every work item of the
 chosen mapping it lays the item's activations and accumulators out in a subarray bit
-matrix exactly as `imcsim.mapping.tiling` describes, runs the real add / subtract /
+matrix exactly as `imcsim.designs.bitserial.mapping.tiling` describes, runs the real add / subtract /
 load / reset / readout micro-programs on real activation data (numba executor,
 vectorised across the item's lanes), reads the accumulators out and compares:
 
@@ -22,16 +22,21 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.arch.schema import Arch
 from imcsim.circuits import executor as ex
 from imcsim.circuits import microprogram as mp
 from imcsim.circuits.bitarray import BitArray, values_to_bits
 from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts
+from imcsim.designs.bitserial.costs import ItemCosts, primitive_costs, subarray_op_costs
+from imcsim.designs.bitserial.mapping.tiling import (
+    Geometry,
+    LayerItems,
+    part_bounds,
+    tile_bounds,
+)
+from imcsim.designs.bitserial.plan import LayerPlan, geometry, plan_layer
+from imcsim.designs.bitserial.schema import BitSerialArch as Arch
 from imcsim.errors import WorkloadError
 from imcsim.functional.im2col import im2col_nchw
-from imcsim.mapping import LayerPlan, geometry, plan_layer
-from imcsim.mapping.tiling import Geometry, LayerItems, part_bounds, tile_bounds
-from imcsim.simulate import ItemCosts
 from imcsim.workload.layer import ComputeLayer, Network
 
 
@@ -58,7 +63,7 @@ def reference_conv(x: np.ndarray, layer: ComputeLayer) -> np.ndarray:
 
 @dataclass
 class _Layout:
-    """Row allocation of one subarray (see imcsim.mapping.tiling's picture)."""
+    """Row allocation of one subarray (see imcsim.designs.bitserial.mapping.tiling's picture)."""
 
     zero: int  # zero-extends operands
     zero2: int  # source of a channel's first operation (accumulators need no reset)
@@ -225,7 +230,7 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
               ops: SubarrayOpCosts) -> tuple[np.ndarray, LayerCheck]:
     """Execute `layer` on input x (C, H, W) through `plan`; returns outputs (cout, pixels)."""
     geo = geometry(arch, ops)
-    prim = PrimitiveCosts.from_arch(arch)
+    prim = primitive_costs(arch)
     runner = ItemRunner(arch, geo)
     cols = im2col(x, layer)
     w = layer.weights.reshape(layer.out_channels, -1)
@@ -291,7 +296,7 @@ def check_network(arch: Arch, net: Network, layers: int | None = None,
                   seed: int = 0) -> FunctionalReport:
     """Run the first `layers` layers (all if None) bit-exactly; chain outputs to inputs
     while shapes allow, else start the layer from fresh seeded random activations."""
-    ops = SubarrayOpCosts.from_arch(arch)
+    ops = subarray_op_costs(arch)
     rng = np.random.default_rng(seed)
     a = arch.datatypes.activation_bits
     report = FunctionalReport()
@@ -331,7 +336,7 @@ class DigitalHook:
     """
 
     def __init__(self, arch: Arch):
-        ops = SubarrayOpCosts.from_arch(arch)
+        ops = subarray_op_costs(arch)
         self.runner = ItemRunner(arch, geometry(arch, ops))
         self.bits = arch.datatypes.activation_bits
 

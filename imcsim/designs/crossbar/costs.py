@@ -1,4 +1,4 @@
-"""Run a network on an analog crossbar arch (ReRAM, PCM or AID 6T-SRAM tiles).
+"""Costs of an analog crossbar design (ReRAM, PCM or AID 6T-SRAM tiles), and its plan.
 
 Per layer: tiles and jobs from `mapping.crossbar`, the engine runs them (contention on the
 shared bus, waves of reprogrammed tiles), energy = event counts x costs from the arch and
@@ -37,25 +37,24 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.arch.schema import Arch
 from imcsim.circuits.adc import Adc
-from imcsim.engine import run
-from imcsim.errors import ConfigError
-from imcsim.mapping.crossbar import (
-    BUS,
+from imcsim.designs.crossbar.mapping import (
     ArrayShape,
     LayerJobs,
     LayerTiles,
     ReadTiming,
-    ceil_cycles,
     layer_copies,
     layer_jobs,
+    resources,
     stored_weights,
     tile_conductance_us,
     tile_layer,
-    tile_name,
 )
-from imcsim.report.result import LayerResult, RunResult
+from imcsim.designs.crossbar.schema import CrossbarArch as Arch
+from imcsim.designs.protocol import LayerCosts, Plan, RunCosts
+from imcsim.engine.types import EngineResult
+from imcsim.errors import ConfigError
+from imcsim.units import ceil_cycles_array, seconds_to_cycles
 from imcsim.workload.layer import ComputeLayer, Network
 
 PJ = 1e-12
@@ -106,7 +105,7 @@ class AnalogCosts:
             v = xb.nl_adc.v_read_v if xb.nl_adc is not None else xb.v_read_v
             if xb.nl_adc is not None:
                 ramp_pj, bias_pj = _nl_adc_pj(xb.nl_adc, adc_params.clock_hz)
-        timing = ReadTiming(read_cycles=ceil_cycles(read_ns * 1e-9, f) if read_ns else 0,
+        timing = ReadTiming(read_cycles=seconds_to_cycles(read_ns * 1e-9, f) if read_ns else 0,
                             conversion_cycles=conv, sample_and_hold=xb.sample_and_hold)
         return cls(ArrayShape.from_arch(arch), timing, adc, read_ns, v, g_range, e_dac, e_add,
                    aid_pj, ramp_pj, bias_pj)
@@ -178,7 +177,7 @@ def program_cycles_energy(arch: Arch, tiles: LayerTiles, shape: ArrayShape
                           ) -> tuple[np.ndarray, float]:
     """Per tile: cycles to write its used rows; energy (pJ) to write all its used cells."""
     pr, f = arch.crossbar.programming, arch.clock.frequency_hz
-    cyc = np.ceil(tiles.rows_used * pr.row_write_ns * 1e-9 * f - 1e-9).astype(np.int64)
+    cyc = ceil_cycles_array(tiles.rows_used * pr.row_write_ns * 1e-9 * f)
     cells = float((tiles.rows_used * tiles.channels).sum() * shape.cols_per_out)
     return cyc, cells * pr.energy_pj_per_cell
 
@@ -197,8 +196,8 @@ def area_breakdown_mm2(arch: Arch, c: AnalogCosts) -> dict[str, float]:
             "buffers": arch.buffer.area_mm2}
 
 
-def simulate_analog(arch: Arch, net: Network) -> RunResult:
-    """Place `net` on the tiles, run its jobs on the engine, cost every layer."""
+def plan_network(arch: Arch, net: Network) -> Plan:
+    """Place `net` on the tiles as engine jobs; cost every layer once timed."""
     xb, f = arch.crossbar, arch.clock.frequency_hz
     c = AnalogCosts.from_arch(arch)
     sh = c.shape
@@ -225,48 +224,40 @@ def simulate_analog(arch: Arch, net: Network) -> RunResult:
                                first, None if resident else prog[0], bus_bits_per_pixel(arch, t),
                                arch.bus.bits_per_cycle))
         first += t.count * copies[idx]
-    engine = run([j.phase for j in jobs], [tile_name(k) for k in range(xb.tiles)] + [BUS])
-    cycles = engine.layer_cycles(len(net.layers))
-    busy = np.zeros(len(net.layers))
-    for res, li, s, e in zip(engine.record.resource, engine.record.layer, engine.record.start,
-                             engine.record.end, strict=True):
-        if res != BUS:
-            busy[li] += e - s
-    static_w = xb.tiles * xb.periphery.leakage_w_per_tile + arch.buffer.leakage_w
-    layers = []
-    for idx, (layer, t, j) in enumerate(zip(net.layers, tiles, jobs, strict=True)):
-        cyc = int(cycles[idx])
-        energy, extra = layer_energy_pj(arch, layer, t, c)
-        energy["leakage"] = static_w * cyc / f / PJ
-        if not resident:
-            energy["programming"] = programming[idx][1] * copies[idx]
-        extra.update({
-            "crossbar_tiles": t.count, "tiles_used": j.tiles_used, "copies": copies[idx],
-            "reprogrammed": not resident, "input_steps": sh.input_steps,
-            "weight_slices": sh.slices, "read_cycles": c.timing.read_cycles,
-            "adc_cycles_per_read": int(c.timing.adc_cycles(t.serial).max()),
-            "cell_utilisation": float((t.rows_used * t.channels).sum() * sh.cols_per_out
-                                      / (t.count * xb.rows * xb.cols))})
-        layers.append(LayerResult(
-            name=layer.name, kind=layer.kind, macs=layer.macs, cycles=cyc, time_s=cyc / f,
-            energy_breakdown_j={k: v * PJ for k, v in energy.items()},
-            utilisation=busy[idx] / (xb.tiles * cyc) if cyc else 0.0,
-            weight_sparsity=float(1 - np.count_nonzero(layer.weights) / layer.weight_count),
-            adds=0, skipped=0, split=copies[idx], tiles=t.count, items=len(j.compute_cycles),
-            extra=extra))
-    result = RunResult(arch=arch.name, arch_source=arch.source, net=net.name,
-                       quantizer=net.quantizer, frequency_hz=f, layers=layers,
-                       area_breakdown_mm2=area_breakdown_mm2(arch, c), sa_level={},
-                       record=engine.record, kind="analog")
-    one_off = (sum(e * k for (_, e), k in zip(programming, copies, strict=True)),
-               _one_off_cycles(programming, copies)) if resident else (0.0, 0)
-    result.extra = {
-        "total_pj_per_mac": result.energy_j / PJ / result.macs if result.macs else 0.0,
-        "fits_on_chip": fits, "resident": resident, "tiles_needed": needed,
-        "programming_one_off_j": one_off[0] * PJ, "programming_one_off_s": one_off[1] / f,
-        "clock": _clock_note(c, xb.nl_adc is not None),
-    }
-    return result
+
+    def run_costs(layer_cycles: np.ndarray, engine: EngineResult) -> RunCosts:
+        static_w = xb.tiles * xb.periphery.leakage_w_per_tile + arch.buffer.leakage_w
+        layers = []
+        energy_pj = 0.0
+        for idx, (layer, t, j) in enumerate(zip(net.layers, tiles, jobs, strict=True)):
+            cyc = int(layer_cycles[idx])
+            energy, details = layer_energy_pj(arch, layer, t, c)
+            energy["leakage"] = static_w * cyc / f / PJ
+            if not resident:
+                energy["programming"] = programming[idx][1] * copies[idx]
+            energy_pj += sum(energy.values())
+            details.update({
+                "mapping": {"copies": copies[idx], "tiles": t.count,
+                            "jobs": len(j.compute_cycles)},
+                "tiles_used": j.tiles_used, "reprogrammed": not resident,
+                "input_steps": sh.input_steps, "weight_slices": sh.slices,
+                "read_cycles": c.timing.read_cycles,
+                "adc_cycles_per_read": int(c.timing.adc_cycles(t.serial).max()),
+                "cell_utilisation": float((t.rows_used * t.channels).sum() * sh.cols_per_out
+                                          / (t.count * xb.rows * xb.cols))})
+            layers.append(LayerCosts({k: v * PJ for k, v in energy.items()}, details))
+        macs = net.total_macs
+        one_off = (sum(e * k for (_, e), k in zip(programming, copies, strict=True)),
+                   _one_off_cycles(programming, copies)) if resident else (0.0, 0)
+        details = {
+            "total_pj_per_mac": energy_pj / macs if macs else 0.0,
+            "fits_on_chip": fits, "resident": resident, "tiles_needed": needed,
+            "programming_one_off_j": one_off[0] * PJ, "programming_one_off_s": one_off[1] / f,
+            "clock": _clock_note(c, xb.nl_adc is not None),
+        }
+        return RunCosts(layers, area_breakdown_mm2(arch, c), details)
+
+    return Plan(resources(xb.tiles, xb.cols), [j.phase for j in jobs], run_costs)
 
 
 def _clock_note(c: AnalogCosts, nl: bool) -> str:

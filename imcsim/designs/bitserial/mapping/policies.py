@@ -27,8 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from imcsim.circuits.costs import SubarrayOpCosts
-from imcsim.mapping.estimate import Estimate, LayerShape, MoveCosts, estimate_many
-from imcsim.mapping.tiling import Geometry, Tiling
+from imcsim.designs.bitserial.mapping.estimate import Estimate, LayerShape, MoveCosts, estimate_many
+from imcsim.designs.bitserial.mapping.tiling import Geometry, Tiling
 
 # A geometric ladder of counts (fan-in parts) the searches try.
 LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)

@@ -43,10 +43,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imcsim.arch.schema import Arch
-from imcsim.circuits.costs import ns_to_cycles
-from imcsim.engine import Phase, Step
+from imcsim.designs.crossbar.schema import CrossbarArch
+from imcsim.engine.types import (
+    BUS as BUS_ROLE,
+)
+from imcsim.engine.types import (
+    COMPUTE,
+    STEP_COMPUTE,
+    STEP_PROGRAM,
+    STEP_TRANSFER,
+    Phase,
+    Resource,
+    Step,
+)
 from imcsim.tech.reram import bit_slices
+from imcsim.units import ceil_cycles_array
 from imcsim.workload.layer import ComputeLayer
 
 BUS = "xbar.bus"
@@ -54,6 +65,12 @@ BUS = "xbar.bus"
 
 def tile_name(k: int) -> str:
     return f"xbar.tile{k}"
+
+
+def resources(tiles: int, cols: int) -> list[Resource]:
+    """The tiles (compute units whose lanes are their columns), then the shared bus."""
+    return [Resource(tile_name(k), COMPUTE, cols, "crossbar") for k in range(tiles)] + [
+        Resource(BUS, BUS_ROLE, 1, "crossbar")]
 
 
 @dataclass(frozen=True)
@@ -73,7 +90,7 @@ class ArrayShape:
     n_adc: int
 
     @classmethod
-    def from_arch(cls, arch: Arch) -> ArrayShape:
+    def from_arch(cls, arch: CrossbarArch) -> ArrayShape:
         xb = arch.crossbar
         aid = xb.technology == "aid_sram"
         slice_bits = xb.aid.weight_bits if aid else xb.bits_per_cell
@@ -264,7 +281,8 @@ def layer_jobs(layer_index: int, name: str, tiles: LayerTiles, timing: ReadTimin
     px = np.repeat(pixel_split(pixels, copies), n)  # job order: copy, tile
     tile_of = np.tile(np.arange(n), copies)
     compute = timing.job_cycles(px, shape.input_steps, _take(tiles, tile_of))
-    bus = np.ceil(px * bus_bits_per_pixel[tile_of] / bus_bits_per_cycle - 1e-9).astype(np.int64)
+    bus = ceil_cycles_array(px * bus_bits_per_pixel[tile_of] / bus_bits_per_cycle)
+    lanes = tiles.channels[tile_of] * shape.cols_per_out  # the columns a job keeps busy
     if program_cycles is None:
         where = first_tile + np.arange(n * copies)
         prog = np.zeros(n * copies, dtype=np.int64)
@@ -274,8 +292,9 @@ def layer_jobs(layer_index: int, name: str, tiles: LayerTiles, timing: ReadTimin
     queues: dict[str, list[list[Step]]] = {}
     for j in range(n * copies):
         res = tile_name(int(where[j]))
-        task = [Step(res, int(prog[j]), "program"), Step(BUS, int(bus[j]), "transfer", overlap=True),
-                Step(res, int(compute[j]), "compute")]
+        task = [Step(res, int(prog[j]), STEP_PROGRAM),
+                Step(BUS, int(bus[j]), STEP_TRANSFER, overlap=True),
+                Step(res, int(compute[j]), STEP_COMPUTE, lanes=int(lanes[j]))]
         queues.setdefault(res, []).append(task)
     return LayerJobs(Phase(name, layer_index, queues), compute, prog, bus,
                      tiles_used=min(n * copies, shape.tiles))
@@ -285,8 +304,3 @@ def _take(tiles: LayerTiles, idx: np.ndarray) -> LayerTiles:
     return LayerTiles(tiles.groups, tiles.row_tiles, tiles.col_tiles, tiles.rows_used[idx],
                       tiles.channels[idx], tiles.reads[idx], tiles.conversions[idx],
                       tiles.serial[idx])
-
-
-def ceil_cycles(seconds: float, frequency_hz: float) -> int:
-    """A duration in global cycles, rounded up (an operation cannot end mid-cycle)."""
-    return ns_to_cycles(seconds * 1e9, frequency_hz)

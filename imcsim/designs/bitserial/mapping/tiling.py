@@ -37,15 +37,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imcsim.errors import ConfigError
-from imcsim.mapping.partition import min_makespan_cut
-from imcsim.mapping.pieces import Pieces, make_pieces
-from imcsim.mapping.sparse_loads import (
+from imcsim.designs.bitserial.mapping.partition import min_makespan_cut
+from imcsim.designs.bitserial.mapping.pieces import Pieces, make_pieces
+from imcsim.designs.bitserial.mapping.sparse_loads import (
     after_kth_nonzero,
     needed_positions,
     nonzeros_by_part,
     round_bounds,
 )
+from imcsim.errors import ConfigError
 from imcsim.workload.layer import ComputeLayer
 
 
@@ -331,7 +331,7 @@ class _Runs:
 def _sparse_loads(layer: ComputeLayer, geo: Geometry, index: UnitIndex, runs: _Runs
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Load rows and bus bits of each run when only the activations some channel of a
-    round adds are loaded (imcsim.mapping.sparse_loads). A broadcast group (runs of one
+    round adds are loaded (imcsim.designs.bitserial.mapping.sparse_loads). A broadcast group (runs of one
     segment in one bank) carries the union its runs need, once per round. A cut channel
     counts only over its own fan-in range."""
     split, per_group, a = index.split, index.per_group, geo.activation_bits

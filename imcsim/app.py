@@ -1,0 +1,173 @@
+"""The application layer: what a command does, as library calls (the CLI, sweeps, tests
+and a Python user call the same thing). It builds the one run document (the result,
+plus the functional and accuracy blocks when asked) that `--format json`, `--out`'s
+summary.json and the plots all read, and the text report beside it. Errors name the
+argument or key the caller gave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imcsim.designs.base import ArchBase
+from imcsim.designs.protocol import FunctionalReport
+from imcsim.designs.registry import design_kind
+from imcsim.errors import UsageError
+from imcsim.report.result import RunResult
+from imcsim.workload.layer import Network
+
+PLOT_FORMATS = ("png", "svg")
+
+
+def load_design(path: str | Path, options: dict[str, Any] | None = None) -> ArchBase:
+    """The arch at `path`, with the run `options` its design kind turns into key
+    overrides (photonic: `repeat`); an option the kind does not take is a UsageError."""
+    from imcsim.arch import load_arch
+
+    arch = load_arch(path)
+    overrides = design_kind(arch.kind, source=arch.source).option_overrides(
+        dict(options or {}))
+    return load_arch(path, overrides) if overrides else arch
+
+
+def check_plot_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    out = tuple(formats)
+    for fmt in out:
+        if fmt not in PLOT_FORMATS:
+            raise UsageError(f"unknown plot format {fmt!r} (choose from "
+                             f"{', '.join(PLOT_FORMATS)})", key="plot_format")
+    if not out:
+        raise UsageError("no plot format given", key="plot_format")
+    return out
+
+
+@dataclass
+class AccuracyRequest:
+    """`--accuracy`: the labelled set and how products are computed."""
+
+    dataset: str | None = None
+    samples: int | None = None
+    drift_time_s: float = 0.0
+    bit_flip_rate: float = 0.0
+
+
+@dataclass
+class RunOutcome:
+    """A run and what was asked beside it; `document()` is the one run document."""
+
+    arch: ArchBase
+    net: Network
+    result: RunResult
+    functional: FunctionalReport | None = None
+    accuracy: dict[str, Any] | None = None
+    _doc: dict[str, Any] | None = field(default=None, repr=False)
+
+    def document(self) -> dict[str, Any]:
+        if self._doc is None:
+            doc = self.result.to_dict()
+            if self.functional is not None:
+                doc["functional"] = self.functional.to_dict()
+            if self.accuracy is not None:
+                doc["accuracy"] = self.accuracy
+            self._doc = doc
+        return self._doc
+
+    def text(self) -> str:
+        from imcsim.report.text import run_text
+
+        kind = design_kind(self.result.kind)
+        text = run_text(self.result, kind.report_lines(self.result))
+        if self.functional is not None:
+            text += "\n\n" + self.functional.text()
+        if self.accuracy is not None:
+            acc = self.accuracy
+            text += (f"\n\naccuracy on {acc['samples']} samples: {acc['simulated']:.4f} "
+                     f"(exact reference {acc['reference']:.4f}; {acc['model']})")
+        return text
+
+    @property
+    def ok(self) -> bool:
+        """False if a functional check found a mismatch."""
+        return self.functional is None or self.functional.all_match
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        from imcsim.report.files import write_run_outputs
+
+        return write_run_outputs(out_dir, self.document())
+
+    def plot(self, out_dir: str | Path, formats: Sequence[str] = PLOT_FORMATS) -> list[Path]:
+        from imcsim.report.plots import plot_run, plot_utilisation_timeline
+
+        formats = check_plot_formats(formats)
+        paths = plot_run(self.document(), out_dir, formats=formats)
+        paths += plot_utilisation_timeline(self.result.record, self.result.frequency_hz,
+                                           out_dir, formats=formats,
+                                           lanes=self.result.lanes)
+        return paths
+
+    def trace(self, path: str | Path, max_events_per_track: int = 20000) -> Path:
+        from imcsim.report.trace import write_trace
+
+        return write_trace(path, self.result.record, self.result.frequency_hz,
+                           max_events_per_track,
+                           layer_names=[la.name for la in self.result.layers])
+
+
+def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
+        sparsity: float | None = None, seed: int = 0, progress: bool = False,
+        options: dict[str, Any] | None = None, functional: bool = False,
+        functional_layers: int | None = None,
+        accuracy: AccuracyRequest | None = None) -> RunOutcome:
+    """Simulate `net` (a zoo name, a graph file or a Network) on `arch` (a YAML path or
+    an arch), with the functional check and the accuracy run when asked."""
+    from imcsim.simulate import simulate
+    from imcsim.workload.loader import load_network
+
+    design = arch if isinstance(arch, ArchBase) else load_design(arch, options)
+    kind = design_kind(design.kind, source=design.source)
+    if functional_layers is not None and functional_layers < 1:
+        raise UsageError(f"must be at least 1, got {functional_layers}",
+                         key="functional_layers")
+    if accuracy is not None and not isinstance(net, (str, Path)):
+        raise UsageError("accuracy needs the network's file (the graph is run)", key="net")
+    network = net if isinstance(net, Network) else load_network(net, sparsity=sparsity,
+                                                                 seed=seed)
+    result = simulate(design, network, progress=progress)
+    outcome = RunOutcome(design, network, result)
+    if functional:
+        outcome.functional = kind.functional_check(design, network, functional_layers)
+    if accuracy is not None:
+        from imcsim.accuracy import evaluate
+
+        outcome.accuracy = evaluate(
+            design, str(net), dataset=accuracy.dataset, seed=seed,
+            drift_time_s=accuracy.drift_time_s, bit_flip_rate=accuracy.bit_flip_rate,
+            functional=functional, samples=accuracy.samples)
+    return outcome
+
+
+def compare_designs(arch: str | Path | ArchBase, baseline: str | Path | ArchBase,
+                    net: str | Path | Network, *, sparsity: float | None = None,
+                    seed: int = 0, progress: bool = False) -> dict[str, Any]:
+    """The comparison document of `arch` against `baseline` on one network."""
+    from imcsim.compare import compare
+    from imcsim.simulate import simulate
+    from imcsim.workload.loader import load_network
+
+    design = arch if isinstance(arch, ArchBase) else load_design(arch)
+    base = baseline if isinstance(baseline, ArchBase) else load_design(baseline)
+    network = net if isinstance(net, Network) else load_network(net, sparsity=sparsity,
+                                                                 seed=seed)
+    return compare(simulate(design, network, progress=progress),
+                   simulate(base, network, progress=progress))
+
+
+def compare_text(doc: dict[str, Any]) -> str:
+    """The comparison's text report, with what the design kind adds."""
+    from imcsim.report.text import compare_text as table
+
+    lines = design_kind(doc["kind"]).compare_report_lines(doc) if doc["details"] else []
+    return table(doc, lines)

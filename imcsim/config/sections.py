@@ -1,0 +1,105 @@
+"""Validating a mapping against a typed dataclass section, recursively.
+
+Each dataclass field is a key; ``metadata`` carries the constraints (``gt``, ``min``,
+``choices``: see `imcsim.config.fields`); fields typed ``X | None`` or with defaults are
+optional. Every problem is a ConfigError naming the file and the dotted key path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from typing import Any
+
+from imcsim.errors import ConfigError
+
+
+def set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
+    """Set `raw[a][b]... = value` for `dotted` "a.b...." (the section must exist)."""
+    node = raw
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            raise ConfigError("no such section to override", source=source, key=dotted)
+        node = child
+    node[parts[-1]] = value  # an unknown key is then reported by validation
+
+
+def build_section(cls: type, raw: Any, source: str, prefix: str) -> Any:
+    """Validate mapping `raw` against dataclass `cls`, recursively."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"expected a mapping, got {type(raw).__name__}", source=source,
+                          key=prefix or "<top>")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in raw:
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"unknown key (known: {known})", source=source,
+                              key=join_key(prefix, str(key)))
+    values = {}
+    for name, fld in fields.items():
+        path = join_key(prefix, name)
+        if name not in raw:
+            has_default = (fld.default is not dataclasses.MISSING
+                           or fld.default_factory is not dataclasses.MISSING)
+            if has_default:
+                continue
+            raise ConfigError("missing required key", source=source, key=path)
+        values[name] = _check_value(hints[name], fld, raw[name], source, path)
+    return cls(**values)
+
+
+def _check_value(hint: Any, fld: dataclasses.Field, value: Any, source: str, path: str) -> Any:
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if dataclasses.is_dataclass(hint):
+        return build_section(hint, value, source, path)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"expected true or false, got {value!r}", source=source, key=path)
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"expected a string, got {value!r}", source=source, key=path)
+        choices = fld.metadata.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(f"unknown value {value!r} (choose from {', '.join(choices)})",
+                              source=source, key=path)
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"expected an integer, got {value!r}", source=source, key=path)
+    elif hint is float:
+        value = _yaml11_float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"expected a number, got {value!r}", source=source, key=path)
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"expected a finite number, got {value!r}", source=source, key=path)
+    if "gt" in fld.metadata and not value > fld.metadata["gt"]:
+        raise ConfigError(f"must be > {fld.metadata['gt']}, got {value!r}", source=source, key=path)
+    if "min" in fld.metadata and not value >= fld.metadata["min"]:
+        raise ConfigError(f"must be >= {fld.metadata['min']}, got {value!r}", source=source,
+                          key=path)
+    return value
+
+
+def _yaml11_float(value: Any) -> Any:
+    """PyYAML (YAML 1.1) reads `1.0e9` (no exponent sign) as a string; accept it as a number."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def join_key(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name

@@ -1,0 +1,45 @@
+"""What every arch YAML has (`kind`, `name`, `clock`, `description`), and the sections
+several design kinds share (`buffer`, `bus`). Each kind's schema extends `ArchBase`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imcsim.config.fields import non_negative, positive
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clock:
+    frequency_hz: float = positive()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Buffer:
+    """The global on-chip buffer holding activations, partial sums and weights."""
+
+    size_kib: float = positive()
+    read_energy_pj_per_bit: float = non_negative()
+    write_energy_pj_per_bit: float = non_negative()
+    area_mm2: float = non_negative()
+    leakage_w: float = non_negative(default=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bus:
+    """The bus between the buffer and the compute units (bit-serial: one per bank)."""
+
+    bits_per_cycle: float = positive()
+    energy_pj_per_bit: float = non_negative()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchBase:
+    """An arch config: the design kind (a registered plug-in), its name and global clock.
+
+    `source` is the file it was read from (filled by the loader, not a YAML key)."""
+
+    kind: str
+    name: str
+    clock: Clock
+    description: str = ""
+    source: str = ""

@@ -1,0 +1,185 @@
+"""Planning a network on a bit-serial design: each layer's tiling (by the arch's mapping
+policy) and work items with exact operation counts, as engine phases on the chip's
+resources, and the energy of the run once the engine has timed it.
+
+    per bank b: its controller, its bus, then its subarrays (compute units whose lanes
+    are the subarray's columns); item i runs on its subarray while its bank's controller
+    walks the weights and its bank's bus moves the data (a stream, in that order)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.designs.bitserial.costs import (
+    ENERGY_CATEGORIES,
+    WORK_KINDS,
+    ItemCosts,
+    area_breakdown_mm2,
+    sa_level,
+    static_power_w,
+    subarray_op_costs,
+)
+from imcsim.designs.bitserial.mapping.estimate import LayerShape, MoveCosts
+from imcsim.designs.bitserial.mapping.policies import POLICIES
+from imcsim.designs.bitserial.mapping.tiling import (
+    Geometry,
+    LayerItems,
+    Tiling,
+    UnitCosts,
+    check_fits,
+    layer_items,
+    min_tiles,
+)
+from imcsim.designs.bitserial.schema import BitSerialArch
+from imcsim.designs.protocol import LayerCosts, Plan, RunCosts
+from imcsim.engine.types import (
+    BUS,
+    COMPUTE,
+    CONTROLLER,
+    STEP_COMPUTE,
+    STEP_TRANSFER,
+    STEP_WEIGHTS,
+    EngineResult,
+    Resource,
+    StreamPhase,
+)
+from imcsim.workload.layer import ComputeLayer, Network
+
+
+@dataclass
+class LayerPlan:
+    layer: ComputeLayer
+    tiling: Tiling
+    phases: list[LayerItems]
+
+
+def geometry(arch: BitSerialArch, ops: SubarrayOpCosts) -> Geometry:
+    return Geometry(
+        rows=arch.chip.rows,
+        columns=arch.chip.columns,
+        subarrays=arch.subarrays,
+        activation_bits=arch.datatypes.activation_bits,
+        acc_bits=arch.datatypes.accumulator_bits,
+        reserved_rows=ops.reserved_rows,
+        sparse=arch.controller.sparse_addition_control,
+        sparse_loads=(arch.controller.sparse_addition_control
+                      and arch.controller.skip_unused_activations),
+        broadcast=arch.mapping.broadcast_activations,
+        balance=arch.mapping.balance_channels,
+        cut=arch.mapping.cut_channels,
+        per_bank=arch.chip.subarrays_per_bank,
+    )
+
+
+def move_costs(arch: BitSerialArch) -> MoveCosts:
+    return MoveCosts(
+        bus_bits_per_cycle=arch.bus.bits_per_cycle, banks=arch.chip.banks,
+        pj_per_bit_in=arch.buffer.read_energy_pj_per_bit + arch.bus.energy_pj_per_bit,
+        pj_per_bit_out=arch.buffer.write_energy_pj_per_bit + arch.bus.energy_pj_per_bit,
+        static_pj_per_cycle=static_power_w(arch) / arch.clock.frequency_hz * 1e12)
+
+
+def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
+               density: float) -> LayerPlan:
+    """Choose the tiling of `layer` by the arch's mapping policy and cost it exactly."""
+    geo = geometry(arch, ops)
+    check_fits(layer, geo, arch.source)
+    shape = LayerShape(layer.fan_in, layer.out_channels, layer.out_pixels, layer.groups,
+                       density)
+    policy = POLICIES[arch.mapping.kind]
+    tiling = policy(shape, min_tiles(layer.out_pixels, geo.columns), geo, ops,
+                    move_costs(arch), arch.mapping.max_input_splits, arch.mapping.objective)
+    unit = UnitCosts(ops.add.cycles, ops.load_row.cycles, ops.reset_row.cycles,
+                     ops.readout_row.cycles)
+    return LayerPlan(layer, tiling, layer_items(layer, geo, tiling, unit, arch.chip.banks))
+
+
+def resources(arch: BitSerialArch) -> list[Resource]:
+    """Per bank: its controller, its bus, then its subarrays (build_phase relies on it)."""
+    out = []
+    for b in range(arch.chip.banks):
+        group = f"bank {b}"
+        out += [Resource(f"bank{b}.ctrl", CONTROLLER, 1, group),
+                Resource(f"bank{b}.bus", BUS, 1, group)]
+        out += [Resource(f"bank{b}.sub{s}", COMPUTE, arch.chip.columns, group)
+                for s in range(arch.chip.subarrays_per_bank)]
+    return out
+
+
+def build_phase(name: str, layer_index: int, items: LayerItems, costs: ItemCosts,
+                arch: BitSerialArch, names: list[str]) -> StreamPhase:
+    """One engine phase, as arrays: item i runs on its subarray (a queue of its own) on
+    its `lanes` columns while its bank's controller walks the weights and its bank's bus
+    moves the data (a stream, in that order). Resources index `names`."""
+    per_bank = arch.chip.subarrays_per_bank
+    sub = np.asarray(items.subarray, dtype=np.int64)
+    ctrl = sub // per_bank * (per_bank + 2)  # bank b: ctrl, bus, then its subarrays
+    return StreamPhase(name, layer_index, names, (STEP_WEIGHTS, STEP_TRANSFER, STEP_COMPUTE),
+                       np.stack([ctrl, ctrl + 1], axis=1),
+                       np.stack([costs.ctrl, costs.bus_in + costs.bus_out], axis=1),
+                       (0, 1), ctrl + 2 + sub % per_bank, costs.compute, 2,
+                       np.asarray(items.lanes, dtype=np.int64))
+
+
+def plan_network(arch: BitSerialArch, net: Network, progress: bool = False) -> Plan:
+    """Every layer's tiling and work items as engine phases; costs once timed."""
+    from imcsim.report.progress import progress as bar
+
+    ops = subarray_op_costs(arch)
+    table = resources(arch)
+    names = [r.name for r in table]
+    plans: list[LayerPlan] = []
+    phases: list[StreamPhase] = []
+    phase_costs: list[list[tuple[LayerItems, ItemCosts]]] = []
+    layers_iter = bar(net.layers, len(net.layers), f"{arch.name}: planning", progress,
+                      unit="layer")
+    for idx, layer in enumerate(layers_iter):
+        plan = plan_layer(layer, arch, ops, layer.nonzero_weights / layer.weight_count)
+        plans.append(plan)
+        per_layer = []
+        for items in plan.phases:
+            costs = ItemCosts(items, arch, ops)
+            phases.append(build_phase(f"{layer.name}/{items.phase}", idx, items, costs, arch,
+                                      names))
+            per_layer.append((items, costs))
+        phase_costs.append(per_layer)
+
+    def run_costs(layer_cycles: np.ndarray, engine: EngineResult) -> RunCosts:
+        f = arch.clock.frequency_hz
+        leak = static_power_w(arch)
+        layers = []
+        for plan, per_layer, cyc in zip(plans, phase_costs, layer_cycles, strict=True):
+            energy = dict.fromkeys(ENERGY_CATEGORIES, 0.0)
+            adds = scanned = 0.0
+            work_cycles = dict.fromkeys(WORK_KINDS, 0.0)
+            work_energy = dict.fromkeys(WORK_KINDS, 0.0)
+            for items, costs in per_layer:
+                for k, v in costs.energy_j.items():
+                    energy[k] += v
+                for k in WORK_KINDS:
+                    work_cycles[k] += costs.work_cycles[k]
+                    work_energy[k] += costs.work_energy_j[k]
+                adds += float(items.adds.sum())
+                if items.phase == "main":
+                    scanned += float(items.weights_scanned.sum())
+            main_adds = float(per_layer[0][0].adds.sum())
+            energy["leakage"] += leak * int(cyc) / f
+            details = {"adds": int(adds)}
+            if arch.controller.sparse_addition_control:
+                details["skipped"] = int(scanned - main_adds)
+            details["mapping"] = {"split": plan.tiling.split, "tiles": plan.tiling.tiles,
+                                  "items": sum(len(items) for items, _ in per_layer)}
+            details["work_cycles"] = work_cycles
+            details["work_energy_j"] = work_energy
+            layers.append(LayerCosts(energy, details))
+        return RunCosts(layers, area_breakdown_mm2(arch),
+                        {"subarrays": arch.subarrays, "sa_level": sa_level(arch, ops)})
+
+    return Plan(table, list(phases), run_costs)
+
+
+__all__ = ["LayerItems", "LayerPlan", "Tiling", "geometry", "plan_layer", "plan_network"]

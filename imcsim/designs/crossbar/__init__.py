@@ -1,0 +1,37 @@
+"""Analog crossbar designs (ReRAM with the in-memory nonlinear ramp ADC, PCM, AID
+discharge-based 6T-SRAM multipliers): tiles of rows x cols cells read with row DACs and
+column ADCs, a global buffer and a shared bus. Lanes: the columns of a tile."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from imcsim.designs.crossbar.schema import CrossbarArch, check_crossbar
+from imcsim.designs.protocol import DesignKind, HookOptions, Plan
+
+
+class CrossbarKind(DesignKind):
+    name = "crossbar"
+    summary = "analog crossbar tiles (ReRAM, PCM, AID 6T-SRAM) with DACs and ADCs"
+    schema = CrossbarArch
+    lanes = "columns of a crossbar tile"
+
+    def check(self, arch: CrossbarArch) -> CrossbarArch:
+        return dataclasses.replace(arch, crossbar=check_crossbar(arch.crossbar, arch.source))
+
+    def plan(self, arch: CrossbarArch, net: Any, progress: bool = False) -> Plan:
+        from imcsim.designs.crossbar.costs import plan_network
+
+        return plan_network(arch, net)
+
+    def accuracy_hook(self, arch: CrossbarArch, rng: np.random.Generator,
+                      options: HookOptions) -> tuple[Any, str]:
+        from imcsim.designs.crossbar.accuracy import analog_hook
+
+        return analog_hook(arch, rng, options.drift_time_s)
+
+
+KIND = CrossbarKind()

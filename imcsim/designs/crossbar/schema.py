@@ -1,0 +1,227 @@
+"""The arch schema of an analog crossbar design (ReRAM, PCM or AID 6T-SRAM tiles), and
+the checks across its keys (which circuit files a technology needs, which it fixes).
+
+The circuit keys (`adc`, `nl_adc`, `device`, `aid`) take an inline mapping or a
+``"file.yaml"`` / ``"file.yaml#section"`` path relative to the arch file; `check_crossbar`
+replaces them by the typed circuit parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imcsim.config.fields import non_negative, one_of, positive
+from imcsim.config.sections import build_section, join_key
+from imcsim.config.yaml_file import read_yaml
+from imcsim.designs.base import ArchBase, Buffer, Bus
+from imcsim.errors import ConfigError
+from imcsim.tech.device_params import PcmParams, ReramParams, check_reram
+
+ARRAY_TECHNOLOGIES = ("reram", "pcm", "aid_sram")
+PLACEMENTS = ("auto", "resident", "reload")  # auto: resident if the network fits
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowDac:
+    """The row drivers of a crossbar tile: one DAC per row."""
+
+    energy_pj: float | None = non_negative(default=None)  # per conversion; aid_sram: circuit's
+    area_um2: float = non_negative()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Periphery:
+    """Digital periphery of one tile: sample-and-hold, column mux, shift-and-add, activation."""
+
+    shift_add_energy_pj: float | None = non_negative(default=None)  # per ADC result; aid: circuit's
+    activation_energy_pj: float = non_negative()  # per output value (ReLU + requantisation)
+    area_um2_per_tile: float = non_negative()
+    leakage_w_per_tile: float = non_negative(default=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Programming:
+    """Writing weights into a tile: rows one after another, all tiles in parallel."""
+
+    row_write_ns: float = positive()  # one row, write-verify included
+    energy_pj_per_cell: float = non_negative()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Crossbar:
+    """An analog in-memory accelerator: `tiles` crossbars of rows x cols cells.
+
+    The circuit keys (`adc`, `nl_adc`, `device`, `aid`) take an inline mapping or a
+    ``"file.yaml"`` / ``"file.yaml#section"`` path relative to the arch file; the loader
+    replaces them by the typed circuit parameters (`imcsim.circuits.analog_params`:
+    AdcParams, NlAdcParams, ReramParams or PcmParams, AidParams). Which keys a technology
+    needs, and which its circuit file fixes, is checked by the loader.
+    """
+
+    technology: str = one_of(ARRAY_TECHNOLOGIES)
+    tiles: int = positive()
+    rows: int = positive()
+    cols: int = positive()
+    weight_bits: int | None = positive(default=None)  # magnitude bits of a stored weight
+    # (sign: pair or sign cell); aid_sram: None = one word of the circuit
+    bits_per_cell: int = positive(default=1)  # reram/pcm slice width; aid_sram: 1 (a word is a slice)
+    differential: bool = True  # G+/G- columns; False: sign-magnitude, sign applied digitally
+    pair_subtraction: bool = True  # a pair's currents subtracted before the ADC: one conversion
+    input_bits: int = positive()
+    dac_bits: int | None = positive(default=None)  # aid_sram: the circuit's dac.bits
+    rows_per_read: int | None = positive(default=None)  # rows summed per read; None: all (aid: 1)
+    read_ns: float | None = positive(default=None)  # integration time t_read of one read
+    v_read_v: float | None = positive(default=None)  # read voltage (NL-ADC: the circuit's)
+    input_activity: float | None = non_negative(default=None)  # mean (V_row/V_read)^2, <= 1
+    cols_per_adc: int = positive()  # physical columns sharing one ADC through the mux
+    sample_and_hold: bool = True  # conversions of one read overlap the next read
+    accumulator_bits: int = positive()  # partial sums sent between tiles
+    cell_area_um2: float = positive()
+    replicate: bool = True  # spare tiles hold weight copies that split the output pixels
+    placement: str = one_of(PLACEMENTS, default="auto")  # resident layers or reload per layer
+    adc: Any = None  # AdcParams
+    nl_adc: Any = None  # NlAdcParams (reram only): the in-memory nonlinear ramp ADC
+    device: Any = None  # ReramParams (reram) or PcmParams (pcm)
+    aid: Any = None  # AidParams (aid_sram)
+    dac: RowDac
+    periphery: Periphery
+    programming: Programming
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrossbarArch(ArchBase):
+    """An analog in-memory design: crossbar tiles, a global buffer and a bus."""
+
+    crossbar: Crossbar
+    buffer: Buffer
+    bus: Bus
+
+
+def check_crossbar(xb: Any, source: str) -> Any:
+    """Resolve the circuit keys of a `crossbar` section and check what each technology needs.
+
+    reram: `adc`, `device` (ReramParams), `read_ns`, `v_read_v`, `dac_bits`, `dac.energy_pj`,
+      `periphery.shift_add_energy_pj`; with `nl_adc` the ramp ADC computes the activation:
+      then the device and V_read come from the NL-ADC file, the rows stay driven through
+      the ramp (no `read_ns`, no sample-and-hold) and `adc` must be a ramp of the same bits.
+    pcm: as reram without `nl_adc`; `read_ns` defaults to the device model's t_read.
+    aid_sram: `aid` (AidParams) fixes the ADC, the word-line DAC (bits, energy), the read
+      window and the accumulator energy, so those keys must not be repeated here.
+    """
+    from imcsim.circuits import analog_params as ap
+
+    base = Path(source).parent
+    tech = xb.technology
+
+    def fail(message: str, key: str) -> None:
+        raise ConfigError(message, source=source, key=f"crossbar.{key}")
+
+    def given(key: str) -> bool:
+        node: Any = xb
+        for part in key.split("."):
+            node = getattr(node, part)
+        return node is not None
+
+    def forbid(keys: tuple[str, ...], why: str) -> None:
+        for key in keys:
+            if given(key):
+                fail(f"not used here ({why}); remove it", key)
+
+    def need(keys: tuple[str, ...], why: str) -> None:
+        for key in keys:
+            if not given(key):
+                fail(f"missing required key ({why})", key)
+
+    adc = _circuit(xb.adc, ap.AdcParams, source, base, "crossbar.adc")
+    nl = _circuit(xb.nl_adc, ap.NlAdcParams, source, base, "crossbar.nl_adc")
+    aid = _circuit(xb.aid, ap.AidParams, source, base, "crossbar.aid")
+    dev_cls = PcmParams if tech == "pcm" else ReramParams
+    device = _circuit(xb.device, dev_cls, source, base, "crossbar.device")
+    if tech == "aid_sram":
+        need(("aid",), "the AID circuit file")
+        forbid(("adc", "nl_adc", "device", "dac_bits", "read_ns", "v_read_v", "dac.energy_pj",
+                "periphery.shift_add_energy_pj", "input_activity"),
+               "the AID circuit file sets it")
+        if xb.bits_per_cell != 1:
+            fail("an AID word stores one bit per 6T cell; must be 1", "bits_per_cell")
+        if xb.rows_per_read not in (None, 1):
+            fail("the AID circuit converts one product per read; must be 1", "rows_per_read")
+    else:
+        forbid(("aid",), f"technology {tech}")
+        need(("adc", "dac_bits", "weight_bits", "input_activity", "dac.energy_pj",
+              "periphery.shift_add_energy_pj"), f"technology {tech}")
+        if nl is not None:
+            if tech != "reram":
+                fail("the nonlinear ramp ADC is a ReRAM column; technology must be reram",
+                     "nl_adc")
+            forbid(("device", "v_read_v", "read_ns"), "the NL-ADC file sets the ReRAM device "
+                   "and V_read, and the rows stay driven through the ramp")
+            device = nl.device
+            if adc.kind != "ramp" or adc.bits != nl.bits:
+                fail(f"the NL-ADC is a {nl.bits}-bit ramp; adc must be kind ramp with "
+                     f"{nl.bits} bits, got {adc.kind} with {adc.bits}", "adc")
+            if xb.sample_and_hold:
+                fail("the NL-ADC compares the live column current with the ramp; must be "
+                     "false", "sample_and_hold")
+        else:
+            need(("device", "v_read_v"), f"technology {tech}")
+            if tech == "reram":
+                need(("read_ns",), "technology reram")
+    rows_per_read = 1 if tech == "aid_sram" else (xb.rows_per_read or xb.rows)
+    if rows_per_read > xb.rows:
+        fail(f"must be <= rows ({xb.rows})", "rows_per_read")
+    if not xb.differential and rows_per_read > 1:
+        fail("sign-magnitude weights need one product per conversion (rows_per_read 1); "
+             "summed rows need differential pairs", "differential")
+    if xb.cols_per_adc > xb.cols:
+        fail(f"must be <= cols ({xb.cols})", "cols_per_adc")
+    if xb.input_activity is not None and xb.input_activity > 1:
+        fail(f"must be <= 1, got {xb.input_activity}", "input_activity")
+    weight_bits = xb.weight_bits or aid.weight_bits
+    return dataclasses.replace(xb, adc=adc, nl_adc=nl, device=device, aid=aid,
+                               weight_bits=weight_bits)
+
+
+def _circuit(value: Any, cls: type, source: str, base: Path, key: str) -> Any:
+    """An inline mapping, or "file.yaml[#section]" relative to the arch file, as `cls`."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return _typed_circuit(cls, value, source, key)
+    if not isinstance(value, str):
+        raise ConfigError("expected a mapping or a 'file.yaml[#section]' path", source=source,
+                          key=key)
+    file, _, section = value.partition("#")
+    path = base / file
+    if not path.is_file():
+        raise ConfigError(f"circuit file {path} not found", source=source, key=key)
+    raw = read_yaml(path)
+    if section:
+        if not isinstance(raw.get(section), dict):
+            raise ConfigError(f"no section {section!r} in {path}", source=source, key=key)
+        raw = raw[section]
+    return _typed_circuit(cls, raw, str(path), section)
+
+
+def _typed_circuit(cls: type, raw: dict, source: str, prefix: str) -> Any:
+    """Validate like the circuit loader (analog_params), with errors keyed under `prefix`."""
+    from imcsim.circuits import analog_params as ap
+
+    try:
+        if cls is ap.AdcParams:
+            obj = build_section(cls, raw, source, "")
+            ap.check_adc(obj, source, "")
+        elif cls is ReramParams:
+            obj = build_section(cls, raw, source, "")
+            check_reram(obj, source, "")  # the ReRAM cell check of the NL-ADC file
+        else:
+            obj = ap.from_dict(cls, raw, source)
+    except ConfigError as exc:
+        if exc.source != source or not prefix:
+            raise
+        raise ConfigError(exc.bare_message, source=source,
+                          key=join_key(prefix, exc.key) if exc.key else prefix) from None
+    return obj
