@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from imcsim.arch.fields import non_negative, one_of, positive
+from imcsim.circuits.adder_styles import ADDER_STYLES
 from imcsim.circuits.photonic_params import PhotonicParams
 
 __all__ = ["Arch", "non_negative", "one_of", "positive"]
 
 TECHNOLOGIES = ("sram", "sot_mram", "reram", "pcm")
-SENSE_AMP_KINDS = ("parapim", "fat")
+SENSE_AMP_KINDS = tuple(ADDER_STYLES)  # "parapim", "fat"
 MAPPINGS = ("input_stationary", "combined_stationary")
 MAPPING_OBJECTIVES = ("time", "energy", "edp")
 ARRAY_TECHNOLOGIES = ("reram", "pcm", "aid_sram")

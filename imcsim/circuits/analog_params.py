@@ -18,10 +18,11 @@ from typing import Any, TypeVar
 
 from imcsim.arch.loader import build_section
 from imcsim.arch.schema import non_negative, one_of, positive
+from imcsim.circuits import adc_kinds
 from imcsim.errors import ConfigError
 from imcsim.shipped import shipped_config
 
-ADC_KINDS = ("sar", "flash", "ramp")
+ADC_KINDS = tuple(adc_kinds.ADC_KINDS)  # "sar", "flash", "ramp"
 DEVICE_LAWS = ("square", "linear", "alpha_power")
 WL_DACS = ("root", "linear")
 NL_FUNCTIONS = ("sigmoid", "tanh", "table")
@@ -262,7 +263,7 @@ def _post_adc_study(p: AdcStudyParams, source: str) -> None:
             _fail("missing required key", source, f"{name}.full_scale_v")
         check_adc(sec, source, name)
     if not any(getattr(p, name) for name in ADC_KINDS):
-        _fail("give at least one of sar, flash, ramp", source, "sar")
+        _fail(f"give at least one of {', '.join(ADC_KINDS)}", source, ADC_KINDS[0])
 
 
 def _post_aid(p: AidParams, source: str) -> None:
