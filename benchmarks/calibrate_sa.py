@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from imcsim.arch import load_arch
-from imcsim.circuits import microprogram as mp
+from imcsim.circuits.adder_styles import add_counts
 from imcsim.circuits.costs import SubarrayOpCosts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ def main() -> None:
     f_ops, p_ops = SubarrayOpCosts.from_arch(fat), SubarrayOpCosts.from_arch(para)
     speed = p_ops.add.cycles / f_ops.add.cycles
     n = para.datatypes.accumulator_bits
-    senses = mp.add_counts("parapim", n)["sense"]
+    senses = add_counts("parapim", n)["sense"]
     target_e = PUBLISHED_POWER_EFF * speed * f_ops.add.energy_total_pj
     rest = p_ops.add.energy_total_pj - senses * para.sense_amp.sense_energy_pj
     print(f"add cycles: FAT {f_ops.add.cycles}, ParaPIM {p_ops.add.cycles}, speed {speed:.4f}")

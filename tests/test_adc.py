@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from imcsim.circuits.adc import Adc, ramp_test, to_global_cycles
+from imcsim.circuits import analog_params as ap
+from imcsim.circuits.adc import Adc, adc_cycles, ramp_test, to_global_cycles
+from imcsim.circuits.adc_kinds import ADC_KINDS, AdcKind, adc_kind
 from imcsim.circuits.analog_params import AdcParams, load_adc_study, shipped
 from imcsim.errors import ConfigError
 
@@ -36,6 +38,34 @@ def test_cycles_energy_area(kind, cycles, energy, area):
     assert adc.area_um2 == pytest.approx(area)
     assert adc.global_cycles(1e9) == cycles
     assert adc.global_cycles(0.3e9) == int(np.ceil(cycles * 0.3))
+
+
+def test_adc_kind_registry():
+    assert tuple(ADC_KINDS) == ap.ADC_KINDS == KINDS
+    for name, kind in ADC_KINDS.items():
+        assert isinstance(kind, AdcKind) and kind.name == name
+        assert adc_kind(name) is kind and adc_kind(kind) is kind
+        assert kind.description and "\n" not in kind.description
+        assert Adc(params(name)).kind is kind
+        for bits in (1, 4, 9):
+            assert adc_cycles(name, bits) == adc_cycles(kind, bits) == kind.cycles(bits)
+            comps, _ = kind.comparators_elements(bits)
+            assert comps == kind.comparators(bits)
+    assert [ADC_KINDS[k].sar_search for k in KINDS] == [True, False, False]
+    with pytest.raises(ValueError, match="sar.*flash.*ramp"):
+        adc_kind("pipeline")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_static_offsets_one_per_comparator(kind):
+    """One offset draw per comparator: flash keeps them per threshold, the single
+    comparator of SAR and ramp gives one scalar shift."""
+    adc = Adc(params(kind, comparator_offset_sigma_v=0.01), np.random.default_rng(4))
+    expect = np.random.default_rng(4).normal(0.0, 0.01, ADC_KINDS[kind].comparators(4))
+    if kind == "flash":
+        assert np.array_equal(adc.offset_v, expect) and expect.shape == (15,)
+    else:
+        assert isinstance(adc.offset_v, float) and adc.offset_v == expect[0]
 
 
 def test_global_cycles_round_up():

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imcsim.arch.schema import SENSE_AMP_KINDS
 from imcsim.circuits import microprogram as mp
+from imcsim.circuits.adder_styles import (
+    ADDER_STYLES,
+    ZERO_ROWS,
+    AdderStyle,
+    add_counts,
+    add_program,
+    adder_style,
+)
 from imcsim.circuits.bitarray import BitArray, bits_to_values, values_to_bits
 from imcsim.circuits.executor import (
     compile_add,
@@ -20,13 +29,17 @@ from imcsim.circuits.executor import (
     run_many,
 )
 
-STYLES = ("parapim", "fat")
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
 def nz(d) -> Counter:
     """Counts without zero entries (closed forms list every key)."""
     return Counter({k: v for k, v in dict(d).items() if v})
+
+
+def carry_for(style: str | AdderStyle, row: int) -> int | None:
+    """The carry row argument of `add_program`: `row` if the style keeps a carry row."""
+    return row if adder_style(style).carry_rows else None
 
 
 def wrap(v: np.ndarray, n: int) -> np.ndarray:
@@ -56,7 +69,7 @@ def add_case(draw):
     n = draw(st.integers(2, 32))
     m = draw(st.integers(1, n))
     return (
-        draw(st.sampled_from(STYLES)),
+        draw(st.sampled_from(tuple(ADDER_STYLES))),
         n,
         m,
         draw(st.booleans()),  # subtract
@@ -81,11 +94,11 @@ def test_first_operation_from_a_zero_row_needs_no_reset(case):
     ba.store_values(op, x, m)
     ba.mem[zero] = False
     ba.mem[zero2] = False
-    prog = mp.add_program(style, acc, op, zero, carry if style == "parapim" else None, subtract,
-                          source_rows=[zero2] * n)
+    prog = add_program(style, acc, op, zero, carry_for(style, carry), subtract,
+                       source_rows=[zero2] * n)
     res = run_fast(compile_program(prog), ba)
     np.testing.assert_array_equal(ba.load_values(acc, signed=True), wrap(-x if subtract else x, n))
-    assert res.counts == nz(mp.add_counts(style, n))
+    assert res.counts == nz(add_counts(style, n))
     assert not ba.mem[zero2].any()
 
 
@@ -107,22 +120,71 @@ def test_add_sub_matches_integers_and_executors_agree(case):
         ba.store_values(acc, a)
         ba.store_values(op, x, m)
         ba.mem[zero] = False
-    prog = mp.add_program(style, acc, op, zero, carry if style == "parapim" else None, subtract)
+    prog = add_program(style, acc, op, zero, carry_for(style, carry), subtract)
     r1 = run(prog, ref)
     r2 = run_fast(compile_program(prog), fast)
 
     expect = wrap(a - x if subtract else a + x, n)
     np.testing.assert_array_equal(ref.load_values(acc, signed=True), expect)
     assert_same_state(ref, fast)  # memory, SA state and counts, bit for bit
-    assert r1.counts == r2.counts == mp.program_counts(prog) == nz(mp.add_counts(style, n))
+    assert r1.counts == r2.counts == mp.program_counts(prog) == nz(add_counts(style, n))
     # operand and zero rows untouched
     np.testing.assert_array_equal(ref.load_values(op, signed=m == n), x)
     assert not ref.mem[zero].any()
 
 
+@pytest.mark.parametrize("name", list(ADDER_STYLES))
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 32),  # accumulator bits n
+    st.data(),
+    st.integers(1, 64),  # cols
+    st.integers(0, 2**32 - 1),  # seed
+)
+def test_every_registered_style_adds_and_subtracts(name, n, data, cols, seed):
+    """Each style in ADDER_STYLES (passed as an AdderStyle): acc + x then acc - x match
+    integer arithmetic mod 2**n, and each executed program's counts equal counts(n)."""
+    style = ADDER_STYLES[name]
+    m = data.draw(st.integers(1, n))
+    rng = np.random.default_rng(seed)
+    rows = n + m + 2
+    acc, op, zero, carry = layout(rng, n, m, rows)
+    a = rng.integers(-(2 ** (n - 1)), 2 ** (n - 1), cols)
+    x = rng.integers(-(2 ** (n - 1)), 2 ** (n - 1), cols) if m == n else rng.integers(0, 2**m, cols)
+    ba = BitArray(rows, cols)
+    ba.mem[:] = rng.random((rows, cols)) < 0.5
+    ba.store_values(acc, a)
+    ba.store_values(op, x, m)
+    ba.mem[zero] = False
+    expect = a
+    for subtract in (False, True):
+        prog = add_program(style, acc, op, zero, carry_for(style, carry), subtract)
+        res = run_fast(compile_program(prog), ba)
+        expect = wrap(expect - x if subtract else expect + x, n)
+        np.testing.assert_array_equal(ba.load_values(acc, signed=True), expect)
+        assert res.counts == mp.program_counts(prog) == nz(style.counts(n))
+        assert style.counts(n) == add_counts(name, n)
+
+
+def test_adder_style_registry():
+    assert SENSE_AMP_KINDS == tuple(ADDER_STYLES) == ("parapim", "fat")
+    for name, style in ADDER_STYLES.items():
+        assert isinstance(style, AdderStyle) and style.name == name
+        assert adder_style(name) is style and adder_style(style) is style
+        assert style.description and "\n" not in style.description
+        assert style.reserved_rows == ZERO_ROWS + style.carry_rows
+        with pytest.raises(ValueError):
+            style.counts(0)
+    assert [adder_style(s).reserved_rows for s in ("parapim", "fat")] == [3, 2]
+    with pytest.raises(ValueError, match="parapim.*fat"):
+        adder_style("other")
+    with pytest.raises(ValueError, match="expected one of"):
+        add_counts("other", 4)
+
+
 @SETTINGS
 @given(
-    st.sampled_from(STYLES),
+    st.sampled_from(tuple(ADDER_STYLES)),
     st.integers(4, 24),  # accumulator bits
     st.integers(1, 8),  # activation bits
     st.integers(1, 40),  # length of the dot product
@@ -135,7 +197,7 @@ def test_ternary_dot_product(style, n, m, k, cols, seed):
     rng = np.random.default_rng(seed)
     acc, op = list(range(n)), list(range(n, n + m))
     zero, carry = n + m, n + m + 1
-    carry_row = carry if style == "parapim" else None
+    carry_row = carry_for(style, carry)
     xs = rng.integers(0, 2**m, (k, cols))
     ws = rng.integers(-1, 2, k)
 
@@ -144,7 +206,7 @@ def test_ternary_dot_product(style, n, m, k, cols, seed):
         if w == 0:
             continue  # zero skipping
         programs.append(mp.load_program(op, values_to_bits(x, m)))
-        programs.append(mp.add_program(style, acc, op, zero, carry_row, subtract=w < 0))
+        programs.append(add_program(style, acc, op, zero, carry_row, subtract=w < 0))
     programs.append(mp.readout_program(acc))
 
     ref, fast = BitArray(n + m + 2, cols), BitArray(n + m + 2, cols)
@@ -161,7 +223,7 @@ def test_ternary_dot_product(style, n, m, k, cols, seed):
     nnz = int(np.count_nonzero(ws))
     closed = (
         Counter(mp.reset_counts(n))
-        + Counter({key: nnz * v for key, v in mp.add_counts(style, n).items()})
+        + Counter({key: nnz * v for key, v in add_counts(style, n).items()})
         + Counter({key: nnz * v for key, v in mp.load_counts(op).items()})
         + Counter(mp.readout_counts(n))
     )
@@ -181,9 +243,9 @@ def test_closed_forms_of_helper_programs(n):
         ba, bf = BitArray(n, 5), BitArray(n, 5)
         assert run(prog, ba).counts == run_fast(prog, bf).counts
         assert ba.counts == mp.program_counts(prog) == nz(closed)
-    for style in STYLES:
-        prog = mp.add_program(style, rows, [n], n + 1, n + 2 if style == "parapim" else None)
-        assert mp.program_counts(prog) == nz(mp.add_counts(style, n))
+    for style in ADDER_STYLES:
+        prog = add_program(style, rows, [n], n + 1, carry_for(style, n + 2))
+        assert mp.program_counts(prog) == nz(add_counts(style, n))
 
 
 def test_fat_latch_uses_old_carry():
@@ -227,7 +289,7 @@ def test_out_of_range_rows_raise():
         ba.load_values([9], signed=False)
     with pytest.raises(ValueError):
         mp.activate(-1)
-    prog = mp.add_program("fat", [0, 1, 2, 3], [4, 5], zero_row=8)
+    prog = add_program("fat", [0, 1, 2, 3], [4, 5], zero_row=8)
     for executor in (run, run_fast):
         with pytest.raises(ValueError):
             executor(prog, BitArray(8, 4))
@@ -239,15 +301,15 @@ def test_out_of_range_rows_raise():
 
 def test_bad_programs_raise():
     with pytest.raises(ValueError):
-        mp.add_program("parapim", [0, 1], [2], zero_row=3)  # no carry row
+        add_program("parapim", [0, 1], [2], zero_row=3)  # no carry row
     with pytest.raises(ValueError):
-        mp.add_program("fat", [0, 1], [2], zero_row=3, carry_row=4)
+        add_program("fat", [0, 1], [2], zero_row=3, carry_row=4)
     with pytest.raises(ValueError):
-        mp.add_program("fat", [0, 1], [2, 3, 4], zero_row=5)  # m > n
+        add_program("fat", [0, 1], [2, 3, 4], zero_row=5)  # m > n
     with pytest.raises(ValueError):
-        mp.add_program("fat", [0, 1], [1], zero_row=5)  # overlap
+        add_program("fat", [0, 1], [1], zero_row=5)  # overlap
     with pytest.raises(ValueError):
-        mp.add_program("other", [0, 1], [2], zero_row=3)
+        add_program("other", [0, 1], [2], zero_row=3)
     bad = [mp.activate(0, 1), mp.sense("fa3")]  # fa3 needs three rows
     for executor in (run, run_fast):
         with pytest.raises(ValueError):

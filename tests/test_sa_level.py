@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from imcsim.circuits import microprogram as mp
+from imcsim.circuits.adder_styles import add_counts, add_program, adder_style
 from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts, ns_to_cycles
 from imcsim.compare import ratios
 
@@ -19,8 +20,9 @@ def test_add_cost_is_program_counts_times_primitive_costs(fat, parapim):
         ops = SubarrayOpCosts.from_arch(arch)
         prim = PrimitiveCosts.from_arch(arch)
         n = arch.datatypes.accumulator_bits
-        prog = mp.add_program(arch.sense_amp.kind, list(range(2, 2 + n)), [100], 0,
-                              1 if arch.sense_amp.kind == "parapim" else None)
+        style = adder_style(arch.sense_amp.kind)
+        prog = add_program(style, list(range(2, 2 + n)), [100], 0,
+                           1 if style.carry_rows else None)
         counts = mp.program_counts(prog)
         assert ops.add.cycles == sum(counts[k] * prim.cycles[k] for k in prim.cycles)
 
@@ -37,7 +39,7 @@ def test_fat_wins_by_structure_not_by_timing_alone(fat):
     """With identical primitive timings, FAT's program is still shorter: it never writes
     the carry back (n fewer writes, one fewer init write)."""
     n = fat.datatypes.accumulator_bits
-    fc, pc = mp.add_counts("fat", n), mp.add_counts("parapim", n)
+    fc, pc = add_counts("fat", n), add_counts("parapim", n)
     assert pc["write"] - fc["write"] == n + 1
     assert fc["row_opens"] < pc["row_opens"]
 

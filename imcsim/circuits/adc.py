@@ -21,27 +21,24 @@ Non-idealities (parameters in the YAML, static ones drawn once per ADC instance)
   sets code widths, T_{k+1} - T_k = (1 + DNL_k) LSB (then the structural model is off);
 - dynamic input-referred noise sigma_n, drawn per conversion.
 `ramp_test` measures INL/DNL by the code-transition method on a fine input ramp.
+What differs between the kinds lives in `imcsim.circuits.adc_kinds` (chosen by name).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from imcsim.circuits.adc_kinds import AdcKind, adc_kind
 from imcsim.circuits.analog_params import AdcParams
 from imcsim.errors import ConfigError
+from imcsim.units import convert_cycles
 
 
-def adc_cycles(kind: str, bits: int) -> int:
+def adc_cycles(kind: str | AdcKind, bits: int) -> int:
     """Conversion time in the ADC's own clock cycles."""
-    return {"ramp": 2 ** bits, "sar": bits, "flash": 1}[kind]
-
-
-def to_global_cycles(cycles: int, adc_clock_hz: float, global_clock_hz: float) -> int:
-    """ADC cycles -> global cycles, rounded up (a conversion cannot end mid-cycle)."""
-    return int(math.ceil(cycles * global_clock_hz / adc_clock_hz - 1e-9))
+    return adc_kind(kind).cycles(bits)
 
 
 class Adc:
@@ -50,6 +47,7 @@ class Adc:
     def __init__(self, params: AdcParams, rng: np.random.Generator | None = None,
                  full_scale_v: float | None = None):
         self.p = params
+        self.kind = adc_kind(params.kind)
         self.bits = params.bits
         self.levels = 2 ** params.bits
         fs = full_scale_v if full_scale_v is not None else params.full_scale_v
@@ -63,12 +61,11 @@ class Adc:
         self.gain = 1.0 if params.gain is None else params.gain / (1.0 + params.gain)
         self._sar_weights: np.ndarray | None = None
         self.offset_v = 0.0
-        n_comp = self.levels - 1 if params.kind == "flash" else 1
         if params.comparator_offset_sigma_v > 0:
-            offs = rng.normal(0.0, params.comparator_offset_sigma_v, n_comp)
-            self.offset_v = offs if params.kind == "flash" else float(offs[0])
+            self.offset_v = self.kind.draw_offsets(rng, params.comparator_offset_sigma_v,
+                                                   self.bits)
         table = params.inl_lsb is not None or params.dnl_lsb is not None
-        if params.kind == "sar" and not table:
+        if self.kind.sar_search and not table:
             self._sar_weights = self._draw_sar_weights(rng)
             self.thresholds_v = None
         else:
@@ -99,10 +96,7 @@ class Adc:
             # resistors); ramp: 2^N - 1 steps of one unit; both sums of mismatched units.
             units = 1.0 + rng.normal(0.0, self.p.unit_mismatch, self.levels)
             units[0] *= 0.5
-            cum = np.cumsum(units)
-            if self.p.kind == "flash":
-                cum = cum * (self.levels - 0.5) / cum[-1]  # the ladder spans the reference
-            t = cum[:-1]
+            t = self.kind.unit_transitions(np.cumsum(units), self.bits)
         else:
             t = k - 0.5
         return t * self.lsb_v
@@ -110,22 +104,21 @@ class Adc:
     # ---- costs
     @property
     def cycles(self) -> int:
-        return adc_cycles(self.p.kind, self.bits)
+        return self.kind.cycles(self.bits)
 
     def global_cycles(self, global_clock_hz: float) -> int:
-        return to_global_cycles(self.cycles, self.p.clock_hz, global_clock_hz)
+        """A conversion in global cycles, rounded up (it cannot end mid-cycle)."""
+        return convert_cycles(self.cycles, self.p.clock_hz, global_clock_hz)
 
     @property
     def energy_pj(self) -> float:
-        decisions, steps = {"sar": (self.bits, self.bits), "flash": (self.levels - 1, 1),
-                            "ramp": (self.levels, self.levels)}[self.p.kind]
+        decisions, steps = self.kind.decisions_steps(self.bits)
         p = self.p
         return decisions * p.comparator_energy_pj + steps * p.step_energy_pj + p.static_energy_pj
 
     @property
     def area_um2(self) -> float:
-        comps, elems = {"sar": (1, self.levels), "flash": (self.levels - 1, self.levels),
-                        "ramp": (1, self.bits)}[self.p.kind]
+        comps, elems = self.kind.comparators_elements(self.bits)
         return comps * self.p.comparator_area_um2 + elems * self.p.element_area_um2 \
             + self.p.logic_area_um2
 
@@ -140,19 +133,7 @@ class Adc:
             v = v + rng.normal(0.0, self.p.noise_sigma_v, v.shape)
         if self._sar_weights is not None:
             return self._sar(v - self.offset_v)
-        if self.p.kind == "flash":
-            return self._count(v, self.thresholds_v + self.offset_v)
-        t = np.maximum.accumulate(self.thresholds_v + self.offset_v)  # ramp: first crossing
-        return np.searchsorted(t, v, side="left").astype(np.int64)
-
-    @staticmethod
-    def _count(v: np.ndarray, thresholds: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-        """Flash: number of comparators whose threshold the input exceeds (ones count)."""
-        flat = v.ravel()
-        out = np.empty(flat.shape, dtype=np.int64)
-        for s in range(0, flat.size, chunk):
-            out[s:s + chunk] = (flat[s:s + chunk, None] > thresholds[None, :]).sum(axis=1)
-        return out.reshape(v.shape)
+        return self.kind.convert_thresholds(v, self.thresholds_v + self.offset_v)
 
     def _sar(self, v: np.ndarray) -> np.ndarray:
         """Binary search MSB first with the (mismatched) cap weights; half-LSB shifted DAC."""

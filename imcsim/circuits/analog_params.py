@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from imcsim.circuits import adc_kinds
 from imcsim.config.fields import non_negative, one_of, positive
 from imcsim.config.sections import build_section
 from imcsim.config.yaml_file import read_yaml as read_mapping
@@ -23,7 +24,7 @@ from imcsim.errors import ConfigError
 from imcsim.shipped import shipped_config
 from imcsim.tech.device_params import PcmParams, ReramParams, check_pcm, check_reram
 
-ADC_KINDS = ("sar", "flash", "ramp")
+ADC_KINDS = tuple(adc_kinds.ADC_KINDS)  # "sar", "flash", "ramp"
 DEVICE_LAWS = ("square", "linear", "alpha_power")
 WL_DACS = ("root", "linear")
 NL_FUNCTIONS = ("sigmoid", "tanh", "table")
@@ -208,7 +209,7 @@ def _post_adc_study(p: AdcStudyParams, source: str) -> None:
             _fail("missing required key", source, f"{name}.full_scale_v")
         check_adc(sec, source, name)
     if not any(getattr(p, name) for name in ADC_KINDS):
-        _fail("give at least one of sar, flash, ramp", source, "sar")
+        _fail(f"give at least one of {', '.join(ADC_KINDS)}", source, ADC_KINDS[0])
 
 
 def _post_aid(p: AidParams, source: str) -> None:

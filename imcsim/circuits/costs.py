@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imcsim.circuits import microprogram as mp
+from imcsim.circuits.adder_styles import adder_style
 from imcsim.units import ns_to_cycles
 
 # Which energy category each primitive's energy is reported under.
@@ -85,24 +86,18 @@ class SubarrayOpCosts:
     load_row: OpCost
     reset_row: OpCost
     readout_row: OpCost
-    reserved_rows: int  # two constant-zero rows (+ carry row for the write-back style)
+    reserved_rows: int  # AdderStyle.reserved_rows: two constant-zero rows + its carry rows
 
     @classmethod
     def build(cls, prim: PrimitiveCosts, style: str, n: int) -> SubarrayOpCosts:
         """The operations of adder `style` with n-bit accumulators, costed by `prim`."""
+        adder = adder_style(style)
         return cls(
-            style=style,
+            style=adder.name,
             acc_bits=n,
-            add=prim.cost(mp.add_counts(style, n)),
+            add=prim.cost(adder.counts(n)),
             load_row=prim.cost(mp.load_counts(1)),
             reset_row=prim.cost(mp.reset_counts(1)),
             readout_row=prim.cost(mp.readout_counts(1)),
-            reserved_rows=reserved_rows(style),
+            reserved_rows=adder.reserved_rows,
         )
-
-
-def reserved_rows(style: str) -> int:
-    """Rows a subarray keeps for the micro-programs: two constant-zero rows (operand
-    zero-extension, and the source of a channel's first operation, so accumulators need
-    no reset), plus the carry row of the write-back (ParaPIM) style."""
-    return 3 if style == "parapim" else 2

@@ -29,8 +29,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from imcsim.circuits.adder_styles import AdderStyle, add_program
 from imcsim.circuits.bitarray import COUNT_KEYS, BitArray, SenseFn, Source, bits_to_values
-from imcsim.circuits.microprogram import Instr, Op, Program, add_program
+from imcsim.circuits.microprogram import Instr, Op, Program
 
 __all__ = [
     "CompiledProgram",
@@ -171,7 +172,7 @@ def concat(parts: Iterable[CompiledProgram]) -> CompiledProgram:
 
 
 def compile_add(
-    style: str,
+    style: str | AdderStyle,
     acc_rows: Sequence[int],
     operand_rows: Sequence[int],
     zero_row: int,
@@ -188,7 +189,7 @@ def compile_add(
 
 @lru_cache(maxsize=4096)
 def _compile_add(
-    style: str,
+    style: str | AdderStyle,
     acc_rows: tuple[int, ...],
     operand_rows: tuple[int, ...],
     zero_row: int,

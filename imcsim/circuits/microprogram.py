@@ -1,10 +1,13 @@
 """Bit-serial micro-programs: instructions, program generators and their primitive counts.
 
-A program is a list of `Instr`. Generators build the programs the hardware runs
-(ParaPIM and FAT additions/subtractions, reset, readout, load); `program_counts` counts a
-program's primitives statically, and the closed forms (`add_counts`, ...) state the
-same numbers as formulas. Tests prove the three agree (static, closed form, executed),
-so the network-level cost model can use the closed forms (DESIGN.md principle 2).
+A program is a list of `Instr`. Generators build the programs the hardware runs (reset,
+readout, load here; the additions/subtractions of each adder style in
+`imcsim.circuits.adder_styles`, which builds them from the constructors below);
+`program_counts` counts a program's primitives statically, and the closed forms
+(`reset_counts`, ..., `adder_styles.add_counts`) state the same numbers as formulas.
+Tests prove the three agree (static, closed form, executed), so the network-level cost
+model can use the closed forms (DESIGN.md principle 2). This module imports no adder
+style (adder_styles imports it).
 """
 
 from __future__ import annotations
@@ -19,13 +22,12 @@ import numpy as np
 from imcsim.circuits.bitarray import SenseFn, Source, as_sense_fn, as_source
 
 __all__ = [
-    "STYLES",
     "Instr",
     "Op",
     "Program",
     "activate",
-    "add_counts",
-    "add_program",
+    "as_row",
+    "full_counts",
     "latch",
     "load_counts",
     "load_program",
@@ -38,10 +40,6 @@ __all__ = [
     "set_latch",
     "write",
 ]
-
-#: Adder styles: "parapim" (carry written back to a row) and "fat" (carry in the SA latch).
-STYLES: tuple[str, ...] = ("parapim", "fat")
-
 
 class Op(IntEnum):
     """Instruction opcodes (values are also the fast executor's opcodes)."""
@@ -73,7 +71,8 @@ class Instr:
 Program = list[Instr]
 
 
-def _row(r: int) -> int:
+def as_row(r: int) -> int:
+    """A row index as a plain non-negative int (ValueError otherwise)."""
     if isinstance(r, bool) or int(r) != r or r < 0:
         raise ValueError(f"row must be a non-negative integer, got {r!r}")
     return int(r)
@@ -82,7 +81,7 @@ def _row(r: int) -> int:
 # ---- instruction constructors ----------------------------------------------------------
 def activate(*rows: int) -> Instr:
     """Open 1..3 distinct rows."""
-    rs = tuple(_row(r) for r in rows)
+    rs = tuple(as_row(r) for r in rows)
     if not 1 <= len(rs) <= 3 or len(set(rs)) != len(rs):
         raise ValueError(f"activate opens 1..3 distinct rows, got {rs}")
     return Instr(Op.ACTIVATE, rows=rs)
@@ -116,85 +115,10 @@ def write(row: int, source: Source | str, data: np.ndarray | Sequence[bool] | No
         d.setflags(write=False)
     elif data is not None:
         raise ValueError(f"data given for write source {s.name}")
-    return Instr(Op.WRITE, rows=(_row(row),), source=s, data=d)
+    return Instr(Op.WRITE, rows=(as_row(row),), source=s, data=d)
 
 
-# ---- program generators ----------------------------------------------------------------
-def add_program(
-    style: str,
-    acc_rows: Sequence[int],
-    operand_rows: Sequence[int],
-    zero_row: int,
-    carry_row: int | None = None,
-    subtract: bool = False,
-    source_rows: Sequence[int] | None = None,
-) -> Program:
-    """acc := acc +/- operand (mod 2**n), bit-serially, LSB first.
-
-    With `source_rows` (n rows, e.g. a second constant-zero row n times) the sum is
-    acc := source +/- operand: the first operation of a channel reads a zero row instead
-    of the accumulator, so the accumulator needs no reset (same primitive counts).
-
-    n = len(acc_rows); the operand has m = len(operand_rows) <= n rows and is
-    zero-extended to n bits through `zero_row` (a row holding zeros), so an unsigned
-    m-bit value is added to a signed n-bit accumulator (m == n: plain two's complement).
-    Subtraction adds ~operand_ext + 1 (operand inverted in the SA, initial carry 1).
-
-    style "parapim": write(carry_row, const); per bit: activate([acc_i, op_i, carry_row]),
-    sense fa3, write(acc_i, sum), write(carry_row, carry).
-    style "fat": set_latch(const); per bit: activate([acc_i, op_i]), sense fa_latched,
-    latch, write(acc_i, sum). `carry_row` is not used and must be None.
-    """
-    acc = [_row(r) for r in acc_rows]
-    ops = [_row(r) for r in operand_rows]
-    z = _row(zero_row)
-    n, m = len(acc), len(ops)
-    if n < 1 or not 1 <= m <= n:
-        raise ValueError(f"need 1 <= len(operand_rows) <= len(acc_rows), got m={m}, n={n}")
-    if len(set(acc)) != n:
-        raise ValueError(f"acc_rows must be distinct: {acc}")
-    if set(acc) & (set(ops) | {z}):
-        raise ValueError("acc_rows must not overlap operand_rows or zero_row")
-    init = Source.CONST1 if subtract else Source.CONST0
-    operand = ops + [z] * (n - m)
-    src = acc
-    if source_rows is not None:
-        src = [_row(r) for r in source_rows]
-        if len(src) != n:
-            raise ValueError(f"source_rows needs {n} rows, got {len(src)}")
-        if set(src) & (set(operand) | set(acc)):
-            raise ValueError("source_rows must not overlap acc, operand or zero rows")
-    prog: Program = []
-    if style == "parapim":
-        if carry_row is None:
-            raise ValueError("style 'parapim' needs a carry_row")
-        c = _row(carry_row)
-        if c in acc or c in operand or c in src:
-            raise ValueError("carry_row must differ from acc, source, operand and zero rows")
-        prog.append(write(c, init))
-        for a, s, b in zip(acc, src, operand, strict=True):
-            prog += [
-                activate(s, b, c),
-                sense(SenseFn.FA3, subtract),
-                write(a, Source.SUM),
-                write(c, Source.CARRY),
-            ]
-    elif style == "fat":
-        if carry_row is not None:
-            raise ValueError("style 'fat' keeps the carry in the SA latch: carry_row must be None")
-        prog.append(set_latch(subtract))
-        for a, s, b in zip(acc, src, operand, strict=True):
-            prog += [
-                activate(s, b),
-                sense(SenseFn.FA_LATCHED, subtract),
-                latch(),
-                write(a, Source.SUM),
-            ]
-    else:
-        raise ValueError(f"unknown adder style {style!r}; expected one of {STYLES}")
-    return prog
-
-
+# ---- program generators (additions: imcsim.circuits.adder_styles) ---------------------
 def reset_program(acc_rows: Sequence[int]) -> Program:
     """Write 0 into every row of `acc_rows`."""
     return [write(r, Source.CONST0) for r in acc_rows]
@@ -233,34 +157,24 @@ def program_counts(program: Iterable[Instr]) -> Counter[str]:
     return c
 
 
-def _full(**kw: int) -> dict[str, int]:
+def full_counts(**kw: int) -> dict[str, int]:
+    """A closed-form counts dict: every primitive key, zero unless given in `kw`."""
     out = {"activate": 0, "row_opens": 0, "sense": 0, "latch": 0, "write": 0}
     out.update(kw)
     return out
 
 
-def add_counts(style: str, n: int) -> dict[str, int]:
-    """Closed-form primitive counts of an n-bit add/subtract (same for both directions)."""
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    if style == "parapim":
-        return _full(activate=n, row_opens=3 * n, sense=n, write=2 * n + 1)
-    if style == "fat":
-        return _full(activate=n, row_opens=2 * n, sense=n, latch=n + 1, write=n)
-    raise ValueError(f"unknown adder style {style!r}; expected one of {STYLES}")
-
-
 def reset_counts(n: int) -> dict[str, int]:
     """Closed-form counts of reset_program over n rows."""
-    return _full(write=n)
+    return full_counts(write=n)
 
 
 def readout_counts(n: int) -> dict[str, int]:
     """Closed-form counts of readout_program over n rows."""
-    return _full(activate=n, row_opens=n, sense=n)
+    return full_counts(activate=n, row_opens=n, sense=n)
 
 
 def load_counts(rows: int | Sequence[int]) -> dict[str, int]:
     """Closed-form counts of load_program over `rows` (a row list or a row count)."""
     n = rows if isinstance(rows, int) else len(rows)
-    return _full(write=n)
+    return full_counts(write=n)

@@ -24,6 +24,7 @@ import numpy as np
 
 from imcsim.circuits import executor as ex
 from imcsim.circuits import microprogram as mp
+from imcsim.circuits.adder_styles import adder_style
 from imcsim.circuits.bitarray import BitArray, values_to_bits
 from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts
 from imcsim.designs.bitserial.costs import ItemCosts, primitive_costs, subarray_op_costs
@@ -84,7 +85,7 @@ class ItemRunner:
         self.a = geo.activation_bits
         self.sparse = geo.sparse
         self.sparse_loads = geo.sparse and geo.sparse_loads
-        carry = 2 if self.style == "parapim" else None
+        carry = 2 if adder_style(self.style).carry_rows else None
         self.layout = _Layout(zero=0, zero2=1, carry=carry, base=geo.reserved_rows)
 
     def _op(self, acc: list[int], operand: list[int], weight: int, first: bool

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imcsim.circuits.adder_styles import ADDER_STYLES
 from imcsim.config.fields import non_negative, one_of, positive
 from imcsim.designs.base import ArchBase, Buffer, Bus
 
 TECHNOLOGIES = ("sram", "sot_mram", "reram", "pcm")
-SENSE_AMP_KINDS = ("parapim", "fat")
+SENSE_AMP_KINDS = tuple(ADDER_STYLES)  # "parapim", "fat"
 MAPPINGS = ("input_stationary", "combined_stationary")
 MAPPING_OBJECTIVES = ("time", "energy", "edp")
 
