@@ -13,7 +13,7 @@ from pathlib import Path
 
 from imcsim.arch import load_arch
 from imcsim.circuits.adder_styles import add_counts
-from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.designs.bitserial.costs import subarray_op_costs
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED_POWER_EFF = 1.22  # published-figures.md, FAT vs ParaPIM, SA level
@@ -23,7 +23,7 @@ PUBLISHED_AREA_EFF = 1.22
 def main() -> None:
     fat = load_arch(ROOT / "arch_configs/fat.yaml")
     para = load_arch(ROOT / "arch_configs/parapim.yaml")
-    f_ops, p_ops = SubarrayOpCosts.from_arch(fat), SubarrayOpCosts.from_arch(para)
+    f_ops, p_ops = subarray_op_costs(fat), subarray_op_costs(para)
     speed = p_ops.add.cycles / f_ops.add.cycles
     n = para.datatypes.accumulator_bits
     senses = add_counts("parapim", n)["sense"]

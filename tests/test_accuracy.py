@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
+from imcsim.accuracy import evaluate, load_dataset, parse_duration
 from imcsim.arch import load_arch
 from imcsim.cli import main
 from imcsim.functional.accuracy import predict
-from imcsim.accuracy import evaluate, load_dataset, parse_duration
 from imcsim.functional.noisy import CrossbarHook
 from imcsim.workload.native import read_native
 from tests.conftest import ARCH, ROOT

@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from imcsim.circuits import analog_params as ap
-from imcsim.circuits.adc import Adc, adc_cycles, ramp_test, to_global_cycles
+from imcsim.circuits.adc import Adc, adc_cycles, ramp_test
 from imcsim.circuits.adc_kinds import ADC_KINDS, AdcKind, adc_kind
 from imcsim.circuits.analog_params import AdcParams, load_adc_study, shipped
 from imcsim.errors import ConfigError
+from imcsim.units import convert_cycles as to_global_cycles
 
 BASE = dict(bits=4, clock_hz=1e9, full_scale_v=1.6, comparator_energy_pj=0.01,
             step_energy_pj=0.002, static_energy_pj=0.03, comparator_area_um2=10.0,

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imcsim.arch.schema import SENSE_AMP_KINDS
 from imcsim.circuits import microprogram as mp
 from imcsim.circuits.adder_styles import (
     ADDER_STYLES,
@@ -28,6 +27,7 @@ from imcsim.circuits.executor import (
     run_fast,
     run_many,
 )
+from imcsim.designs.bitserial.schema import SENSE_AMP_KINDS
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

@@ -50,7 +50,8 @@ def test_compare_json_document(capsys):
                    "--sparsity", "0.8")
     for key in ("speedup", "energy_efficiency", "power_efficiency", "area_efficiency"):
         assert doc[key] > 0
-    assert set(doc["sa_level"]) >= {"speedup", "power_efficiency", "area_efficiency"}
+    assert set(doc["details"]["sa_level"]) >= {"speedup", "power_efficiency",
+                                                "area_efficiency"}
     assert doc["layers"] and "speedup" in doc["layers"][0]
     assert doc["speedup"] > 2
 
@@ -174,7 +175,8 @@ def test_repeat_option_photonic_only(capsys):
     photonic = str(ARCH / "photonic.yaml")
     one = run_json(capsys, "run", "--arch", photonic, "--net", "resnet20", "--repeat", "1")
     four = run_json(capsys, "run", "--arch", photonic, "--net", "resnet20", "--repeat", "4")
-    assert four["layers"][0]["repeats"] == 4 and one["layers"][0]["repeats"] == 1
+    assert four["layers"][0]["details"]["repeats"] == 4
+    assert one["layers"][0]["details"]["repeats"] == 1
     assert four["total"]["energy_j"] > one["total"]["energy_j"]
     assert main(["run", "--arch", photonic, "--net", "resnet20", "--repeat", "0"]) == 2
     assert main(["run", "--arch", FAT, "--net", "resnet20", "--repeat", "2"]) == 2

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from imcsim.functional.accuracy import accuracy, predict
 from imcsim.designs.bitserial.functional import DigitalHook
+from imcsim.functional.accuracy import accuracy, predict
 from imcsim.functional.graph_exec import run_graph
 from imcsim.workload.graph import trainable_parameter_count
 from imcsim.workload.loader import load_network

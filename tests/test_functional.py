@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from imcsim.arch import load_arch
-from imcsim.circuits.costs import SubarrayOpCosts
+from imcsim.designs.bitserial.costs import subarray_op_costs
 from imcsim.designs.bitserial.functional import check_network, im2col, reference_conv, run_layer
 from imcsim.designs.bitserial.plan import plan_layer
 from imcsim.workload.layer import ComputeLayer
@@ -33,7 +33,7 @@ def small_layer(seed: int, cin=5, cout=7, hw=(6, 5), k=3, stride=1, pad=1, spars
 def test_small_layer_exact(design, overrides):
     """rows=100 forces output-stationary streaming; 3 subarrays force multi-segment items."""
     arch = load_arch(ARCH / design, overrides)
-    ops = SubarrayOpCosts.from_arch(arch)
+    ops = subarray_op_costs(arch)
     layer = small_layer(seed=len(design) + len(overrides))
     x = np.random.default_rng(1).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
     density = np.count_nonzero(layer.weights) / layer.weight_count
@@ -46,7 +46,7 @@ def test_small_layer_exact(design, overrides):
 
 def test_split_layer_goes_through_reduction(fat):
     arch = dataclasses.replace(fat, mapping=dataclasses.replace(fat.mapping, kind="input_stationary"))
-    ops = SubarrayOpCosts.from_arch(arch)
+    ops = subarray_op_costs(arch)
     layer = small_layer(seed=3, cin=16, cout=4, hw=(4, 4))  # fan-in 144 > one part
     x = np.random.default_rng(2).integers(0, 256, size=(16, 4, 4))
     plan = plan_layer(layer, arch, ops, 0.5)
@@ -71,7 +71,7 @@ def test_channels_cut_between_items_are_exact(overrides):
                                              "chip.subarrays_per_bank": 3,
                                              "mapping.max_input_splits": 1,
                                              "mapping.cut_channels": cut})
-        ops = SubarrayOpCosts.from_arch(arch)
+        ops = subarray_op_costs(arch)
         plan = plan_layer(layer, arch, ops, 0.5)
         assert plan.tiling.split == 1
         assert plan.phases[0].pieces.whole != cut
@@ -98,7 +98,7 @@ def test_a_wrong_fast_path_is_caught(fat, monkeypatch, sparse_loads):
 
     arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100,
                                          "controller.skip_unused_activations": sparse_loads})
-    ops = SubarrayOpCosts.from_arch(arch)
+    ops = subarray_op_costs(arch)
     layer = small_layer(seed=5)
     x = np.random.default_rng(3).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
     if sparse_loads:  # one activation too many counted per round
@@ -122,7 +122,7 @@ def test_sparse_aware_loading_skips_unused_activations():
     for flag in (False, True):
         arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100,
                                              "controller.skip_unused_activations": flag})
-        ops = SubarrayOpCosts.from_arch(arch)
+        ops = subarray_op_costs(arch)
         plan = plan_layer(layer, arch, ops, 0.5)
         out, check = run_layer(layer, x, plan, arch, ops)
         assert check.outputs_match and check.cycles_match

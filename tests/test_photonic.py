@@ -15,7 +15,6 @@ from imcsim.circuits.photonic import (
     MlgRanks,
     PhotonicCore,
     build_photonic,
-    check_layer_names,
     enob,
     generate_weights,
     layer_cost,
@@ -27,6 +26,7 @@ from imcsim.circuits.photonic import (
     repeats_for_bits,
 )
 from imcsim.circuits.photonic_noise import noise_variance
+from imcsim.designs.photonic.plan import check_layer_names
 from imcsim.errors import ConfigError
 from imcsim.workload import ComputeLayer, load_network
 
@@ -393,5 +393,5 @@ def test_photonic_arch_runs_through_the_engine() -> None:
         assert lr.cycles >= per_tile * (cost["tiles"] // cores)
         assert lr.cycles <= cost["cycles"]
     doc = res.to_dict()
-    assert doc["kind"] == "photonic" and doc["total"]["optical_aj_per_mac"] > 0
+    assert doc["kind"] == "photonic" and doc["total"]["details"]["optical_aj_per_mac"] > 0
     assert set(doc["total"]["energy_breakdown_j"]) >= {"laser", "modulators", "adc"}

@@ -11,14 +11,15 @@ import pytest
 
 from imcsim.circuits import microprogram as mp
 from imcsim.circuits.adder_styles import add_counts, add_program, adder_style
-from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts, ns_to_cycles
-from imcsim.compare import ratios
+from imcsim.designs.bitserial.costs import primitive_costs, subarray_op_costs
+from imcsim.ratios import ratios
+from imcsim.units import ns_to_cycles
 
 
 def test_add_cost_is_program_counts_times_primitive_costs(fat, parapim):
     for arch in (fat, parapim):
-        ops = SubarrayOpCosts.from_arch(arch)
-        prim = PrimitiveCosts.from_arch(arch)
+        ops = subarray_op_costs(arch)
+        prim = primitive_costs(arch)
         n = arch.datatypes.accumulator_bits
         style = adder_style(arch.sense_amp.kind)
         prog = add_program(style, list(range(2, 2 + n)), [100], 0,
@@ -28,7 +29,7 @@ def test_add_cost_is_program_counts_times_primitive_costs(fat, parapim):
 
 
 def test_calibrated_sa_ratios(fat, parapim):
-    f, p = SubarrayOpCosts.from_arch(fat), SubarrayOpCosts.from_arch(parapim)
+    f, p = subarray_op_costs(fat), subarray_op_costs(parapim)
     r = ratios(p.add.cycles, f.add.cycles, p.add.energy_total_pj, f.add.energy_total_pj)
     assert r["speedup"] == pytest.approx(2.00, rel=0.02)
     assert r["power_efficiency"] == pytest.approx(1.22, rel=0.02)

@@ -6,16 +6,23 @@ import json
 
 import pytest
 
-from imcsim.engine.core import JobRecord
+from imcsim.engine.types import BUS, COMPUTE, CONTROLLER, JobRecord, Resource
 from imcsim.errors import UsageError
 from imcsim.report.trace import (
     COUNTER_NAME,
-    binned_busy_cycles,
+    binned_busy_lane_cycles,
     build_trace,
-    busy_subarray_steps,
+    busy_lane_steps,
+    busy_unit_steps,
     trace_busy_cycles,
     write_trace,
 )
+
+SMALL_CHIP = [Resource("bank0.ctrl", CONTROLLER, 1, "bank 0"),
+              Resource("bank0.bus", BUS, 1, "bank 0"),
+              Resource("bank0.sub0", COMPUTE, 8, "bank 0"),
+              Resource("bank0.sub1", COMPUTE, 8, "bank 0"),
+              Resource("bank1.sub0", COMPUTE, 8, "bank 1")]
 
 X_KEYS = {"name", "cat", "ph", "pid", "tid", "ts", "dur", "args"}
 ARG_KEYS = {"layer", "kind", "start_cycle", "end_cycle", "busy_cycles", "merged"}
@@ -29,14 +36,16 @@ def run_fat(fat, resnet20):
 
 
 def small_record() -> JobRecord:
-    rec = JobRecord()
-    for res, kind, layer, s, e in [
-        ("bank0.ctrl", "weights", 0, 0, 4), ("bank0.bus", "transfer", 0, 0, 6),
-        ("bank0.sub0", "compute", 0, 0, 10), ("bank0.sub1", "compute", 0, 2, 12),
-        ("bank1.sub0", "compute", 0, 0, 5), ("bank0.sub0", "compute", 1, 12, 20),
-        ("bank0.sub1", "compute", 1, 12, 14), ("adc.pool", "convert", 1, 14, 15),
+    """Three compute units of 8 lanes each; steps with all (-1) or some of their lanes."""
+    rec = JobRecord(resources=SMALL_CHIP)
+    for res, kind, layer, s, e, lanes in [
+        ("bank0.ctrl", "weights", 0, 0, 4, -1), ("bank0.bus", "transfer", 0, 0, 6, -1),
+        ("bank0.sub0", "compute", 0, 0, 10, -1), ("bank0.sub1", "compute", 0, 2, 12, 4),
+        ("bank1.sub0", "compute", 0, 0, 5, -1), ("bank0.sub0", "compute", 1, 12, 20, 2),
+        ("bank0.sub1", "compute", 1, 12, 14, 8), ("adc.pool", "convert", 1, 14, 15, -1),
+        ("bank0.sub1", "program", 1, 14, 16, -1),
     ]:
-        rec.add(res, kind, layer, s, e)
+        rec.add(res, kind, layer, s, e, lanes)
     return rec
 
 
@@ -83,28 +92,42 @@ def test_small_record_layout_and_counter(tmp_path):
     check_structure(doc, 2e9)
     names = thread_names(doc)
     assert names[(1, 0)] == "bank0.ctrl" and names[(1, 1)] == "bank0.bus"
-    assert names[(1, 2)] == "bank0.sub0" and names[(2, 2)] == "bank1.sub0"
-    assert names[(0, 1)] == "adc.pool"  # not in a bank: the chip process
+    assert names[(1, 2)] == "bank0.sub0" and names[(2, 0)] == "bank1.sub0"
+    assert names[(0, 1)] == "adc.pool"  # not in the resource table: the chip process
     assert trace_busy_cycles(doc) == rec.busy_cycles()
     (ctrl,) = [e for e in x_events(doc) if (e["pid"], e["tid"]) == (1, 0)]
     assert ctrl["args"]["layer_name"] == "conv1" and ctrl["name"] == "conv1 weights"
     assert ctrl["args"]["start_cycle"] == 0 and ctrl["args"]["end_cycle"] == 4
     counter = [(e["ts"], e["args"][COUNTER_NAME]) for e in doc["traceEvents"]
                if e["ph"] == "C"]
-    # subarrays computing: 2 at 0, 3 at 2 (1 ns), 2 at 5, 1 at 10, 0 at 12 then 2 again ...
-    assert counter == [(0.0, 2), (0.001, 3), (0.0025, 2), (0.005, 1), (0.006, 2),
-                       (0.007, 1), (0.01, 0)]
-    assert doc["otherData"]["busy_subarrays_counter"] == "exact"
+    # lanes computing: 16 at 0, 20 at 2 (1 ns), 12 at 5, 4 at 10, 10 at 12, 2 at 14 ...
+    assert counter == [(0.0, 16), (0.001, 20), (0.0025, 12), (0.005, 4), (0.006, 10),
+                       (0.007, 2), (0.01, 0)]
+    assert doc["otherData"]["busy_lanes_counter"] == "exact"
+    assert doc["otherData"]["compute_lanes"] == 24
 
 
 def test_busy_steps_and_bins_are_exact():
     rec = small_record()
-    change, level = busy_subarray_steps(rec)
+    change, level = busy_lane_steps(rec)
     assert list(change) == [0, 2, 5, 10, 12, 14, 20]
+    assert list(level) == [16, 20, 12, 4, 10, 2, 0]
+    busy = binned_busy_lane_cycles(rec, [0, 2.5, 7, 20, 30])
+    assert list(busy) == pytest.approx([42.0, 74.0, 76.0, 0.0])
+    assert busy.sum() == 10 * 8 + 10 * 4 + 5 * 8 + 8 * 2 + 2 * 8  # the program step: none
+    change, level = busy_unit_steps(rec)
     assert list(level) == [2, 3, 2, 1, 2, 1, 0]
-    busy = binned_busy_cycles(rec, [0, 2.5, 7, 20, 30])
-    assert list(busy) == pytest.approx([5.5, 11.5, 18.0, 0.0])
-    assert busy.sum() == 10 + 10 + 5 + 8 + 2
+
+
+def test_counter_and_timeline_agree_with_the_reported_utilisation(run_fat):
+    """The trace counter integrates to the busy lane-cycles the per-layer table reports."""
+    rec = run_fat.record
+    change, level = busy_lane_steps(rec)
+    total = float((level[:-1] * (change[1:] - change[:-1])).sum())
+    reported = sum(la.utilisation * la.cycles for la in run_fat.layers)
+    assert total / (rec.compute_lanes() * run_fat.cycles) == pytest.approx(
+        reported / run_fat.cycles, rel=1e-12)
+    assert rec.compute_lanes() == run_fat.lanes_total
 
 
 def test_real_run_busy_cycles_equal_record(run_fat, tmp_path):
@@ -147,7 +170,7 @@ def test_aggregation_bounds_tracks_and_preserves_busy_cycles(run_fat, tmp_path, 
 
 
 def test_merged_events_keep_kind_and_layer():
-    rec = JobRecord()
+    rec = JobRecord(resources=SMALL_CHIP)
     t = 0
     for layer in (0, 1):
         for _ in range(10):
@@ -164,13 +187,13 @@ def test_merged_events_keep_kind_and_layer():
 
 
 def test_counter_is_binned_when_too_long():
-    rec = JobRecord()
+    rec = JobRecord(resources=SMALL_CHIP)
     for i in range(100):
         rec.add("bank0.sub0", "compute", 0, 10 * i, 10 * i + 5)
     doc = build_trace(rec, 1e9, max_events_per_track=11)
     counter = [e for e in doc["traceEvents"] if e["ph"] == "C"]
     assert len(counter) == 11
-    assert doc["otherData"]["busy_subarrays_counter"].startswith("time-weighted mean")
+    assert doc["otherData"]["busy_lanes_counter"].startswith("time-weighted mean")
     assert counter[-1]["args"][COUNTER_NAME] == 0
 
 
