@@ -51,6 +51,7 @@ from imcsim.designs.crossbar.mapping import (
     tile_layer,
 )
 from imcsim.designs.crossbar.schema import CrossbarArch as Arch
+from imcsim.designs.crossbar.technologies import array_technology
 from imcsim.designs.protocol import LayerCosts, Plan, RunCosts
 from imcsim.engine.types import EngineResult
 from imcsim.errors import ConfigError
@@ -74,37 +75,25 @@ class AnalogCosts:
     g_range_us: tuple[float, float]
     e_dac_pj: float
     e_add_pj: float
-    aid_pj: dict[str, float] | None  # AID energy per computation by component
+    aid_pj: dict[str, float] | None  # energy per computation by component (AID)
     ramp_sweep_pj: float  # NL-ADC ramp column, per sweep
     bias_pj: float  # NL-ADC bias cells, per conversion
 
     @classmethod
     def from_arch(cls, arch: Arch) -> AnalogCosts:
         xb, f = arch.crossbar, arch.clock.frequency_hz
-        aid = xb.aid
-        adc_params = aid.adc if aid is not None else xb.adc
+        tech = array_technology(xb.technology)
+        adc_params = tech.adc_params(xb)
         # costs do not depend on the full scale or on the drawn static offsets
         adc = Adc(adc_params, np.random.default_rng(0), adc_params.full_scale_v or 1.0)
         conv = adc.global_cycles(f)
         ramp_pj = bias_pj = 0.0
-        if aid is not None:
-            from imcsim.circuits.aid import energy_breakdown_pj
-
-            read_ns = aid.array.unit_time_ps * 2 ** (aid.weight_bits - 1) * 1e-3
-            aid_pj = energy_breakdown_pj(aid, adc, aid.dac.kind)
-            v, g_range, e_dac, e_add = 0.0, (0.0, 0.0), aid.dac.energy_pj, aid_pj["accumulate"]
-        else:
-            aid_pj = None
-            e_dac, e_add = xb.dac.energy_pj, xb.periphery.shift_add_energy_pj
-            if xb.technology == "pcm":
-                g_range = (0.0, xb.device.g_max_us)  # RESET ~ 0 in the PCM model
-                read_ns = xb.read_ns or xb.device.read_noise.t_read_s * 1e9
-            else:
-                g_range = (xb.device.g_min_us, xb.device.g_max_us)
-                read_ns = xb.read_ns or 0.0
-            v = xb.nl_adc.v_read_v if xb.nl_adc is not None else xb.v_read_v
-            if xb.nl_adc is not None:
-                ramp_pj, bias_pj = _nl_adc_pj(xb.nl_adc, adc_params.clock_hz)
+        if xb.nl_adc is not None:
+            ramp_pj, bias_pj = _nl_adc_pj(xb.nl_adc, adc_params.clock_hz)
+        window = tech.read_window(xb)
+        read_ns, v, g_range = window.read_ns, window.v_read_v, window.g_range_us
+        aid_pj = tech.per_computation_pj(xb, adc)
+        e_dac, e_add = tech.dac_energy_pj(xb), tech.shift_add_energy_pj(xb, aid_pj)
         timing = ReadTiming(read_cycles=seconds_to_cycles(read_ns * 1e-9, f) if read_ns else 0,
                             conversion_cycles=conv, sample_and_hold=xb.sample_and_hold)
         return cls(ArrayShape.from_arch(arch), timing, adc, read_ns, v, g_range, e_dac, e_add,

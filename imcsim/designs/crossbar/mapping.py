@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imcsim.designs.crossbar.schema import CrossbarArch
+from imcsim.designs.crossbar.technologies import array_technology
 from imcsim.engine.types import (
     BUS as BUS_ROLE,
 )
@@ -92,14 +93,12 @@ class ArrayShape:
     @classmethod
     def from_arch(cls, arch: CrossbarArch) -> ArrayShape:
         xb = arch.crossbar
-        aid = xb.technology == "aid_sram"
-        slice_bits = xb.aid.weight_bits if aid else xb.bits_per_cell
-        dac_bits = xb.aid.dac.bits if aid else xb.dac_bits
+        tech = array_technology(xb.technology)
         return cls(tiles=xb.tiles, rows=xb.rows, cols=xb.cols, weight_bits=xb.weight_bits,
-                   slice_bits=slice_bits, cells_per_slice=slice_bits if aid else 1,
+                   slice_bits=tech.slice_bits(xb), cells_per_slice=tech.cells_per_slice(xb),
                    differential=xb.differential, pair_subtraction=xb.pair_subtraction,
-                   input_steps=-(-xb.input_bits // dac_bits),
-                   rows_per_read=1 if aid else (xb.rows_per_read or xb.rows),
+                   input_steps=-(-xb.input_bits // tech.dac_bits(xb)),
+                   rows_per_read=tech.rows_per_read(xb),
                    n_adc=-(-xb.cols // xb.cols_per_adc))
 
     @property

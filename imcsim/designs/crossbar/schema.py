@@ -17,10 +17,11 @@ from imcsim.config.fields import non_negative, one_of, positive
 from imcsim.config.sections import build_section, join_key
 from imcsim.config.yaml_file import read_yaml
 from imcsim.designs.base import ArchBase, Buffer, Bus
+from imcsim.designs.crossbar.technologies import TECHNOLOGIES, array_technology
 from imcsim.errors import ConfigError
-from imcsim.tech.device_params import PcmParams, ReramParams, check_reram
+from imcsim.tech.device_params import ReramParams, check_reram
 
-ARRAY_TECHNOLOGIES = ("reram", "pcm", "aid_sram")
+ARRAY_TECHNOLOGIES = tuple(TECHNOLOGIES)  # "reram", "pcm", "aid_sram"
 PLACEMENTS = ("auto", "resident", "reload")  # auto: resident if the network fits
 
 
@@ -114,7 +115,7 @@ def check_crossbar(xb: Any, source: str) -> Any:
     from imcsim.circuits import analog_params as ap
 
     base = Path(source).parent
-    tech = xb.technology
+    tech = array_technology(xb.technology)
 
     def fail(message: str, key: str) -> None:
         raise ConfigError(message, source=source, key=f"crossbar.{key}")
@@ -138,39 +139,20 @@ def check_crossbar(xb: Any, source: str) -> Any:
     adc = _circuit(xb.adc, ap.AdcParams, source, base, "crossbar.adc")
     nl = _circuit(xb.nl_adc, ap.NlAdcParams, source, base, "crossbar.nl_adc")
     aid = _circuit(xb.aid, ap.AidParams, source, base, "crossbar.aid")
-    dev_cls = PcmParams if tech == "pcm" else ReramParams
-    device = _circuit(xb.device, dev_cls, source, base, "crossbar.device")
-    if tech == "aid_sram":
-        need(("aid",), "the AID circuit file")
-        forbid(("adc", "nl_adc", "device", "dac_bits", "read_ns", "v_read_v", "dac.energy_pj",
-                "periphery.shift_add_energy_pj", "input_activity"),
-               "the AID circuit file sets it")
-        if xb.bits_per_cell != 1:
-            fail("an AID word stores one bit per 6T cell; must be 1", "bits_per_cell")
-        if xb.rows_per_read not in (None, 1):
-            fail("the AID circuit converts one product per read; must be 1", "rows_per_read")
-    else:
-        forbid(("aid",), f"technology {tech}")
-        need(("adc", "dac_bits", "weight_bits", "input_activity", "dac.energy_pj",
-              "periphery.shift_add_energy_pj"), f"technology {tech}")
-        if nl is not None:
-            if tech != "reram":
-                fail("the nonlinear ramp ADC is a ReRAM column; technology must be reram",
-                     "nl_adc")
-            forbid(("device", "v_read_v", "read_ns"), "the NL-ADC file sets the ReRAM device "
-                   "and V_read, and the rows stay driven through the ramp")
-            device = nl.device
-            if adc.kind != "ramp" or adc.bits != nl.bits:
-                fail(f"the NL-ADC is a {nl.bits}-bit ramp; adc must be kind ramp with "
-                     f"{nl.bits} bits, got {adc.kind} with {adc.bits}", "adc")
-            if xb.sample_and_hold:
-                fail("the NL-ADC compares the live column current with the ramp; must be "
-                     "false", "sample_and_hold")
-        else:
-            need(("device", "v_read_v"), f"technology {tech}")
-            if tech == "reram":
-                need(("read_ns",), "technology reram")
-    rows_per_read = 1 if tech == "aid_sram" else (xb.rows_per_read or xb.rows)
+    device = (_circuit(xb.device, tech.device_params, source, base, "crossbar.device")
+              if tech.device_params is not None else xb.device)
+    tech.check(xb, nl, fail, need, forbid)
+    if nl is not None:
+        forbid(("device", "v_read_v", "read_ns"), "the NL-ADC file sets the ReRAM device "
+               "and V_read, and the rows stay driven through the ramp")
+        device = nl.device
+        if adc.kind != "ramp" or adc.bits != nl.bits:
+            fail(f"the NL-ADC is a {nl.bits}-bit ramp; adc must be kind ramp with "
+                 f"{nl.bits} bits, got {adc.kind} with {adc.bits}", "adc")
+        if xb.sample_and_hold:
+            fail("the NL-ADC compares the live column current with the ramp; must be "
+                 "false", "sample_and_hold")
+    rows_per_read = tech.rows_per_read(xb)
     if rows_per_read > xb.rows:
         fail(f"must be <= rows ({xb.rows})", "rows_per_read")
     if not xb.differential and rows_per_read > 1:
@@ -180,9 +162,8 @@ def check_crossbar(xb: Any, source: str) -> Any:
         fail(f"must be <= cols ({xb.cols})", "cols_per_adc")
     if xb.input_activity is not None and xb.input_activity > 1:
         fail(f"must be <= 1, got {xb.input_activity}", "input_activity")
-    weight_bits = xb.weight_bits or aid.weight_bits
-    return dataclasses.replace(xb, adc=adc, nl_adc=nl, device=device, aid=aid,
-                               weight_bits=weight_bits)
+    resolved = dataclasses.replace(xb, adc=adc, nl_adc=nl, device=device, aid=aid)
+    return dataclasses.replace(resolved, weight_bits=tech.weight_bits(resolved))
 
 
 def _circuit(value: Any, cls: type, source: str, base: Path, key: str) -> Any:
