@@ -234,12 +234,11 @@ def _figure_utilisation_timeline(record: Any, frequency_hz: float, lanes: str = 
     fraction = busy_lanes / (lanes_total * width)
     scale, unit = _time_unit(end / frequency_hz)
     to_time = scale / frequency_hz
-    fig, (ax,) = _new_figure(0, height=4.0)
+    fig, (ax,) = _new_figure(24, height=4.0)
     ax.stairs(fraction, edges * to_time, fill=True, alpha=0.6, color="tab:green",
-              label=f"utilisation: busy lanes / {lanes_total:,} lanes (mean per bin of "
-                    f"{width[0]:,.0f} cycles)")
+              label=f"utilisation\n(busy lanes / {lanes_total:,})")
     ax.stairs(busy_units / (units * width), edges * to_time, color="tab:blue",
-              linewidth=0.8, label=f"compute units busy / {units:,} units")
+              linewidth=0.8, label=f"units busy / {units:,}")
     starts: dict[int, int] = {}
     for layer, s in zip(record.layer, record.start, strict=True):
         starts[layer] = min(s, starts.get(layer, s))
@@ -248,9 +247,9 @@ def _figure_utilisation_timeline(record: Any, frequency_hz: float, lanes: str = 
                    label="layer start" if i == 0 else None)
     ax.set_xlim(0, end * to_time if end else 1)
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel(f"time ({unit})")
+    ax.set_xlabel(f"time ({unit}); mean per bin of {width[0]:,.0f} cycles")
     ax.set_ylabel(f"fraction busy\n(lanes: {lanes})")
-    ax.legend(fontsize=7, loc="lower right")
+    _legend_outside(ax)
     ax.set_title("Utilisation over time")
     return fig
 
