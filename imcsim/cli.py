@@ -243,7 +243,7 @@ def _with_flag(exc: ImcsimError) -> str:
 
 ARGUMENT_KEYS = ("net", "sparsity", "seed", "out", "plot_format", "functional",
                  "functional_layers", "accuracy", "dataset", "samples", "drift_time",
-                 "repeat", "bit_flip_rate")
+                 "repeat", "bit_flip_rate", "workers", "dask")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -293,12 +293,12 @@ def test_unreachable_scheduler_fails_fast_and_keeps_the_journal(tmp_path, refere
     with pytest.raises(ImcsimError, match="cannot reach the Dask scheduler") as info:
         run_sweep(spec, out, dask="tcp://127.0.0.1:1", connect_timeout=1.0, progress=False)
     assert time.monotonic() - start < 15
-    assert info.value.key == "--dask"
+    assert info.value.key == "dask"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-@pytest.mark.parametrize(("kwargs", "key"), [({"workers": 0}, "--workers"),
-                                             ({"dask": "127.0.0.1:8786"}, "--dask")])
+@pytest.mark.parametrize(("kwargs", "key"), [({"workers": 0}, "workers"),
+                                             ({"dask": "127.0.0.1:8786"}, "dask")])
 def test_bad_arguments(tmp_path, reference, kwargs, key):
     spec, _ = reference
     with pytest.raises(ImcsimError) as info:

@@ -449,7 +449,7 @@ def test_lower_first_error_independent_of_threads(matmul_first: bool) -> None:
 def test_unknown_network() -> None:
     with pytest.raises(WorkloadError) as e:
         load_network("resnet99")
-    assert e.value.key == "--net"
+    assert e.value.key == "net"
     assert ("unknown network 'resnet99'; known: alexnet, lstm, mobilenetv2, resnet18, "
             "resnet20, resnet34, vgg16") in str(e.value)
 
@@ -458,14 +458,14 @@ def test_missing_network_file(tmp_path) -> None:
     path = str(tmp_path / "net.yaml")
     with pytest.raises(WorkloadError, match="does not exist") as e:
         load_network(path)
-    assert e.value.key == "--net"
+    assert e.value.key == "net"
 
 
 @pytest.mark.parametrize("s", [-0.1, 1.0, float("nan"), 1.5, "0.5", True])
 def test_bad_sparsity(s: object) -> None:
     with pytest.raises(UsageError) as e:
         load_network("resnet20", sparsity=s)  # type: ignore[arg-type]
-    assert e.value.key == "--sparsity"
+    assert e.value.key == "sparsity"
     assert "sparsity must be" in str(e.value)
 
 
@@ -473,7 +473,7 @@ def test_bad_sparsity(s: object) -> None:
 def test_bad_seed(seed: object) -> None:
     with pytest.raises(UsageError) as e:
         load_network("resnet20", seed=seed)  # type: ignore[arg-type]
-    assert e.value.key == "--seed"
+    assert e.value.key == "seed"
 
 
 def test_quantizer_rejects_bad_sparsity() -> None:

@@ -377,7 +377,7 @@ def test_garbage_and_missing_file(tmp_path: Path) -> None:
     assert e.value.source == str(path)
     with pytest.raises(WorkloadError, match="does not exist") as e:
         load_network(str(tmp_path / "none.onnx"))
-    assert e.value.key == "--net"
+    assert e.value.key == "net"
 
 
 @pytest.mark.parametrize("node, fragment", [

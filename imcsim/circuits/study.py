@@ -32,7 +32,7 @@ def _options(options: dict) -> tuple[str | None, int]:
     if seed is None:
         seed = 0
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="--seed")
+        raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
     return options.get("config"), seed
 
 

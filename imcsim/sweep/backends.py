@@ -36,7 +36,7 @@ def check_workers(workers: int | None) -> int:
         return os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UsageError(f"workers must be a positive integer, got {workers!r}",
-                         key="--workers")
+                         key="workers")
     return workers
 
 
@@ -45,7 +45,7 @@ def check_dask(dask: str | None) -> str | None:
         return dask
     if not isinstance(dask, str) or "://" not in dask:
         raise UsageError(f"expected 'local' or a scheduler address like tcp://HOST:PORT, got "
-                         f"{dask!r}", key="--dask")
+                         f"{dask!r}", key="dask")
     return dask
 
 
@@ -96,7 +96,7 @@ def _dask_client(dask: str, workers: int, timeout: float) -> Iterator[Any]:
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise UsageError("Dask is not installed: pip install 'imcsim[dask]'",
-                         key="--dask") from None
+                         key="dask") from None
     if dask == "local":
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
@@ -107,7 +107,7 @@ def _dask_client(dask: str, workers: int, timeout: float) -> Iterator[Any]:
         client = Client(dask, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {dask} within {timeout:g} s: "
-                         f"{exc}", key="--dask") from None
+                         f"{exc}", key="dask") from None
     with client:
         yield client
 

@@ -33,7 +33,7 @@ def _out_dir(out_dir: str | Path) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError("output path exists and is not a directory", source=str(out),
-                         key="--out")
+                         key="out")
     return out
 
 

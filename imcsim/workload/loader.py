@@ -23,10 +23,10 @@ FILE_SUFFIXES = (*NATIVE_SUFFIXES, ".onnx")
 def _check_sparsity(sparsity: object) -> float:
     if isinstance(sparsity, bool) or not isinstance(sparsity, Real):
         raise UsageError(f"sparsity must be a number in [0, 1), got {sparsity!r}",
-                         key="--sparsity")
+                         key="sparsity")
     s = float(sparsity)
     if math.isnan(s) or not 0.0 <= s < 1.0:
-        raise UsageError(f"sparsity must be in [0, 1), got {sparsity!r}", key="--sparsity")
+        raise UsageError(f"sparsity must be in [0, 1), got {sparsity!r}", key="sparsity")
     return s
 
 
@@ -37,7 +37,7 @@ def _is_file_name(name: str) -> bool:
 def read_graph(name_or_path: str | os.PathLike, seed: int = 0) -> Graph:
     """The graph of a zoo name (synthetic weights from `seed`) or of a native/ONNX file.
 
-    Raises WorkloadError (key "--net") for an unknown name, a missing file or an unknown
+    Raises WorkloadError (key "net") for an unknown name, a missing file or an unknown
     file type; reader errors name the file and the key inside it.
     """
     name = os.fspath(name_or_path)
@@ -45,10 +45,10 @@ def read_graph(name_or_path: str | os.PathLike, seed: int = 0) -> Graph:
         return ZOO[name](int(seed))
     known = ", ".join(sorted(ZOO))
     if not _is_file_name(name) and not os.path.exists(name):
-        raise WorkloadError(f"unknown network '{name}'; known: {known}", key="--net")
+        raise WorkloadError(f"unknown network '{name}'; known: {known}", key="net")
     if not os.path.exists(name):
         raise WorkloadError(f"network file '{name}' does not exist (built-in networks: "
-                            f"{known})", key="--net")
+                            f"{known})", key="net")
     suffix = Path(name).suffix.lower()
     if suffix in NATIVE_SUFFIXES:
         from imcsim.workload.native import read_native
@@ -59,7 +59,7 @@ def read_graph(name_or_path: str | os.PathLike, seed: int = 0) -> Graph:
 
         return import_onnx(name)
     raise WorkloadError(f"unknown network file type '{suffix}' (use "
-                        f"{', '.join(FILE_SUFFIXES)})", source=name, key="--net")
+                        f"{', '.join(FILE_SUFFIXES)})", source=name, key="net")
 
 
 def _float_quantizer(sparsity: float | None) -> tuple[Quantizer, str]:
@@ -99,13 +99,13 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     Weights are drawn (zoo) and ternarized one tensor per task on a thread pool (see
     `parallel`, `IMCSIM_THREADS`); the result does not depend on the number of threads.
     `Network.source` is the zoo name or the path as given. Raises WorkloadError (key
-    "--net") for an unknown name or missing file, reader errors naming the file and key,
-    UsageError (key "--sparsity" / "--seed") for a bad sparsity or seed.
+    "net") for an unknown name or missing file, reader errors naming the file and key,
+    UsageError (key "sparsity" / "seed") for a bad sparsity or seed.
     """
     if sparsity is not None:
         sparsity = _check_sparsity(sparsity)
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="--seed")
+        raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
     source = os.fspath(name_or_path)
     with deferred_weights():  # zoo weights are drawn in `lower`'s tasks, in parallel
         graph = read_graph(source, int(seed))
