@@ -178,7 +178,7 @@ def _number_list(value: Any, source: str, key: str, length: int | None = None) -
     return [float(v) for v in value]
 
 
-def check_adc(p: AdcParams, source: str, prefix: str) -> None:
+def check_adc(p: AdcParams, source: str, prefix: str = "") -> None:
     def key(name: str) -> str:
         return f"{prefix}.{name}" if prefix else name
 
@@ -212,7 +212,7 @@ def _post_adc_study(p: AdcStudyParams, source: str) -> None:
         _fail(f"give at least one of {', '.join(ADC_KINDS)}", source, ADC_KINDS[0])
 
 
-def _post_aid(p: AidParams, source: str) -> None:
+def check_aid(p: AidParams, source: str) -> None:
     check_adc(p.adc, source, "adc")
     if p.device.vth_v >= p.vdd_v:
         _fail("V_th must be below VDD", source, "device.vth_v")
@@ -221,7 +221,7 @@ def _post_aid(p: AidParams, source: str) -> None:
         _fail("must be below vdd_v", source, "dac.linear_floor_v")
 
 
-def _post_nl_adc(p: NlAdcParams, source: str) -> None:
+def check_nl_adc(p: NlAdcParams, source: str) -> None:
     check_reram(p.device, source, "device")
     if p.bits > 12:
         _fail(f"must be <= 12, got {p.bits}", source, "bits")
@@ -241,8 +241,8 @@ def _post_nl_adc(p: NlAdcParams, source: str) -> None:
 
 
 _POST = {
-    AidParams: _post_aid,
-    NlAdcParams: _post_nl_adc,
+    AidParams: check_aid,
+    NlAdcParams: check_nl_adc,
     PcmParams: check_pcm,
     AdcStudyParams: _post_adc_study,
 }

@@ -11,8 +11,10 @@ import dataclasses
 import math
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
+from imcsim.config.yaml_file import read_yaml
 from imcsim.errors import ConfigError
 
 
@@ -54,11 +56,15 @@ def build_section(cls: type, raw: Any, source: str, prefix: str) -> Any:
 
 
 def _check_value(hint: Any, fld: dataclasses.Field, value: Any, source: str, path: str) -> Any:
+    if fld.metadata.get("raw"):
+        return value
     args = typing.get_args(hint)
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         if value is None and type(None) in args:
             return None
         hint = next(a for a in args if a is not type(None))
+    if fld.metadata.get("file_ref"):
+        return build_referenced(hint, value, source, path, fld.metadata.get("check"))
     if dataclasses.is_dataclass(hint):
         return build_section(hint, value, source, path)
     if hint is bool:
@@ -103,3 +109,41 @@ def _yaml11_float(value: Any) -> Any:
 
 def join_key(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+def build_referenced(cls: type, value: Any, source: str, key: str,
+                     check: Any = None) -> Any:
+    """Section `cls` at `key` of file `source`, given inline (a mapping) or as
+    ``"file.yaml[#section]"`` relative to `source`; then `check(obj, its source)`.
+
+    Errors name the file the offending number is in: `source` and the dotted key for an
+    inline section, the referenced file and the key under its section otherwise. A
+    section with a `source` field gets the file it was read from."""
+    if isinstance(value, dict):
+        where, prefix, raw = source, key, value
+    elif isinstance(value, str):
+        file, _, section = value.partition("#")
+        ref = Path(source).parent / file
+        if not ref.is_file():
+            raise ConfigError(f"referenced file {ref} not found", source=source, key=key)
+        raw = read_yaml(ref)
+        if section:
+            if not isinstance(raw.get(section), dict):
+                raise ConfigError(f"no section {section!r} in {ref}", source=source, key=key)
+            raw = raw[section]
+        where, prefix = str(ref), section
+    else:
+        raise ConfigError("expected a mapping or a 'file.yaml[#section]' path",
+                          source=source, key=key)
+    obj = build_section(cls, raw, where, prefix)
+    if any(f.name == "source" for f in dataclasses.fields(cls)):
+        obj = dataclasses.replace(obj, source=where)
+    if check is not None:
+        try:
+            check(obj, where)
+        except ConfigError as exc:
+            if exc.source != where or not prefix:
+                raise
+            raise ConfigError(exc.bare_message, source=where,
+                              key=join_key(prefix, exc.key) if exc.key else prefix) from None
+    return obj

@@ -2,24 +2,24 @@
 the checks across its keys (which circuit files a technology needs, which it fixes).
 
 The circuit keys (`adc`, `nl_adc`, `device`, `aid`) take an inline mapping or a
-``"file.yaml"`` / ``"file.yaml#section"`` path relative to the arch file; `check_crossbar`
-replaces them by the typed circuit parameters.
+``"file.yaml"`` / ``"file.yaml#section"`` path relative to the arch file (read by the
+config machinery; the device's type follows the technology, so `check_crossbar` reads
+it), and `check_crossbar` checks what each technology needs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from imcsim.config.fields import non_negative, one_of, positive
-from imcsim.config.sections import build_section, join_key
-from imcsim.config.yaml_file import read_yaml
+from imcsim.circuits import analog_params as ap
+from imcsim.circuits.analog_params import AdcParams, AidParams, NlAdcParams
+from imcsim.config.fields import inline_or_file, non_negative, one_of, positive, resolved_by_kind
+from imcsim.config.sections import build_referenced
 from imcsim.designs.base import ArchBase, Buffer, Bus
 from imcsim.designs.crossbar.technologies import TECHNOLOGIES, array_technology
 from imcsim.errors import ConfigError
-from imcsim.tech.device_params import ReramParams, check_reram
 
 ARRAY_TECHNOLOGIES = tuple(TECHNOLOGIES)  # "reram", "pcm", "aid_sram"
 PLACEMENTS = ("auto", "resident", "reload")  # auto: resident if the network fits
@@ -56,10 +56,10 @@ class Crossbar:
     """An analog in-memory accelerator: `tiles` crossbars of rows x cols cells.
 
     The circuit keys (`adc`, `nl_adc`, `device`, `aid`) take an inline mapping or a
-    ``"file.yaml"`` / ``"file.yaml#section"`` path relative to the arch file; the loader
-    replaces them by the typed circuit parameters (`imcsim.circuits.analog_params`:
-    AdcParams, NlAdcParams, ReramParams or PcmParams, AidParams). Which keys a technology
-    needs, and which its circuit file fixes, is checked by the loader.
+    ``"file.yaml"`` / ``"file.yaml#section"`` path relative to the arch file, typed as the
+    circuit parameters of `imcsim.circuits.analog_params` and `imcsim.tech.device_params`.
+    Which keys a technology needs, and which its circuit file fixes, is checked by
+    `check_crossbar` with the technology (`designs.crossbar.technologies`).
     """
 
     technology: str = one_of(ARRAY_TECHNOLOGIES)
@@ -83,10 +83,12 @@ class Crossbar:
     cell_area_um2: float = positive()
     replicate: bool = True  # spare tiles hold weight copies that split the output pixels
     placement: str = one_of(PLACEMENTS, default="auto")  # resident layers or reload per layer
-    adc: Any = None  # AdcParams
-    nl_adc: Any = None  # NlAdcParams (reram only): the in-memory nonlinear ramp ADC
-    device: Any = None  # ReramParams (reram) or PcmParams (pcm)
-    aid: Any = None  # AidParams (aid_sram)
+    adc: AdcParams | None = inline_or_file(check=ap.check_adc, default=None)
+    # reram only: the in-memory nonlinear ramp ADC
+    nl_adc: NlAdcParams | None = inline_or_file(check=ap.check_nl_adc, default=None)
+    # ReramParams (reram) or PcmParams (pcm), inline or a file: resolved by the technology
+    device: Any = resolved_by_kind(default=None)
+    aid: AidParams | None = inline_or_file(check=ap.check_aid, default=None)  # aid_sram
     dac: RowDac
     periphery: Periphery
     programming: Programming
@@ -112,9 +114,6 @@ def check_crossbar(xb: Any, source: str) -> Any:
     aid_sram: `aid` (AidParams) fixes the ADC, the word-line DAC (bits, energy), the read
       window and the accumulator energy, so those keys must not be repeated here.
     """
-    from imcsim.circuits import analog_params as ap
-
-    base = Path(source).parent
     tech = array_technology(xb.technology)
 
     def fail(message: str, key: str) -> None:
@@ -136,11 +135,11 @@ def check_crossbar(xb: Any, source: str) -> Any:
             if not given(key):
                 fail(f"missing required key ({why})", key)
 
-    adc = _circuit(xb.adc, ap.AdcParams, source, base, "crossbar.adc")
-    nl = _circuit(xb.nl_adc, ap.NlAdcParams, source, base, "crossbar.nl_adc")
-    aid = _circuit(xb.aid, ap.AidParams, source, base, "crossbar.aid")
-    device = (_circuit(xb.device, tech.device_params, source, base, "crossbar.device")
-              if tech.device_params is not None else xb.device)
+    adc, nl, aid = xb.adc, xb.nl_adc, xb.aid
+    device = xb.device
+    if tech.device_params is not None and device is not None:
+        device = build_referenced(tech.device_params, device, source, "crossbar.device",
+                                  tech.check_device)
     tech.check(xb, nl, fail, need, forbid)
     if nl is not None:
         forbid(("device", "v_read_v", "read_ns"), "the NL-ADC file sets the ReRAM device "
@@ -164,45 +163,3 @@ def check_crossbar(xb: Any, source: str) -> Any:
         fail(f"must be <= 1, got {xb.input_activity}", "input_activity")
     resolved = dataclasses.replace(xb, adc=adc, nl_adc=nl, device=device, aid=aid)
     return dataclasses.replace(resolved, weight_bits=tech.weight_bits(resolved))
-
-
-def _circuit(value: Any, cls: type, source: str, base: Path, key: str) -> Any:
-    """An inline mapping, or "file.yaml[#section]" relative to the arch file, as `cls`."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return _typed_circuit(cls, value, source, key)
-    if not isinstance(value, str):
-        raise ConfigError("expected a mapping or a 'file.yaml[#section]' path", source=source,
-                          key=key)
-    file, _, section = value.partition("#")
-    path = base / file
-    if not path.is_file():
-        raise ConfigError(f"circuit file {path} not found", source=source, key=key)
-    raw = read_yaml(path)
-    if section:
-        if not isinstance(raw.get(section), dict):
-            raise ConfigError(f"no section {section!r} in {path}", source=source, key=key)
-        raw = raw[section]
-    return _typed_circuit(cls, raw, str(path), section)
-
-
-def _typed_circuit(cls: type, raw: dict, source: str, prefix: str) -> Any:
-    """Validate like the circuit loader (analog_params), with errors keyed under `prefix`."""
-    from imcsim.circuits import analog_params as ap
-
-    try:
-        if cls is ap.AdcParams:
-            obj = build_section(cls, raw, source, "")
-            ap.check_adc(obj, source, "")
-        elif cls is ReramParams:
-            obj = build_section(cls, raw, source, "")
-            check_reram(obj, source, "")  # the ReRAM cell check of the NL-ADC file
-        else:
-            obj = ap.from_dict(cls, raw, source)
-    except ConfigError as exc:
-        if exc.source != source or not prefix:
-            raise
-        raise ConfigError(exc.bare_message, source=source,
-                          key=join_key(prefix, exc.key) if exc.key else prefix) from None
-    return obj

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.tech.device_params import PcmParams, ReramParams
+from imcsim.tech.device_params import PcmParams, ReramParams, check_pcm, check_reram
 
 Fail = Callable[[str, str], None]
 Keys = Callable[[tuple[str, ...], str], None]
@@ -43,6 +43,9 @@ class ArrayTechnology:
     name = ""
     device_params: type | None = None  # the `device` key's parameter class
     takes_nl_adc = False  # the nonlinear ramp ADC is a column of these cells
+
+    def check_device(self, device: Any, source: str) -> None:
+        """Checks across the device parameters' fields (keys relative to the section)."""
 
     def check(self, xb: Any, nl: Any, fail: Fail, need: Keys, forbid: Keys) -> None:
         """Which keys this technology needs and refuses (resolved circuit keys given)."""
@@ -102,6 +105,9 @@ class Reram(ArrayTechnology):
     device_params = ReramParams
     takes_nl_adc = True
 
+    def check_device(self, device: Any, source: str) -> None:
+        check_reram(device, source, "")
+
     def check(self, xb: Any, nl: Any, fail: Fail, need: Keys, forbid: Keys) -> None:
         super().check(xb, nl, fail, need, forbid)
         if nl is None:
@@ -120,6 +126,9 @@ class Reram(ArrayTechnology):
 class Pcm(ArrayTechnology):
     name = "pcm"
     device_params = PcmParams
+
+    def check_device(self, device: Any, source: str) -> None:
+        check_pcm(device, source)
 
     def read_window(self, xb: Any) -> ReadWindow:
         return ReadWindow(xb.read_ns or xb.device.read_noise.t_read_s * 1e9, xb.v_read_v,
