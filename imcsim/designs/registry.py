@@ -26,6 +26,11 @@ def register(kind: DesignKind) -> DesignKind:
     return kind
 
 
+def unregister(name: str) -> None:
+    """Forget a kind added by `register` (a built-in kind is found again on next use)."""
+    _registered.pop(name, None)
+
+
 def kind_names() -> list[str]:
     """Names of every available design kind."""
     return sorted(set(_builtin_names()) | set(_registered))
