@@ -1,8 +1,8 @@
 """Analog crossbar designs (arch_configs/reram_ramp.yaml, pcm.yaml, aid_sram.yaml): loading,
 circuit references, cycle laws, energy accounting, placement, and config errors.
 
-The laws checked here follow from the model in imcsim/mapping/crossbar.py and
-imcsim/simulate_analog.py; no number is tuned to them.
+The laws checked here follow from the model in imcsim/designs/crossbar/mapping.py and
+imcsim/designs/crossbar/costs.py; no number is tuned to them.
 """
 
 from __future__ import annotations
