@@ -11,9 +11,11 @@ This module imports neither `adc` nor `analog_params` (both import it).
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
+
+from imcsim.config.registry import Registry
 
 __all__ = ["ADC_KINDS", "AdcKind", "FlashAdc", "RampAdc", "SarAdc", "adc_kind"]
 
@@ -68,17 +70,10 @@ class AdcKind:
 
 
 #: The registered kinds by name, in the order the YAML sections list them.
-ADC_KINDS: dict[str, AdcKind] = {}
-
-_K = TypeVar("_K", bound=type[AdcKind])
+ADC_KINDS: Registry[AdcKind] = Registry("ADC kind")
 
 
-def _register(cls: _K) -> _K:
-    ADC_KINDS[cls.name] = cls()
-    return cls
-
-
-@_register
+@ADC_KINDS.register
 class SarAdc(AdcKind):
     """Successive approximation: one comparator, a binary-weighted cap DAC, one bit a cycle."""
 
@@ -96,7 +91,7 @@ class SarAdc(AdcKind):
         return 2 ** bits
 
 
-@_register
+@ADC_KINDS.register
 class FlashAdc(AdcKind):
     """Flash: one comparator per transition on a resistor ladder, one cycle."""
 
@@ -135,7 +130,7 @@ class FlashAdc(AdcKind):
         return out.reshape(v.shape)
 
 
-@_register
+@ADC_KINDS.register
 class RampAdc(AdcKind):
     """Ramp (single slope): a counter steps a shared ramp until the comparator flips."""
 
@@ -154,9 +149,4 @@ class RampAdc(AdcKind):
 
 def adc_kind(kind: str | AdcKind) -> AdcKind:
     """The registered kind of that name (an `AdcKind` is returned as is)."""
-    if isinstance(kind, AdcKind):
-        return kind
-    try:
-        return ADC_KINDS[kind]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown ADC kind {kind!r}; expected one of {tuple(ADC_KINDS)}") from None
+    return kind if isinstance(kind, AdcKind) else ADC_KINDS.named(kind)

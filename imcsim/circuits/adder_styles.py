@@ -10,7 +10,7 @@ a new style is one registered subclass here plus its tests.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from imcsim.circuits.bitarray import SenseFn, Source
 from imcsim.circuits.microprogram import (
@@ -23,6 +23,7 @@ from imcsim.circuits.microprogram import (
     set_latch,
     write,
 )
+from imcsim.config.registry import Registry
 
 __all__ = [
     "ADDER_STYLES",
@@ -72,17 +73,10 @@ class AdderStyle:
 
 
 #: The registered styles by name, in the order the arch schema lists them.
-ADDER_STYLES: dict[str, AdderStyle] = {}
-
-_S = TypeVar("_S", bound=type[AdderStyle])
+ADDER_STYLES: Registry[AdderStyle] = Registry("adder style")
 
 
-def _register(cls: _S) -> _S:
-    ADDER_STYLES[cls.name] = cls()
-    return cls
-
-
-@_register
+@ADDER_STYLES.register
 class ParaPimAdder(AdderStyle):
     """ParaPIM: a three-row full add per bit, the carry written back to a carry row."""
 
@@ -111,7 +105,7 @@ class ParaPimAdder(AdderStyle):
         return full_counts(activate=n, row_opens=3 * n, sense=n, write=2 * n + 1)
 
 
-@_register
+@ADDER_STYLES.register
 class FatAdder(AdderStyle):
     """FAT: a two-row add per bit, the carry kept in the sense amplifier's latch."""
 
@@ -140,14 +134,7 @@ class FatAdder(AdderStyle):
 
 def adder_style(style: str | AdderStyle) -> AdderStyle:
     """The registered style of that name (an `AdderStyle` is returned as is)."""
-    if isinstance(style, AdderStyle):
-        return style
-    try:
-        return ADDER_STYLES[style]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown adder style {style!r}; expected one of {tuple(ADDER_STYLES)}"
-        ) from None
+    return style if isinstance(style, AdderStyle) else ADDER_STYLES.named(style)
 
 
 def add_program(

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from imcsim.config.registry import Registry
 from imcsim.tech.device_params import PcmParams, ReramParams, check_pcm, check_reram
 
 Fail = Callable[[str, str], None]
@@ -100,6 +101,10 @@ class ArrayTechnology:
         raise NotImplementedError
 
 
+TECHNOLOGIES: Registry[ArrayTechnology] = Registry("crossbar technology")
+
+
+@TECHNOLOGIES.register
 class Reram(ArrayTechnology):
     name = "reram"
     device_params = ReramParams
@@ -123,6 +128,7 @@ class Reram(ArrayTechnology):
                       f"{bits}-bit ADC")
 
 
+@TECHNOLOGIES.register
 class Pcm(ArrayTechnology):
     name = "pcm"
     device_params = PcmParams
@@ -145,6 +151,7 @@ class Pcm(ArrayTechnology):
                       f"{xb.input_bits}-bit inputs, {bits}-bit ADC")
 
 
+@TECHNOLOGIES.register
 class AidSram(ArrayTechnology):
     name = "aid_sram"
 
@@ -213,13 +220,6 @@ def _adc_bits(xb: Any) -> int | None:
     return int(xb.nl_adc.bits) if xb.nl_adc is not None else None
 
 
-TECHNOLOGIES: dict[str, ArrayTechnology] = {t.name: t for t in (Reram(), Pcm(), AidSram())}
-
-
 def array_technology(name: str) -> ArrayTechnology:
     """The technology called `name` (ValueError naming the known ones otherwise)."""
-    try:
-        return TECHNOLOGIES[name]
-    except KeyError:
-        raise ValueError(f"unknown crossbar technology {name!r} (choose from "
-                         f"{', '.join(TECHNOLOGIES)})") from None
+    return TECHNOLOGIES.named(name)
