@@ -16,7 +16,7 @@ from imcsim.designs.base import ArchBase
 from imcsim.designs.protocol import FunctionalReport
 from imcsim.designs.registry import design_kind
 from imcsim.errors import UsageError
-from imcsim.report.result import RunResult
+from imcsim.report.result import LayerResult, RunResult
 from imcsim.workload.layer import Network
 
 PLOT_FORMATS = ("png", "svg")
@@ -55,8 +55,11 @@ class AccuracyRequest:
 
 
 @dataclass
-class RunOutcome:
-    """A run and what was asked beside it; `document()` is the one run document."""
+class Result:
+    """A run and what was asked beside it: `totals` and `layers` (the simulated figures),
+    `functional` and `accuracy` when asked; `to_dict()` is the one run document (the JSON
+    of `imcsim run --format json`), `text()` the report, and `write`, `plot`, `trace` the
+    files."""
 
     arch: ArchBase
     net: Network
@@ -64,6 +67,18 @@ class RunOutcome:
     functional: FunctionalReport | None = None
     accuracy: dict[str, Any] | None = None
     _doc: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """Cycles, time_s, energy_j, power_w, area_mm2, macs, utilisation, breakdowns."""
+        return dict(self.document()["total"])
+
+    @property
+    def layers(self) -> list[LayerResult]:
+        return self.result.layers
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.document()
 
     def document(self) -> dict[str, Any]:
         if self._doc is None:
@@ -120,7 +135,7 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         sparsity: float | None = None, seed: int = 0, progress: bool = False,
         options: dict[str, Any] | None = None, functional: bool = False,
         functional_layers: int | None = None,
-        accuracy: AccuracyRequest | None = None) -> RunOutcome:
+        accuracy: AccuracyRequest | None = None) -> Result:
     """Simulate `net` (a zoo name, a graph file or a Network) on `arch` (a YAML path or
     an arch), with the functional check and the accuracy run when asked."""
     from imcsim.simulate import simulate
@@ -136,7 +151,7 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
     network = net if isinstance(net, Network) else load_network(net, sparsity=sparsity,
                                                                  seed=seed)
     result = simulate(design, network, progress=progress)
-    outcome = RunOutcome(design, network, result)
+    outcome = Result(design, network, result)
     if functional:
         outcome.functional = kind.functional_check(design, network, functional_layers)
     if accuracy is not None:

@@ -21,7 +21,7 @@ from imcsim.config.fields import non_negative, one_of, positive
 from imcsim.config.sections import build_section
 from imcsim.config.yaml_file import read_yaml as read_mapping
 from imcsim.errors import ConfigError
-from imcsim.shipped import shipped_config
+from imcsim.shipped import circuit_file
 from imcsim.tech.device_params import PcmParams, ReramParams, check_pcm, check_reram
 
 ADC_KINDS = tuple(adc_kinds.ADC_KINDS)  # "sar", "flash", "ramp"
@@ -144,8 +144,8 @@ def load_params(cls: type[T], path: str | Path) -> T:
 
 
 def shipped(name: str) -> Path:
-    """A shipped circuit YAML, e.g. ``shipped("aid.yaml")`` (source tree or installed)."""
-    return shipped_config(Path("circuits") / name, prefer_cwd=False)
+    """A shipped circuit YAML, e.g. ``shipped("aid.yaml")``."""
+    return circuit_file(name)
 
 
 def load_aid(path: str | Path | None = None) -> AidParams:
