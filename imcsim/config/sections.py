@@ -59,7 +59,7 @@ def _check_value(hint: Any, fld: dataclasses.Field, value: Any, source: str, pat
         if value is None and type(None) in args:
             return None
         hint = next(a for a in args if a is not type(None))
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return build_section(hint, value, source, path)
     if hint is bool:
         if not isinstance(value, bool):

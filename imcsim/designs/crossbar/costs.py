@@ -95,14 +95,18 @@ class AnalogCosts:
             v, g_range, e_dac, e_add = 0.0, (0.0, 0.0), aid.dac.energy_pj, aid_pj["accumulate"]
         else:
             aid_pj = None
-            e_dac, e_add = xb.dac.energy_pj, xb.periphery.shift_add_energy_pj
+            dac_pj, add_pj = xb.dac.energy_pj, xb.periphery.shift_add_energy_pj
+            assert dac_pj is not None and add_pj is not None  # required by check_crossbar
+            e_dac, e_add = dac_pj, add_pj
             if xb.technology == "pcm":
                 g_range = (0.0, xb.device.g_max_us)  # RESET ~ 0 in the PCM model
                 read_ns = xb.read_ns or xb.device.read_noise.t_read_s * 1e9
             else:
                 g_range = (xb.device.g_min_us, xb.device.g_max_us)
                 read_ns = xb.read_ns or 0.0
-            v = xb.nl_adc.v_read_v if xb.nl_adc is not None else xb.v_read_v
+            v_read = xb.nl_adc.v_read_v if xb.nl_adc is not None else xb.v_read_v
+            assert v_read is not None  # required by check_crossbar
+            v = v_read
             if xb.nl_adc is not None:
                 ramp_pj, bias_pj = _nl_adc_pj(xb.nl_adc, adc_params.clock_hz)
         timing = ReadTiming(read_cycles=seconds_to_cycles(read_ns * 1e-9, f) if read_ns else 0,
@@ -147,6 +151,7 @@ def layer_energy_pj(arch: Arch, layer: ComputeLayer, tiles: LayerTiles, c: Analo
         g = tile_conductance_us(stored, tiles, sh, *c.g_range_us)
         t_ns = (tiles.serial * c.adc.cycles * 1e9 / c.adc.p.clock_hz
                 if xb.nl_adc is not None else np.full(tiles.count, c.read_ns))
+        assert xb.input_activity is not None  # required by check_crossbar
         e["array"] = float((g * t_ns).sum()) * p * steps * c.v_read_v ** 2 \
             * xb.input_activity * 1e-3
         e["dac"] = rows_driven * c.e_dac_pj

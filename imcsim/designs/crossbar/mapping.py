@@ -95,6 +95,7 @@ class ArrayShape:
         aid = xb.technology == "aid_sram"
         slice_bits = xb.aid.weight_bits if aid else xb.bits_per_cell
         dac_bits = xb.aid.dac.bits if aid else xb.dac_bits
+        assert xb.weight_bits is not None and dac_bits is not None  # set by check_crossbar
         return cls(tiles=xb.tiles, rows=xb.rows, cols=xb.cols, weight_bits=xb.weight_bits,
                    slice_bits=slice_bits, cells_per_slice=slice_bits if aid else 1,
                    differential=xb.differential, pair_subtraction=xb.pair_subtraction,
@@ -228,7 +229,7 @@ def replicate(tiles_needed: list[int], single_cycles: list[int], pixels: list[in
     """Copies per layer: greedily give the next copy to the layer with the most cycles per
     copy among those whose tile count still fits in the spare tiles."""
     copies = [1] * len(tiles_needed)
-    heap = [(-c, i) for i, c in enumerate(single_cycles) if c > 0]
+    heap: list[tuple[float, int]] = [(-c, i) for i, c in enumerate(single_cycles) if c > 0]
     heapq.heapify(heap)
     while heap and spare > 0:
         _, i = heapq.heappop(heap)
