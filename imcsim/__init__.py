@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from imcsim.errors import ImcsimError
 
 if TYPE_CHECKING:
-    from imcsim.app import Result, load_design as load_arch, run
+    from imcsim.app import Result, run
     from imcsim.app import compare_designs as compare
+    from imcsim.app import load_design as load_arch
     from imcsim.workload.loader import load_network
 
 __all__ = ["ImcsimError", "Result", "__version__", "compare", "load_arch", "load_network",

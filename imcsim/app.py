@@ -17,16 +17,20 @@ from imcsim.designs.protocol import FunctionalReport
 from imcsim.designs.registry import design_kind
 from imcsim.errors import UsageError
 from imcsim.report.result import LayerResult, RunResult
+from imcsim.shipped import resolve_network
 from imcsim.workload.layer import Network
 
 PLOT_FORMATS = ("png", "svg")
 
 
 def load_design(path: str | Path, options: dict[str, Any] | None = None) -> ArchBase:
-    """The arch at `path`, with the run `options` its design kind turns into key
+    """The arch at `path` (or the shipped design of that name, where no such file
+    exists: ``fat``, ``fat.yaml``), with the run `options` its design kind turns into key
     overrides (photonic: `repeat`); an option the kind does not take is a UsageError."""
     from imcsim.arch import load_arch
+    from imcsim.shipped import resolve_design
 
+    path = resolve_design(path)
     arch = load_arch(path)
     overrides = design_kind(arch.kind, source=arch.source).option_overrides(
         dict(options or {}))
@@ -148,6 +152,8 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
                          key="functional_layers")
     if accuracy is not None and not isinstance(net, (str, Path)):
         raise UsageError("accuracy needs the network's file (the graph is run)", key="net")
+    if not isinstance(net, Network):
+        net = resolve_network(net)
     network = net if isinstance(net, Network) else load_network(net, sparsity=sparsity,
                                                                  seed=seed)
     result = simulate(design, network, progress=progress)
@@ -174,8 +180,8 @@ def compare_designs(arch: str | Path | ArchBase, baseline: str | Path | ArchBase
 
     design = arch if isinstance(arch, ArchBase) else load_design(arch)
     base = baseline if isinstance(baseline, ArchBase) else load_design(baseline)
-    network = net if isinstance(net, Network) else load_network(net, sparsity=sparsity,
-                                                                 seed=seed)
+    network = net if isinstance(net, Network) else load_network(
+        resolve_network(net), sparsity=sparsity, seed=seed)
     return compare(simulate(design, network, progress=progress),
                    simulate(base, network, progress=progress))
 

@@ -12,7 +12,7 @@ from typing import BinaryIO
 from imcsim.errors import ImcsimError
 
 
-def atomic_write_stream(path: str | Path, write: Callable[[BinaryIO], None],
+def atomic_write_stream(path: str | Path, write: Callable[[BinaryIO], object],
                         error: type[ImcsimError] = ImcsimError) -> Path:
     """Call `write(fh)` on a temporary file beside `path`, then rename it to `path`.
 

@@ -12,14 +12,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from imcsim import __version__
 from imcsim.errors import ImcsimError
 
 
 def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
     if net:
         p.add_argument("--net", required=True,
-                       help="a zoo name (alexnet, lstm, mobilenetv2, resnet18, resnet20, "
-                            "resnet34, vgg16) or a graph file (.yaml/.yml/.json/.onnx)")
+                       help="a zoo name, a shipped network (imcsim list networks) or a "
+                            "graph file (.yaml/.yml/.json/.onnx)")
         p.add_argument("--sparsity", type=float, default=None,
                        help="target zero fraction of the ternary weights, in [0, 1) "
                             "(default: TWN threshold 0.7*mean|W|)")
@@ -44,10 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="imcsim",
         description="Cycle-level simulator of in-memory-computing hardware for quantized "
                     "neural networks.")
+    parser.add_argument("--version", action="version", version=f"imcsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    lst = sub.add_parser("list", help="the shipped designs, networks and sweep specs")
+    lst.add_argument("what", nargs="?", choices=("designs", "networks", "sweeps", "all"),
+                     default="all")
+    lst.add_argument("--format", choices=("text", "json"), default="text")
+    lst.add_argument("--debug", action="store_true", help="show tracebacks")
+
     run = sub.add_parser("run", help="simulate a network on an arch")
-    run.add_argument("--arch", required=True, help="arch YAML, e.g. arch_configs/fat.yaml")
+    run.add_argument("--arch", required=True,
+                     help="arch YAML, or a shipped design by name (fat, parapim, ...: "
+                          "imcsim list designs)")
     _common(run)
     run.add_argument("--out", default=None,
                      help="write summary.json, layers.csv, energy_breakdown.csv here")
@@ -76,15 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="digital designs: probability that a stored weight bit flips")
 
     cmp = sub.add_parser("compare", help="a design beside its baseline")
-    cmp.add_argument("--arch", required=True, help="design arch YAML")
-    cmp.add_argument("--baseline", required=True, help="baseline arch YAML")
+    cmp.add_argument("--arch", required=True, help="design arch YAML or shipped name")
+    cmp.add_argument("--baseline", required=True, help="baseline arch YAML or shipped name")
     _common(cmp)
     _plot_options(cmp)
 
     val = sub.add_parser("validate", help="check the shipped models against published figures")
-    val.add_argument("--arch", default=None, help="design (default arch_configs/fat.yaml)")
+    val.add_argument("--arch", default=None, help="design (default: the shipped fat)")
     val.add_argument("--baseline", default=None,
-                     help="baseline (default arch_configs/parapim.yaml)")
+                     help="baseline (default: the shipped parapim)")
     _common(val, net=False)
     circ = sub.add_parser("circuit", help="circuit studies: AID multiplier, ADCs, "
                                           "nonlinear ramp ADC")
@@ -106,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     swp = sub.add_parser("sweep", help="a design-space sweep, on all cores or on Dask")
     swp.add_argument("spec", metavar="SPEC.yaml",
-                     help="sweep spec, e.g. workloads/sweeps/fat_sparsity.yaml")
+                     help="sweep spec, or a shipped one by name (fat_sparsity: imcsim list "
+                          "sweeps)")
     swp.add_argument("--out", default=None, metavar="DIR",
                      help="sweep.csv, the sweep.jsonl journal and plots (default "
                           "out/<spec name>); run again to resume")
@@ -125,13 +136,6 @@ def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
         sys.stdout.write("\n")
     else:
         print(text)
-
-
-def _shipped(name: str) -> Path:
-    """A shipped arch config: ./arch_configs/NAME, else the source tree's or installed one."""
-    from imcsim.shipped import shipped_config
-
-    return shipped_config(name)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -183,10 +187,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from imcsim.report.text import validate_text
     from imcsim.validate import validate
 
-    checks = validate(args.arch or _shipped("fat.yaml"), args.baseline or _shipped("parapim.yaml"),
-                      seed=args.seed)
-    _emit(args, {"checks": checks}, validate_text(checks))
+    report = validate(args.arch or "fat", args.baseline or "parapim", seed=args.seed)
+    checks = report["checks"]
+    text = (f"design {report['files']['design']}, baseline {report['files']['baseline']}\n\n"
+            + validate_text(checks))
+    _emit(args, report, text)
     return 0 if all(c["pass"] for c in checks) else 1
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from imcsim.catalogue import catalogue, catalogue_text
+
+    doc = catalogue(args.what)
+    _emit(args, doc, catalogue_text(doc))
+    return 0
 
 
 def cmd_circuit(args: argparse.Namespace) -> int:
@@ -212,8 +226,10 @@ def cmd_workload(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from imcsim.shipped import resolve_sweep
     from imcsim.sweep import load_spec, pending_points, run_sweep
 
+    args.spec = str(resolve_sweep(args.spec))
     out = Path(args.out) if args.out else Path("out") / Path(args.spec).stem
     done, left = pending_points(load_spec(args.spec), out)
     try:
@@ -228,7 +244,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "workload": cmd_workload, "compare": cmd_compare, "validate": cmd_validate,
+COMMANDS = {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "workload": cmd_workload, "compare": cmd_compare, "validate": cmd_validate,
             "circuit": cmd_circuit}
 
 

@@ -32,14 +32,21 @@ def _check(spec: dict[str, Any], simulated: float, source: str) -> dict[str, Any
             "pass": error <= tol + 1e-12, "source": source}
 
 
-def validate(arch: str | Path, baseline: str | Path, seed: int = 0) -> list[dict[str, Any]]:
+def validate(arch: str | Path = "fat", baseline: str | Path = "parapim",
+             seed: int = 0) -> dict[str, Any]:
+    """Every published figure beside the simulated one: {"files": the configs used,
+    "checks": [...]}. `arch` and `baseline`: paths, or shipped designs by name."""
+    from imcsim.shipped import resolve_design
+
+    design_file, baseline_file = resolve_design(arch), resolve_design(baseline)
     ref = published()
     fat_ref = ref["fat_vs_parapim"]
     net = load_network(fat_ref["network"], sparsity=fat_ref["sparsity"], seed=seed)
-    cmp = compare_designs(arch, baseline, net)
+    cmp = compare_designs(design_file, baseline_file, net)
     checks = [_check(spec, _lookup(cmp, spec["key"]), fat_ref["source"])
               for spec in fat_ref["checks"]]
     totals = {"total_macs": net.total_macs, "total_params": net.total_params}
     checks += [_check(spec, _lookup(totals, spec["key"]), ref["resnet18"]["source"])
                for spec in ref["resnet18"]["checks"]]
-    return checks
+    return {"files": {"design": str(design_file), "baseline": str(baseline_file)},
+            "checks": checks}

@@ -60,11 +60,13 @@ class Adc:
             raise ValueError("an ADC with offset or mismatch needs a seeded rng")
         self.gain = 1.0 if params.gain is None else params.gain / (1.0 + params.gain)
         self._sar_weights: np.ndarray | None = None
-        self.offset_v = 0.0
+        self.offset_v: float | np.ndarray = 0.0
         if params.comparator_offset_sigma_v > 0:
+            assert rng is not None  # checked above (needs_rng)
             self.offset_v = self.kind.draw_offsets(rng, params.comparator_offset_sigma_v,
                                                    self.bits)
         table = params.inl_lsb is not None or params.dnl_lsb is not None
+        self.thresholds_v: np.ndarray | None
         if self.kind.sar_search and not table:
             self._sar_weights = self._draw_sar_weights(rng)
             self.thresholds_v = None
@@ -77,6 +79,7 @@ class Adc:
         nominal = 2.0 ** np.arange(self.bits)
         caps = nominal.copy()
         if self.p.unit_mismatch > 0:
+            assert rng is not None  # __init__ requires an rng when unit_mismatch > 0
             caps = nominal + rng.normal(0.0, 1.0, self.bits) * self.p.unit_mismatch * np.sqrt(nominal)
             dummy = 1.0 + rng.normal(0.0, self.p.unit_mismatch)
         else:
@@ -94,6 +97,7 @@ class Adc:
         elif self.p.unit_mismatch > 0:
             # flash: 2^N ladder resistors, tap k after k - 1/2 of them (half-size end
             # resistors); ramp: 2^N - 1 steps of one unit; both sums of mismatched units.
+            assert rng is not None  # __init__ requires an rng when unit_mismatch > 0
             units = 1.0 + rng.normal(0.0, self.p.unit_mismatch, self.levels)
             units[0] *= 0.5
             t = self.kind.unit_transitions(np.cumsum(units), self.bits)
@@ -133,15 +137,18 @@ class Adc:
             v = v + rng.normal(0.0, self.p.noise_sigma_v, v.shape)
         if self._sar_weights is not None:
             return self._sar(v - self.offset_v)
+        assert self.thresholds_v is not None  # set whenever there are no SAR weights
         return self.kind.convert_thresholds(v, self.thresholds_v + self.offset_v)
 
     def _sar(self, v: np.ndarray) -> np.ndarray:
         """Binary search MSB first with the (mismatched) cap weights; half-LSB shifted DAC."""
+        weights = self._sar_weights
+        assert weights is not None  # only called when there are SAR weights
         u = v / self.lsb_v + 0.5
         code = np.zeros(u.shape, dtype=np.int64)
         dac = np.zeros(u.shape)
         for bit in range(self.bits - 1, -1, -1):
-            trial = dac + self._sar_weights[bit]
+            trial = dac + weights[bit]
             keep = u > trial
             dac = np.where(keep, trial, dac)
             code |= keep.astype(np.int64) << bit

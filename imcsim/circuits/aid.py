@@ -79,7 +79,8 @@ def cell_current_ua(v_wl: np.ndarray, vth: np.ndarray, params: AidParams) -> np.
     return k_half * np.clip(v_wl - vth, 0.0, None) ** alpha
 
 
-def _swing_v(current_ua: np.ndarray, time_ps: np.ndarray | float, cap_ff: float) -> np.ndarray:
+def _swing_v(current_ua: np.ndarray | float, time_ps: np.ndarray | float,
+             cap_ff: float) -> np.ndarray | float:
     return current_ua * time_ps / cap_ff * 1e-3  # uA * ps / fF = 1e-3 V
 
 

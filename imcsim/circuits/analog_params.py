@@ -12,6 +12,7 @@ sources live in the YAML files, never here.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -240,7 +241,7 @@ def check_nl_adc(p: NlAdcParams, source: str) -> None:
             _fail("the table must be monotone and not constant", source, "table_y")
 
 
-_POST = {
+_POST: dict[type, Callable[[Any, str], None]] = {
     AidParams: check_aid,
     NlAdcParams: check_nl_adc,
     PcmParams: check_pcm,

@@ -57,7 +57,7 @@ class ExecResult:
         return bits_to_values(self.reads, signed)
 
 
-def _counter(vec: Sequence[int]) -> Counter[str]:
+def _counter(vec: Iterable[int]) -> Counter[str]:
     return Counter({k: int(v) for k, v in zip(COUNT_KEYS, vec, strict=True) if v})
 
 

@@ -46,6 +46,9 @@ Report: max and RMS of (code - Q(x)) in LSB over `eval_points` midpoints of the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from imcsim.circuits.analog_params import NL_FUNCTIONS, NlAdcParams
@@ -78,7 +81,8 @@ class Target:
             self.nodes_f = np.interp(self.nodes_x, xs, ys)
             self.f = lambda x: np.interp(x, xs, ys)
         else:
-            self.f = {"sigmoid": _sigmoid, "tanh": np.tanh}[p.function]
+            named: dict[str, Callable[[Any], Any]] = {"sigmoid": _sigmoid, "tanh": np.tanh}
+            self.f = named[p.function]
         self.fa, self.fb = float(self.f(self.a)), float(self.f(self.b))
         if self.fa == self.fb:
             raise ConfigError("the function is constant on the domain", source=p.source or None,

@@ -168,11 +168,12 @@ def layer_cost(layer: WeightLayer, core: PhotonicCore, repeats: int | None = Non
     k = p.repeats(layer.name) if repeats is None else check_repeats(repeats)
     ranks = p.mlg.ranks(layer.name) if mlg is None else mlg
     plan = plan_mlg(layer, ranks.base_in, ranks.base_out) if ranks is not None else None
-    use_mlg = plan is not None and plan.active
+    if plan is not None and not plan.active:
+        plan = None  # an inactive plan is the same as no MLG
     main = MatmulShape(layer.out_channels // layer.groups, layer.fan_in, layer.out_pixels,
                        layer.groups)
     jobs = []
-    if use_mlg:
+    if plan is not None:
         for i, g in enumerate(plan.generation_jobs()):
             jobs.append(_job(core, g, 1, f"mlg_level{i + 1 if plan.level1 else 2}",
                              dram_weight_bits=0, sram_weight_bits=0))
@@ -183,7 +184,7 @@ def layer_cost(layer: WeightLayer, core: PhotonicCore, repeats: int | None = Non
                          sram_weight_bits=0))
     energy = {cat: sum(j["energy_pj"][cat] for j in jobs) for cat in CATEGORIES}
     mlg_info = None
-    if use_mlg:
+    if plan is not None:
         stored_bits = plan.stored_params * p.mlg.param_bits
         energy["memory"] += p.energy.dram_pj_per_bit * stored_bits
         base_bits = layer.weight_count * layer.weight_bits

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-C = TypeVar("C", bound=type)
+C = TypeVar("C", bound=type)  # a class with a `name`
 
 
 class Registry(dict[str, T], Generic[T]):
@@ -18,7 +18,8 @@ class Registry(dict[str, T], Generic[T]):
 
     def register(self, cls: C) -> C:
         """Class decorator: register one instance of `cls` under `cls.name`."""
-        self[cls.name] = cls()
+        instance = cls()
+        self[instance.name] = instance
         return cls
 
     def named(self, name: Any) -> T:

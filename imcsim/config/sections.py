@@ -65,7 +65,7 @@ def _check_value(hint: Any, fld: dataclasses.Field, value: Any, source: str, pat
         hint = next(a for a in args if a is not type(None))
     if fld.metadata.get("file_ref"):
         return build_referenced(hint, value, source, path, fld.metadata.get("check"))
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return build_section(hint, value, source, path)
     if hint is bool:
         if not isinstance(value, bool):

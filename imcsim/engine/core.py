@@ -55,7 +55,8 @@ def run(phases: Sequence[Phase | StreamPhase], resources: Sequence[Resource | st
         now = _run_simpy([general(p) for p in phases], names, 0, record, timings)
         return EngineResult(now, timings, record)
     known = set(names)
-    now, waiting = 0, []
+    now = 0
+    waiting: list[Phase] = []
     for phase in phases:
         fast = phase if isinstance(phase, StreamPhase) else as_stream(phase)
         if fast is not None and waiting:  # time runs on from the simpy phases before

@@ -62,7 +62,7 @@ def time_phase(phase: StreamPhase, t0: int, record: JobRecord, known: set[str]) 
                          "(or a stream slot without resource has cycles)")
     if status == 0:
         return None
-    for r in np.flatnonzero(shared):
+    for r in np.flatnonzero(shared).tolist():
         if phase.names[r] not in known:
             raise KeyError(phase.names[r])
     record.add_block(phase.names, res, phase.kinds, kind, phase.layer, start, stop, lanes)

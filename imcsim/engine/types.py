@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 # roles of engine resources
 COMPUTE = "compute"  # a compute unit: subarray, crossbar tile, photonic core
@@ -84,7 +85,7 @@ class Phase:
     queues: dict[str, list[list[Step]]]  # owner -> tasks (each a list of steps)
 
 
-def _ints(value: object, shape: tuple[int, ...]) -> np.ndarray:
+def _ints(value: npt.ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     out = np.empty(shape, np.int64)
     out[...] = value
     return out

@@ -64,7 +64,7 @@ def _weights(graph: Graph, node: Node, env: dict[str, np.ndarray], index: int
         levels = np.asarray(t.data, dtype=np.int64)
         scale = np.asarray(t.scale if t.scale is not None else 1.0, dtype=np.float64)
         return levels * scale, levels, scale
-    return np.asarray(env[name], dtype=np.float64), None, None
+    return np.asarray(_value(env, name), dtype=np.float64), None, None
 
 
 def _per_channel(scale: np.ndarray | None, channels: int) -> np.ndarray | None:
@@ -143,9 +143,30 @@ def run_graph(graph: Graph, feeds: dict[str, np.ndarray], linear: LinearHook | N
     return env
 
 
-def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) -> list:
+def _value(env: dict[str, np.ndarray], name: str | None) -> np.ndarray:
+    """env[name]; an omitted input (None) is a missing key like any other."""
+    if name is None:
+        raise KeyError(name)
+    return env[name]
+
+
+def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
+              qinfo: dict[str, QuantInfo], hook: LinearHook, src: str) -> list[np.ndarray]:
     op, a = node.op, node.attrs
-    x = env.get(node.input(0)) if node.input(0) else None
+    if op == "Constant":
+        return [np.asarray(a["value"])]
+    if op in ("Add", "Sum"):
+        total = env[node.inputs[0]]
+        for name in node.inputs[1:]:
+            total = total + env[name]
+        return [total]
+    if op == "Concat":
+        return [np.concatenate([env[n] for n in node.inputs], axis=int(a.get("axis", 1)))]
+    # every other op reads input 0
+    x_name = node.input(0)
+    if x_name is None:
+        raise KeyError(x_name)  # reported as "cannot execute", as any missing input
+    x = env[x_name]
     if op == "Conv":
         w_real, levels, scale = _weights(graph, node, env, 1)
         groups = int(a.get("group", 1))
@@ -155,7 +176,7 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
         per_group = cout // groups
         out = np.empty((n * oh * ow, cout))
         s = _per_channel(scale, cout)
-        xq = qinfo.get(node.input(0))
+        xq = qinfo.get(x_name)
         for g in range(groups):
             ch = slice(g * per_group, (g + 1) * per_group)
             call = LinearCall(node, cols[g], w_real[ch].reshape(per_group, -1),
@@ -164,7 +185,7 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
             out[:, ch] = hook(call)
         y = out.reshape(n, oh, ow, cout).transpose(0, 3, 1, 2)
         if node.input(2):
-            y = y + env[node.input(2)].reshape(1, -1, 1, 1)
+            y = y + _value(env, node.input(2)).reshape(1, -1, 1, 1)
         return [y]
     if op in ("Gemm", "MatMul"):
         wname = node.input(1)
@@ -182,13 +203,13 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
         alpha = float(a.get("alpha", 1.0)) if op == "Gemm" else 1.0
         lead = xm.shape[:-1]
         rows = xm.reshape(-1, xm.shape[-1])
-        y = hook(LinearCall(node, rows, w2, lv, s, qinfo.get(node.input(0)))) * alpha
+        y = hook(LinearCall(node, rows, w2, lv, s, qinfo.get(x_name))) * alpha
         y = y.reshape(*lead, w2.shape[0])
         if op == "Gemm" and node.input(2):
-            y = y + float(a.get("beta", 1.0)) * env[node.input(2)]
+            y = y + float(a.get("beta", 1.0)) * _value(env, node.input(2))
         return [y]
     if op == "BatchNormalization":
-        scale, bias, mean, var = (env[node.input(i)] for i in range(1, 5))
+        scale, bias, mean, var = (_value(env, node.input(i)) for i in range(1, 5))
         eps = float(a.get("epsilon", 1e-5))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         k = (scale / np.sqrt(var + eps)).reshape(shape)
@@ -202,16 +223,9 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
     if op == "Tanh":
         return [np.tanh(x)]
     if op == "Clip":
-        lo = env[node.input(1)] if node.input(1) else a.get("min", -np.inf)
-        hi = env[node.input(2)] if node.input(2) else a.get("max", np.inf)
+        lo = _value(env, node.input(1)) if node.input(1) else a.get("min", -np.inf)
+        hi = _value(env, node.input(2)) if node.input(2) else a.get("max", np.inf)
         return [np.clip(x, lo, hi)]
-    if op in ("Add", "Sum"):
-        total = env[node.inputs[0]]
-        for name in node.inputs[1:]:
-            total = total + env[name]
-        return [total]
-    if op == "Concat":
-        return [np.concatenate([env[n] for n in node.inputs], axis=int(a.get("axis", 1)))]
     if op == "MaxPool":
         return [_pool(x, node, src, "max")]
     if op == "AveragePool":
@@ -227,30 +241,29 @@ def _run_node(graph: Graph, node: Node, env, qinfo, hook: LinearHook, src: str) 
         axis = int(a.get("axis", 1))
         return [x.reshape(int(np.prod(x.shape[:axis])), -1)]
     if op == "Reshape":
-        shape = [int(v) for v in env[node.input(1)]]
-        shape = [x.shape[i] if v == 0 else v for i, v in enumerate(shape)]
-        return [x.reshape(shape)]
+        dims = [int(v) for v in _value(env, node.input(1))]
+        dims = [x.shape[i] if v == 0 else v for i, v in enumerate(dims)]
+        return [x.reshape(dims)]
     if op in ("Identity", "Dropout"):
         return [x]
-    if op == "Constant":
-        return [np.asarray(a["value"])]
     if op == "Quant":  # QONNX: inputs x, scale, zero_point, bit_width
-        scale, zp, bits = env[node.input(1)], env[node.input(2)], int(env[node.input(3)])
+        scale, zp = _value(env, node.input(1)), _value(env, node.input(2))
+        bits = int(_value(env, node.input(3)))
         signed, narrow = bool(a.get("signed", 1)), bool(a.get("narrow", 0))
         q = _quant(x, scale, zp, bits, signed, narrow)
         qinfo[node.outputs[0]] = QuantInfo(np.asarray(scale), np.asarray(zp), bits, signed)
         return [(q - zp) * scale]
     if op == "QuantizeLinear":
-        scale = env[node.input(1)]
-        zp = env[node.input(2)] if node.input(2) else np.zeros(())
+        scale = _value(env, node.input(1))
+        zp = _value(env, node.input(2)) if node.input(2) else np.zeros(())
         signed = np.asarray(zp).dtype.kind == "i" if node.input(2) else False
         q = _quant(x, scale, zp, 8, signed, False)
         qinfo[node.outputs[0]] = QuantInfo(np.asarray(scale), np.asarray(zp), 8, signed)
         return [q]
     if op == "DequantizeLinear":
-        scale = env[node.input(1)]
-        zp = env[node.input(2)] if node.input(2) else 0
-        if node.input(0) in qinfo:  # Q then DQ: the output is real = scale (q - zp)
-            qinfo[node.outputs[0]] = qinfo[node.input(0)]
-        return [(x - zp) * scale]
+        scale = _value(env, node.input(1))
+        zero = _value(env, node.input(2)) if node.input(2) else 0
+        if x_name in qinfo:  # Q then DQ: the output is real = scale (q - zp)
+            qinfo[node.outputs[0]] = qinfo[x_name]
+        return [(x - zero) * scale]
     raise WorkloadError(f"operator {op} cannot be executed", source=src, key=node_key(node))

@@ -120,8 +120,8 @@ def _figure_run_cycles(doc: dict[str, Any]) -> Figure:
     ax.set_ylabel(f"cycles (clock {f / 1e9:g} GHz)")
     ax.yaxis.set_major_formatter("{x:,.0f}")
     scale, unit = _time_unit(max((la["cycles"] for la in layers), default=0) / f)
-    sec = ax.secondary_yaxis("right", functions=(lambda c: c / f * scale,
-                                                 lambda t: t / scale * f))
+    sec = ax.secondary_yaxis("right", functions=(lambda c: np.asarray(c) / f * scale,
+                                                 lambda t: np.asarray(t) / scale * f))
     sec.set_ylabel(f"time ({unit})")
     total = doc["total"]
     ax.set_title(f"{doc['arch']}: cycles per layer (total {total['cycles']:,} cycles)")

@@ -210,9 +210,11 @@ def build_trace(record: Any, frequency_hz: float, max_events_per_track: int = 20
 
 def dumps_trace(doc: dict[str, Any]) -> str:
     """Compact JSON, one trace event per line (diffable, deterministic)."""
-    compact = {"separators": (",", ":"), "sort_keys": False}
-    body = ",\n".join(json.dumps(e, **compact) for e in doc["traceEvents"])
-    rest = "".join(f",{json.dumps(k)}:{json.dumps(v, **compact)}"
+    def compact(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), sort_keys=False)
+
+    body = ",\n".join(compact(e) for e in doc["traceEvents"])
+    rest = "".join(f",{json.dumps(k)}:{compact(v)}"
                    for k, v in doc.items() if k != "traceEvents")
     return '{"traceEvents":[\n' + body + "\n]" + rest + "}\n"
 

@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,12 +23,14 @@ from imcsim.errors import UsageError
 
 Batch = Sequence[Any]
 Fn = Callable[[Batch], Any]
+# (batch, result) pairs as batches finish; close() stops the work left
+Results = Generator[tuple[Batch, Any], None, None]
 
 
 @dataclass(frozen=True)
 class Backend:
     parallelism: int
-    map: Callable[[Fn, Sequence[Batch]], Iterator[tuple[Batch, Any]]]
+    map: Callable[[Fn, Sequence[Batch]], Results]
 
 
 def check_workers(workers: int | None) -> int:
@@ -49,7 +51,7 @@ def check_dask(dask: str | None) -> str | None:
     return dask
 
 
-def _inline(fn: Fn, batches: Sequence[Batch]) -> Iterator[tuple[Batch, Any]]:
+def _inline(fn: Fn, batches: Sequence[Batch]) -> Results:
     for batch in batches:
         yield batch, fn(batch)
 
@@ -72,8 +74,8 @@ def _stop(ex: ProcessPoolExecutor) -> None:
     ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _pool(workers: int) -> Callable[[Fn, Sequence[Batch]], Iterator[tuple[Batch, Any]]]:
-    def run(fn: Fn, batches: Sequence[Batch]) -> Iterator[tuple[Batch, Any]]:
+def _pool(workers: int) -> Callable[[Fn, Sequence[Batch]], Results]:
+    def run(fn: Fn, batches: Sequence[Batch]) -> Results:
         # forkserver (else spawn): workers start clean, whatever threads this process has
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -112,8 +114,8 @@ def _dask_client(dask: str, workers: int, timeout: float) -> Iterator[Any]:
         yield client
 
 
-def _dask_map(client: Any) -> Callable[[Fn, Sequence[Batch]], Iterator[tuple[Batch, Any]]]:
-    def run(fn: Fn, batches: Sequence[Batch]) -> Iterator[tuple[Batch, Any]]:
+def _dask_map(client: Any) -> Callable[[Fn, Sequence[Batch]], Results]:
+    def run(fn: Fn, batches: Sequence[Batch]) -> Results:
         from dask.distributed import as_completed as dask_completed
 
         futures = {client.submit(fn, b, pure=False): b for b in batches}

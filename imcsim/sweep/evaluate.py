@@ -11,6 +11,7 @@ same numbers.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -76,7 +77,8 @@ def evaluate_many(points: Sequence[Point]) -> list[dict[str, Any]]:
         except ImcsimError as exc:
             raise ImcsimError(f"point {p.id} ({p.describe()}): {exc}") from exc
         except Exception as exc:
-            exc.add_note(f"while evaluating sweep point {p.id} ({p.describe()})")
+            if sys.version_info >= (3, 11):  # add_note is new in 3.11
+                exc.add_note(f"while evaluating sweep point {p.id} ({p.describe()})")
             raise
     return rows
 

@@ -12,7 +12,7 @@ Dask) and however often it was interrupted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,8 @@ def pending_points(spec: SweepSpec, out_dir: str | Path) -> tuple[int, int]:
     return len(done), len(spec.points) - len(done)
 
 
-def _rows(backend: Backend, points: list[Point]) -> Iterator[tuple[Point, dict[str, Any]]]:
+def _rows(backend: Backend, points: list[Point]
+          ) -> Generator[tuple[Point, dict[str, Any]], None, None]:
     """(point, row) as the backend finishes batches of `points`."""
     with closing(backend.map(evaluate_many, batches(points, backend.parallelism))) as done:
         for batch, rows in done:

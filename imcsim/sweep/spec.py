@@ -285,7 +285,9 @@ def get_dotted(arch: Arch, dotted: str) -> Any:
     node: Any = arch
     for part in dotted.split("."):
         node = getattr(node, part)
-    return dataclasses.asdict(node) if dataclasses.is_dataclass(node) else node
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return dataclasses.asdict(node)
+    return node
 
 
 def arch_digest(arch: Arch | None) -> str | None:
@@ -317,7 +319,9 @@ class _Archs:
                 values = {**design.overrides, **{k: v for k, (v, _) in swept.items()}}
                 arch = _load(design.arch_path, values, where_of, self.source,
                              f"{design.where}.arch")
-            self.cache[key] = (arch, arch_digest(arch))
+            values_digest = arch_digest(arch)
+            assert values_digest is not None  # None only for no arch
+            self.cache[key] = (arch, values_digest)
         return self.cache[key]
 
 

@@ -49,8 +49,8 @@ class HeWeight(Tensor):
         self._data: np.ndarray | None = None
         super().__init__(name, self.draw_args[2], "float32")
 
-    @property  # type: ignore[override]
-    def data(self) -> np.ndarray | None:
+    @property
+    def data(self) -> np.ndarray:
         return he_normal(*self.draw_args) if self._data is None else self._data
 
     @data.setter
@@ -61,7 +61,7 @@ class HeWeight(Tensor):
     def known_shape(self) -> tuple[int, ...] | None:
         if self._data is not None:
             return tuple(int(d) for d in self._data.shape)
-        return tuple(int(d) for d in self.shape)
+        return None if self.shape is None else tuple(int(d) for d in self.shape)
 
 
 _DEFERRED: ContextVar[bool] = ContextVar("imcsim_deferred_weights", default=False)

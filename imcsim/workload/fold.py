@@ -20,13 +20,16 @@ with bit width 8 (int8/uint8 data), or 2 when every level is in {-1, 0, +1}.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from imcsim.errors import WorkloadError
 from imcsim.workload.graph import Graph, Node, Tensor, node_key
 
 WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
-_ROUND = {"ROUND": np.round, "CEIL": np.ceil, "FLOOR": np.floor, "ROUND_TO_ZERO": np.trunc}
+_ROUND: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "ROUND": np.round, "CEIL": np.ceil, "FLOOR": np.floor, "ROUND_TO_ZERO": np.trunc}
 
 
 def remove_aliases(graph: Graph, *, source: str | None = None) -> None:

@@ -62,7 +62,7 @@ def out_channel_scale(scale: np.ndarray | None, shape: tuple[int, ...], out_axis
     if s.ndim > len(shape):
         raise WorkloadError(f"scale of rank {s.ndim} for a rank-{len(shape)} weight",
                             source=src, key=key)
-    s = s.reshape((1,) * (len(shape) - s.ndim) + s.shape)
+    s = np.reshape(s, (1,) * (len(shape) - s.ndim) + s.shape)
     for ax, (d, full) in enumerate(zip(s.shape, shape, strict=True)):
         if d != 1 and (ax != out_axis or d != full):
             raise WorkloadError(f"weight scale of shape {list(scale.shape)} must vary only "
@@ -214,9 +214,9 @@ def quantize_graph(graph: Graph, quantize: Quantizer, *, bits: int = 2) -> Graph
     done: set[str] = set()
     for node in graph.nodes:
         name = node.input(1)
-        if node.op not in ("Conv", "Gemm", "MatMul") or name in done:
+        if node.op not in ("Conv", "Gemm", "MatMul") or name is None or name in done:
             continue
-        t = graph.initializers.get(name or "")
+        t = graph.initializers.get(name)
         if t is None or t.is_quantized:
             continue
         data = t.data  # read once (a deferred zoo weight is drawn on each read)

@@ -88,11 +88,11 @@ def _is_ternary(data: np.ndarray) -> bool:
     return data.dtype == np.int8 and bool(np.all((data >= -1) & (data <= 1)))
 
 
-def _encoding(t: Tensor) -> str:
-    if t.data.dtype == np.float32:
+def _encoding(data: np.ndarray) -> str:
+    if data.dtype == np.float32:
         return "float32"
-    if t.data.dtype == np.int8:
-        return "ternary2" if _is_ternary(t.data) else "int8"
+    if data.dtype == np.int8:
+        return "ternary2" if _is_ternary(data) else "int8"
     return "raw"
 
 
@@ -114,15 +114,16 @@ def _document(graph: Graph, weights: str, src: str) -> tuple[dict, dict[str, np.
     inits = []
     for name, t in graph.initializers.items():
         key = f"initializer {name}"
-        if t.data is None:
+        data = t.data  # read once (a deferred zoo weight is drawn on each read)
+        if data is None:
             raise WorkloadError("initializer has no data", source=src, key=key)
-        if t.data.dtype.kind not in "biuf" or np.dtype(t.dtype) != t.data.dtype:
-            raise WorkloadError(f"declared dtype {t.dtype} vs data {t.data.dtype} (numeric "
+        if data.dtype.kind not in "biuf" or np.dtype(t.dtype) != data.dtype:
+            raise WorkloadError(f"declared dtype {t.dtype} vs data {data.dtype} (numeric "
                                 f"dtypes only)", source=src, key=key)
-        enc = _encoding(t)
-        entry: dict[str, Any] = {"name": name, "shape": list(t.known_shape),
+        enc = _encoding(data)
+        entry: dict[str, Any] = {"name": name, "shape": list(data.shape),
                                  "dtype": t.dtype, "encoding": enc}
-        arrays[f"data/{name}"] = pack_ternary(t.data) if enc == "ternary2" else t.data
+        arrays[f"data/{name}"] = pack_ternary(data) if enc == "ternary2" else data
         if t.bits is not None:
             entry["bits"] = int(t.bits)
         if t.scale is not None:
@@ -193,7 +194,10 @@ def write_native(graph: Graph, path: str | Path) -> Path:
     npz = path.with_suffix(".npz")
     doc, arrays = _document(graph, npz.name, src)
     text = _json_text(doc) if suffix == ".json" else _yaml_text(doc)
-    atomic_write_stream(npz, lambda fh: np.savez(fh, **arrays), WorkloadError)
+    # mypy cannot tell that no key of `arrays` ("data/...", "scale/...") is savez's
+    # allow_pickle keyword
+    atomic_write_stream(npz, lambda fh: np.savez(fh, **arrays),  # type: ignore[arg-type]
+                        WorkloadError)
     atomic_write(path, text, WorkloadError)
     return path
 

@@ -22,11 +22,11 @@ from imcsim.workload.shapes import infer_shapes
 OPSET = 17
 
 
-def _dequantize(onnx: Any, t: Tensor) -> tuple[list[Any], Any]:
-    """Initializers and the DequantizeLinear node of quantized tensor `t`."""
+def _dequantize(onnx: Any, t: Tensor, data: np.ndarray) -> tuple[list[Any], Any]:
+    """Initializers and the DequantizeLinear node of quantized tensor `t` (levels `data`)."""
     nh = onnx.numpy_helper
     scale = np.ones((), np.float32) if t.scale is None else np.asarray(t.scale, np.float32)
-    scale = scale.reshape((1,) * (t.data.ndim - scale.ndim) + scale.shape)
+    scale = np.reshape(scale, (1,) * (data.ndim - scale.ndim) + scale.shape)
     long = [ax for ax, d in enumerate(scale.shape) if d > 1]
     if len(long) > 1:
         raise WorkloadError(f"scale {list(scale.shape)} varies along more than one axis",
@@ -34,7 +34,7 @@ def _dequantize(onnx: Any, t: Tensor) -> tuple[list[Any], Any]:
     axis = long[0] if long else 0
     scale = scale.reshape(-1) if long else scale.reshape(())
     names = [f"{t.name}_levels", f"{t.name}_scale", f"{t.name}_zero_point"]
-    arrays = [np.asarray(t.data, np.int8), scale, np.zeros(scale.shape, np.int8)]
+    arrays = [np.asarray(data, np.int8), scale, np.zeros(scale.shape, np.int8)]
     inits = [nh.from_array(a, n) for a, n in zip(arrays, names, strict=True)]
     node = onnx.helper.make_node("DequantizeLinear", names, [t.name],
                                  name=f"{t.name}_dequantize", axis=axis)
@@ -55,14 +55,17 @@ def graph_to_onnx(graph: Graph) -> Any:
     shapes = infer_shapes(graph)
     inits, pre = [], []
     for t in graph.initializers.values():
+        data = t.data  # read once (a deferred zoo weight is drawn on each read)
+        if data is None:
+            raise WorkloadError("initializer has no data", key=f"initializer {t.name}")
         if t.is_quantized:
-            more, node = _dequantize(onnx, t)
+            more, node = _dequantize(onnx, t, data)
             inits += more
             pre.append(node)
         elif t.scale is not None:
-            inits.append(nh.from_array((t.data * t.scale).astype(t.data.dtype), t.name))
+            inits.append(nh.from_array((data * t.scale).astype(data.dtype), t.name))
         else:
-            inits.append(nh.from_array(np.asarray(t.data), t.name))
+            inits.append(nh.from_array(np.asarray(data), t.name))
 
     def info(name: str, dtype: str) -> Any:
         elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))

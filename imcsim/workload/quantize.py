@@ -26,7 +26,7 @@ def _alpha(absw: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
     `absw` is overwritten (|w| where kept, 0 elsewhere): callers pass a temporary.
     """
-    keep = keep.reshape(absw.shape)
+    keep = np.reshape(keep, absw.shape)
     sums = np.multiply(absw, keep, out=absw).sum(axis=1, dtype=np.float64)
     # per-row counts: summing the bool bytes is ~2x faster than count_nonzero(axis=1)
     counts = keep.view(np.uint8).sum(axis=1, dtype=np.uint32 if keep.shape[1] < 2**32

@@ -44,7 +44,9 @@ def same_shape(node: Node, s: list[Shape | None], src: str, g: Graph) -> Shape:
     for i, p in enumerate(s[1:], start=1):
         if p is not None and math.prod(p) != 1 and node.op == "Clip":
             raise _err(node, src, f"Clip bound (input {i}) must be a scalar, got {list(p)}")
-    return s[0]
+    x = s[0]
+    assert x is not None  # input 0 is required: _infer_node checks it is present
+    return x
 
 
 def broadcast(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
@@ -69,6 +71,7 @@ def concat(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
 def split(node: Node, s: list[Shape | None], src: str, g: Graph) -> list[Shape]:
     """Split along `axis` into the sizes of input `split`, else into equal parts."""
     x = s[0]
+    assert x is not None  # input 0 is required: _infer_node checks it is present
     axis = _axis(node, len(x), src)
     n = len(node.outputs)
     if node.input(1) is not None:

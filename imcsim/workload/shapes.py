@@ -102,7 +102,8 @@ def window(node: Node, in_hw: tuple[int, int], kernel: tuple[int, int] | None,
         else:
             out = span // strides[ax] + 1
         out_hw.append(out)
-    return Window(tuple(kernel), strides, tuple(pads), dil, (out_hw[0], out_hw[1]))
+    return Window((kernel[0], kernel[1]), strides, (pads[0], pads[1], pads[2], pads[3]), dil,
+                  (out_hw[0], out_hw[1]))
 
 
 def _conv(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:

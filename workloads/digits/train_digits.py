@@ -442,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from imcsim.arch import load_arch
     from imcsim.functional.accuracy import accuracy, predict
-    from imcsim.functional.digital import DigitalHook
+    from imcsim.designs.bitserial.functional import DigitalHook
     from imcsim.workload.graph import trainable_parameter_count
     from imcsim.workload.loader import load_network
     from imcsim.workload.native import read_native, write_native

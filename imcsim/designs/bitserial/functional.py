@@ -102,7 +102,7 @@ class ItemRunner:
         """The operations the controller issues for one channel's `weights`, in order
         (zero weights skipped when sparse); empty if there is none to start from (the
         caller then resets the accumulator)."""
-        progs = []
+        progs: list[ex.CompiledProgram] = []
         for f, w in enumerate(weights):
             if w != 0 or not self.sparse:
                 progs.append(self._op(acc, operand_of(f), int(w), first=not progs))
@@ -243,6 +243,7 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
     fast = ItemCosts(main, arch, ops).compute
     functional = np.zeros(len(main), dtype=np.int64)
     idx, pieces = main.index, main.pieces
+    assert idx is not None and pieces is not None  # set on every main phase
     for i in range(len(main)):
         span = np.arange(pieces.bounds[i], pieces.bounds[i + 1])
         seg = idx.segment(pieces.unit[span])
@@ -270,6 +271,7 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
     if len(plan.phases) > 1:
         red: LayerItems = plan.phases[1]
         fast_r = ItemCosts(red, arch, ops).compute
+        assert red.outputs is not None  # set on every reduce phase
         for i in range(len(red)):
             cyc = 0
             for oid in red.outputs[red.unit_bounds[i]:red.unit_bounds[i + 1]]:

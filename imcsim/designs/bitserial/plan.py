@@ -10,6 +10,7 @@ resources, and the energy of the run once the engine has timed it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,8 @@ def build_phase(name: str, layer_index: int, items: LayerItems, costs: ItemCosts
     return StreamPhase(name, layer_index, names, (STEP_WEIGHTS, STEP_TRANSFER, STEP_COMPUTE),
                        np.stack([ctrl, ctrl + 1], axis=1),
                        np.stack([costs.ctrl, costs.bus_in + costs.bus_out], axis=1),
-                       (0, 1), ctrl + 2 + sub % per_bank, costs.compute, 2,
+                       np.asarray((0, 1)), ctrl + 2 + sub % per_bank, costs.compute,
+                       np.asarray(2),
                        np.asarray(items.lanes, dtype=np.int64))
 
 
@@ -168,7 +170,7 @@ def plan_network(arch: BitSerialArch, net: Network, progress: bool = False) -> P
                     scanned += float(items.weights_scanned.sum())
             main_adds = float(per_layer[0][0].adds.sum())
             energy["leakage"] += leak * int(cyc) / f
-            details = {"adds": int(adds)}
+            details: dict[str, Any] = {"adds": int(adds)}
             if arch.controller.sparse_addition_control:
                 details["skipped"] = int(scanned - main_adds)
             details["mapping"] = {"split": plan.tiling.split, "tiles": plan.tiling.tiles,

@@ -136,6 +136,7 @@ def layer_energy_pj(arch: Arch, layer: ComputeLayer, tiles: LayerTiles, c: Analo
         g = tile_conductance_us(stored, tiles, sh, *c.g_range_us)
         t_ns = (tiles.serial * c.adc.cycles * 1e9 / c.adc.p.clock_hz
                 if xb.nl_adc is not None else np.full(tiles.count, c.read_ns))
+        assert xb.input_activity is not None  # required by check_crossbar
         e["array"] = float((g * t_ns).sum()) * p * steps * c.v_read_v ** 2 \
             * xb.input_activity * 1e-3
         e["dac"] = rows_driven * c.e_dac_pj

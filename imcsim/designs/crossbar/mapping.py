@@ -94,7 +94,7 @@ class ArrayShape:
     def from_arch(cls, arch: CrossbarArch) -> ArrayShape:
         xb = arch.crossbar
         tech = array_technology(xb.technology)
-        return cls(tiles=xb.tiles, rows=xb.rows, cols=xb.cols, weight_bits=xb.weight_bits,
+        return cls(tiles=xb.tiles, rows=xb.rows, cols=xb.cols, weight_bits=tech.weight_bits(xb),
                    slice_bits=tech.slice_bits(xb), cells_per_slice=tech.cells_per_slice(xb),
                    differential=xb.differential, pair_subtraction=xb.pair_subtraction,
                    input_steps=-(-xb.input_bits // tech.dac_bits(xb)),
@@ -227,7 +227,7 @@ def replicate(tiles_needed: list[int], single_cycles: list[int], pixels: list[in
     """Copies per layer: greedily give the next copy to the layer with the most cycles per
     copy among those whose tile count still fits in the spare tiles."""
     copies = [1] * len(tiles_needed)
-    heap = [(-c, i) for i, c in enumerate(single_cycles) if c > 0]
+    heap: list[tuple[float, int]] = [(-c, i) for i, c in enumerate(single_cycles) if c > 0]
     heapq.heapify(heap)
     while heap and spare > 0:
         _, i = heapq.heappop(heap)
