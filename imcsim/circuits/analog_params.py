@@ -86,7 +86,7 @@ class AidArray:
 
 @dataclass(frozen=True, kw_only=True)
 class AidDac:
-    bits: int = positive()  # width N of operand A (input code x)
+    bits: int = positive(at_most=16)  # width N of operand A (input code x)
     kind: str = one_of(WL_DACS, default="root")  # the design whose energy is reported
     linear_floor_v: float | None = non_negative(default=None)  # V_WL(0) of the linear DAC; None = V_th
     energy_pj: float = non_negative()  # per conversion
@@ -95,13 +95,13 @@ class AidDac:
 @dataclass(frozen=True, kw_only=True)
 class AidParams:
     vdd_v: float = positive()
-    weight_bits: int = positive()  # width of operand B (cells of the row)
+    weight_bits: int = positive(at_most=16)  # width of operand B (cells of the row)
     device: AidDevice
     array: AidArray
     dac: AidDac
     adc: AdcParams
     accumulate_energy_pj: float = non_negative()
-    trials: int = positive(default=200)  # Monte Carlo instances
+    trials: int = positive(default=200, at_most=10 ** 6)  # Monte Carlo instances
     source: str = ""
 
 
@@ -116,8 +116,8 @@ class NlAdcParams:
     table_y: list[float] | None = None  # monotone values at the breakpoints
     v_read_v: float = positive()
     comparator_offset_sigma_ua: float = non_negative(default=0.0)  # static; breaks ratiometry
-    eval_points: int = positive(default=4096)
-    calibration_points: int = positive(default=512)
+    eval_points: int = positive(default=4096, at_most=10 ** 7)
+    calibration_points: int = positive(default=512, at_most=10 ** 6)
     device: ReramParams
     source: str = ""
 

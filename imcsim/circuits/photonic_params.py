@@ -32,14 +32,14 @@ class CoreGeometry:
     """Size and resolution of one core: a rows x cols weight matrix per programming."""
 
     kind: str = one_of(CORE_KINDS)
-    rows: int = positive()  # outputs: one (balanced) detector, TIA and ADC per row
-    cols: int = positive()  # inputs: one modulator and DAC per column
-    wavelengths: int = positive()  # microring: one per input; MZI mesh: parallel vectors
+    rows: int = positive(at_most=4096)  # outputs: one (balanced) detector, TIA and ADC per row
+    cols: int = positive(at_most=4096)  # inputs: one modulator and DAC per column
+    wavelengths: int = positive(at_most=4096)  # microring: one per input; MZI mesh: parallel vectors
     modulation_ghz: float = positive()  # symbol rate: the core's own clock domain
-    input_bits: int = positive()
-    weight_bits: int = positive()
-    output_bits: int = positive()  # ADC resolution; the laser is sized for 2^bits levels
-    cores: int = positive(default=1)  # identical cores on the chip (tiles are spread over them)
+    input_bits: int = positive(at_most=32)
+    weight_bits: int = positive(at_most=32)
+    output_bits: int = positive(at_most=32)  # ADC resolution; the laser is sized for 2^bits levels
+    cores: int = positive(default=1, at_most=65536)  # identical cores on the chip (tiles are spread over them)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,7 +108,7 @@ class Noise:
 class Precision:
     """Dynamic precision: each MVM repeated K times and averaged (Garg et al. 2023)."""
 
-    default_repeats: int = positive(default=1)
+    default_repeats: int = positive(default=1, at_most=2 ** 20)
     per_layer: dict[str, int] = field(default_factory=dict)  # layer name -> K
 
 

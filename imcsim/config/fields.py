@@ -1,5 +1,11 @@
 """Field constructors carrying the constraints the config loader checks (`gt`, `min`,
-`choices`, file references in the dataclass field metadata)."""
+`max`, `choices`, file references in the dataclass field metadata).
+
+Every number is bounded, so that no value a file can hold overflows or allocates without
+limit downstream: a field's own `max` (and `min`) where the physics gives one, else the
+defaults below (integers up to INT_MAX; floats within [FLOAT_TINY, FLOAT_HUGE] in
+magnitude, or zero).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,31 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import Any
 
-
-def positive(**kw):
-    """A number that must be > 0."""
-    return field(metadata={"gt": 0}, **kw)
-
-
-def non_negative(**kw):
-    """A number that must be >= 0."""
-    return field(metadata={"min": 0}, **kw)
+INT_MAX = 2 ** 31 - 1
+FLOAT_HUGE = 1e15  # in the YAML's units (ns, pJ, uS, Hz, mm^2, ...)
+FLOAT_TINY = 1e-15
 
 
-def one_of(choices: tuple[str, ...], **kw):
+def _bounds(meta: dict[str, Any], at_most: float | None,
+            at_least: float | None) -> dict[str, Any]:
+    if at_most is not None:
+        meta["max"] = at_most
+    if at_least is not None:
+        meta["min"] = at_least
+    return meta
+
+
+def positive(*, at_most: float | None = None, at_least: float | None = None, **kw: Any) -> Any:
+    """A number that must be > 0 (and within [at_least, at_most] when given)."""
+    return field(metadata=_bounds({"gt": 0}, at_most, at_least), **kw)
+
+
+def non_negative(*, at_most: float | None = None, **kw: Any) -> Any:
+    """A number that must be >= 0 (and <= at_most when given)."""
+    return field(metadata=_bounds({"min": 0}, at_most, None), **kw)
+
+
+def one_of(choices: tuple[str, ...], **kw: Any) -> Any:
     return field(metadata={"choices": choices}, **kw)
 
 

@@ -14,6 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from imcsim.config.fields import FLOAT_HUGE, FLOAT_TINY, INT_MAX
 from imcsim.config.yaml_file import read_yaml
 from imcsim.errors import ConfigError
 
@@ -73,28 +74,62 @@ def _check_value(hint: Any, fld: dataclasses.Field, value: Any, source: str, pat
         return value
     if hint is str:
         if not isinstance(value, str):
-            raise ConfigError(f"expected a string, got {value!r}", source=source, key=path)
+            raise ConfigError(f"expected a string, got {_short(value)}", source=source,
+                              key=path)
+        if not value.replace("\n", "").replace("\t", "").isprintable():
+            raise ConfigError("contains a control character", source=source, key=path)
         choices = fld.metadata.get("choices")
         if choices and value not in choices:
-            raise ConfigError(f"unknown value {value!r} (choose from {', '.join(choices)})",
-                              source=source, key=path)
+            raise ConfigError(f"unknown value {_short(value)} (choose from "
+                              f"{', '.join(choices)})", source=source, key=path)
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"expected an integer, got {value!r}", source=source, key=path)
+            raise ConfigError(f"expected an integer, got {_short(value)}", source=source,
+                              key=path)
     elif hint is float:
         value = _yaml11_float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"expected a number, got {value!r}", source=source, key=path)
-        value = float(value)
+            raise ConfigError(f"expected a number, got {_short(value)}", source=source,
+                              key=path)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ConfigError(f"too large, got {_short(value)}", source=source,
+                              key=path) from None
         if not math.isfinite(value):
-            raise ConfigError(f"expected a finite number, got {value!r}", source=source, key=path)
-    if "gt" in fld.metadata and not value > fld.metadata["gt"]:
-        raise ConfigError(f"must be > {fld.metadata['gt']}, got {value!r}", source=source, key=path)
-    if "min" in fld.metadata and not value >= fld.metadata["min"]:
-        raise ConfigError(f"must be >= {fld.metadata['min']}, got {value!r}", source=source,
-                          key=path)
+            raise ConfigError(f"expected a finite number, got {value!r}", source=source,
+                              key=path)
+    if hint in (int, float):
+        _check_bounds(hint, fld.metadata, value, source, path)
     return value
+
+
+def _check_bounds(hint: Any, meta: Any, value: float, source: str, path: str) -> None:
+    """The field's own bounds, else the defaults of `imcsim.config.fields`."""
+    if "gt" in meta and not value > meta["gt"]:
+        raise ConfigError(f"must be > {meta['gt']}, got {value!r}", source=source, key=path)
+    if "min" in meta and not value >= meta["min"]:
+        raise ConfigError(f"must be >= {meta['min']:g}, got {value!r}", source=source,
+                          key=path)
+    if hint is int:
+        top = meta.get("max", INT_MAX)
+        if abs(value) > top:
+            raise ConfigError(f"must be <= {top:,}, got {_short(value)}", source=source,
+                              key=path)
+        return
+    top = meta.get("max", FLOAT_HUGE)
+    if abs(value) > top:
+        raise ConfigError(f"must be <= {top:g}, got {value!r}", source=source, key=path)
+    if value != 0 and abs(value) < FLOAT_TINY and "min" not in meta:
+        raise ConfigError(f"too small (not zero, below {FLOAT_TINY:g}), got {value!r}",
+                          source=source, key=path)
+
+
+def _short(value: Any) -> str:
+    """A value as an error message shows it: repr, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _yaml11_float(value: Any) -> Any:

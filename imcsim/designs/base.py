@@ -10,14 +10,14 @@ from imcsim.config.fields import non_negative, positive
 
 @dataclass(frozen=True, kw_only=True)
 class Clock:
-    frequency_hz: float = positive()
+    frequency_hz: float = positive(at_least=1e3, at_most=1e12)  # 1 kHz .. 1 THz
 
 
 @dataclass(frozen=True, kw_only=True)
 class Buffer:
     """The global on-chip buffer holding activations, partial sums and weights."""
 
-    size_kib: float = positive()
+    size_kib: int = positive(at_most=2 ** 24)  # up to 16 GiB
     read_energy_pj_per_bit: float = non_negative()
     write_energy_pj_per_bit: float = non_negative()
     area_mm2: float = non_negative()
@@ -28,7 +28,7 @@ class Buffer:
 class Bus:
     """The bus between the buffer and the compute units (bit-serial: one per bank)."""
 
-    bits_per_cycle: float = positive()
+    bits_per_cycle: int = positive(at_most=2 ** 20)
     energy_pj_per_bit: float = non_negative()
 
 

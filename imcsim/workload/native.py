@@ -42,6 +42,7 @@ import numpy as np
 import yaml
 
 from imcsim.atomic import atomic_write, atomic_write_stream
+from imcsim.config.yaml_file import parse_yaml, read_text_file
 from imcsim.errors import WorkloadError
 from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.native_check import DocChecker
@@ -54,7 +55,7 @@ _INPUT = {"name": True, "shape": True, "dtype": False}
 _INIT = {"name": True, "shape": True, "dtype": True, "encoding": True, "bits": False,
          "scale_shape": False}
 _NODE = {"name": True, "op": True, "inputs": True, "outputs": True, "attrs": False}
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DOC_BYTES = 64 * 1024 * 1024  # a graph document (weights live in the .npz)
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _TERNARY_DECODE = np.array([0, 1, 0, -1], np.int8)
 
@@ -206,26 +207,30 @@ def write_native(graph: Graph, path: str | Path) -> Path:
 
 
 def _load_doc(path: Path) -> Any:
+    """The graph document: a regular UTF-8 file of at most MAX_DOC_BYTES, parsed without
+    aliases, duplicate keys or nesting beyond the config reader's limit."""
     src = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorkloadError("file not found", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkloadError(f"cannot read: {exc}", source=src) from None
+    text = read_text_file(path, error=WorkloadError, max_bytes=MAX_DOC_BYTES)
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys(src))
         except json.JSONDecodeError as exc:
             raise WorkloadError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column "
                                 f"{exc.colno})", source=src) from None
-    try:
-        return yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise WorkloadError(f"malformed YAML: {problem}{where}", source=src) from None
+        except RecursionError:
+            raise WorkloadError("nested too deeply", source=src) from None
+    return parse_yaml(text, src, WorkloadError)
+
+
+def _unique_keys(src: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise WorkloadError(f"duplicate key {key!r}", source=src)
+            out[key] = value
+        return out
+    return pairs
 
 
 def _open_npz(npz: Path, src: str) -> Any:

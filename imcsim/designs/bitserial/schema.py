@@ -20,10 +20,10 @@ MAPPING_OBJECTIVES = ("time", "energy", "edp")
 
 @dataclass(frozen=True, kw_only=True)
 class Chip:
-    banks: int = positive()
-    subarrays_per_bank: int = positive()
-    rows: int = positive()
-    columns: int = positive()
+    banks: int = positive(at_most=4096)
+    subarrays_per_bank: int = positive(at_most=4096)
+    rows: int = positive(at_most=65536)
+    columns: int = positive(at_most=65536)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +60,7 @@ class Controller:
     sparse_addition_control: bool
     # with sparse control: load only the activations some channel of the round adds
     skip_unused_activations: bool = False
-    weights_per_cycle: float = positive()
+    weights_per_cycle: int = positive(at_most=2 ** 20)
     energy_pj_per_weight: float = non_negative()
     area_mm2: float = non_negative()
     leakage_w: float = non_negative(default=0.0)
@@ -69,7 +69,7 @@ class Controller:
 @dataclass(frozen=True, kw_only=True)
 class Mapping:
     kind: str = one_of(MAPPINGS)
-    max_input_splits: int = positive(default=64)  # search bound of combined-stationary
+    max_input_splits: int = positive(default=64, at_most=4096)  # search bound of combined-stationary
     broadcast_activations: bool = False  # one bank-bus transfer feeds every subarray sharing it
     balance_channels: bool = False  # group channels by their nonzero counts (sparse designs)
     # with balance_channels: an item may end inside a channel (its partial sums reduced)
@@ -79,9 +79,9 @@ class Mapping:
 
 @dataclass(frozen=True, kw_only=True)
 class DataTypes:
-    activation_bits: int = positive()
-    accumulator_bits: int = positive()
-    weight_bits: int = positive(default=2)
+    activation_bits: int = positive(at_most=32)
+    accumulator_bits: int = positive(at_most=64)
+    weight_bits: int = positive(default=2, at_most=32)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,23 +63,23 @@ class Crossbar:
     """
 
     technology: str = one_of(ARRAY_TECHNOLOGIES)
-    tiles: int = positive()
-    rows: int = positive()
-    cols: int = positive()
-    weight_bits: int | None = positive(default=None)  # magnitude bits of a stored weight
+    tiles: int = positive(at_most=2 ** 20)
+    rows: int = positive(at_most=65536)
+    cols: int = positive(at_most=65536)
+    weight_bits: int | None = positive(default=None, at_most=32)  # magnitude bits of a stored weight
     # (sign: pair or sign cell); aid_sram: None = one word of the circuit
-    bits_per_cell: int = positive(default=1)  # reram/pcm slice width; aid_sram: 1 (a word is a slice)
+    bits_per_cell: int = positive(default=1, at_most=16)  # reram/pcm slice width; aid_sram: 1 (a word is a slice)
     differential: bool = True  # G+/G- columns; False: sign-magnitude, sign applied digitally
     pair_subtraction: bool = True  # a pair's currents subtracted before the ADC: one conversion
-    input_bits: int = positive()
-    dac_bits: int | None = positive(default=None)  # aid_sram: the circuit's dac.bits
+    input_bits: int = positive(at_most=32)
+    dac_bits: int | None = positive(default=None, at_most=32)  # aid_sram: the circuit's dac.bits
     rows_per_read: int | None = positive(default=None)  # rows summed per read; None: all (aid: 1)
     read_ns: float | None = positive(default=None)  # integration time t_read of one read
     v_read_v: float | None = positive(default=None)  # read voltage (NL-ADC: the circuit's)
     input_activity: float | None = non_negative(default=None)  # mean (V_row/V_read)^2, <= 1
-    cols_per_adc: int = positive()  # physical columns sharing one ADC through the mux
+    cols_per_adc: int = positive(at_most=65536)  # physical columns sharing one ADC through the mux
     sample_and_hold: bool = True  # conversions of one read overlap the next read
-    accumulator_bits: int = positive()  # partial sums sent between tiles
+    accumulator_bits: int = positive(at_most=64)  # partial sums sent between tiles
     cell_area_um2: float = positive()
     replicate: bool = True  # spare tiles hold weight copies that split the output pixels
     placement: str = one_of(PLACEMENTS, default="auto")  # resident layers or reload per layer
