@@ -10,6 +10,7 @@ read noise and converter quantization.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from imcsim.errors import UsageError, WorkloadError
 from imcsim.functional.accuracy import accuracy
 from imcsim.functional.graph_exec import LinearHook
 
+MAX_DRIFT_S = 100 * 31557600.0
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31557600.0}
 
 
@@ -32,7 +34,11 @@ def parse_duration(text: str) -> float:
     if not m:
         raise UsageError(f"cannot parse duration {text!r} (e.g. 3600, 10m, 2h, 1d, 1y)",
                          key="drift_time")
-    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if not math.isfinite(seconds) or seconds > MAX_DRIFT_S:
+        raise UsageError(f"must be at most {MAX_DRIFT_S:g} s (100 years), got {text!r}",
+                         key="drift_time")
+    return seconds
 
 
 def load_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -75,6 +81,8 @@ def evaluate(arch: Arch, net: str, *, dataset: str | None = None, seed: int = 0,
 
     if not 0.0 <= bit_flip_rate <= 1.0:
         raise UsageError(f"must be in [0, 1], got {bit_flip_rate}", key="bit_flip_rate")
+    if samples is not None and (isinstance(samples, bool) or samples < 1):
+        raise UsageError(f"must be at least 1, got {samples}", key="samples")
     graph = read_graph(net)
     images, labels = load_dataset(dataset or default_dataset(net))
     if samples is not None:

@@ -20,7 +20,8 @@ from imcsim.report.result import LayerResult, RunResult
 from imcsim.shipped import resolve_network
 from imcsim.workload.layer import Network
 
-PLOT_FORMATS = ("png", "svg")
+PLOT_FORMATS = ("png", "svg", "pdf")
+DEFAULT_PLOT_FORMATS = ("png", "svg")
 
 
 def load_design(path: str | Path, options: dict[str, Any] | None = None) -> ArchBase:
@@ -35,6 +36,33 @@ def load_design(path: str | Path, options: dict[str, Any] | None = None) -> Arch
     overrides = design_kind(arch.kind, source=arch.source).option_overrides(
         dict(options or {}))
     return load_arch(path, overrides) if overrides else arch
+
+
+def check_outputs(*, out: str | Path | None = None, plot: str | Path | None = None,
+                  formats: Sequence[str] = DEFAULT_PLOT_FORMATS,
+                  trace: str | Path | None = None, max_events_per_track: int = 20000) -> None:
+    """Every output option is usable, checked before any work: folders that are real
+    directories (or do not exist yet), files that are regular (or do not exist yet),
+    known plot formats, a trace event limit of at least 2."""
+    from imcsim.atomic import check_dir_target, check_file_target
+    from imcsim.report.files import check_out_dir
+
+    if out is not None:
+        check_out_dir(out)
+    if plot is not None:
+        check_dir_target(plot, UsageError, "plot")
+        for fmt in check_plot_formats(formats):
+            for stem in ("run_cycles", "run_energy", "run_utilisation",
+                         "utilisation_timeline"):
+                check_file_target(Path(plot) / f"{stem}.{fmt}", UsageError, "plot")
+    if trace is not None:
+        check_file_target(trace, UsageError, "trace")
+        if isinstance(max_events_per_track, bool) or max_events_per_track < 2:
+            raise UsageError(f"must be at least 2, got {max_events_per_track}",
+                             key="trace_max_events")
+    paths = [Path(p).resolve() for p in (out, plot) if p is not None]
+    if trace is not None and Path(trace).resolve() in paths:
+        raise UsageError("the trace file cannot be an output folder", key="trace")
 
 
 def check_plot_formats(formats: Sequence[str]) -> tuple[str, ...]:
@@ -113,26 +141,45 @@ class Result:
         return self.functional is None or self.functional.all_match
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        from imcsim.report.files import write_run_outputs
+        """summary.json, layers.csv and energy_breakdown.csv in `out_dir`."""
+        return self.save(out=out_dir)
 
-        return write_run_outputs(out_dir, self.document())
-
-    def plot(self, out_dir: str | Path, formats: Sequence[str] = PLOT_FORMATS) -> list[Path]:
-        from imcsim.report.plots import plot_run, plot_utilisation_timeline
-
-        formats = check_plot_formats(formats)
-        paths = plot_run(self.document(), out_dir, formats=formats)
-        paths += plot_utilisation_timeline(self.result.record, self.result.frequency_hz,
-                                           out_dir, formats=formats,
-                                           lanes=self.result.lanes)
-        return paths
+    def plot(self, out_dir: str | Path,
+             formats: Sequence[str] = DEFAULT_PLOT_FORMATS) -> list[Path]:
+        """Cycles, energy and utilisation per layer and over time, in `out_dir`."""
+        return self.save(plot=out_dir, formats=formats)
 
     def trace(self, path: str | Path, max_events_per_track: int = 20000) -> Path:
-        from imcsim.report.trace import write_trace
+        """The Chrome/Perfetto trace of the engine's job record."""
+        return self.save(trace=path, max_events_per_track=max_events_per_track)[0]
 
-        return write_trace(path, self.result.record, self.result.frequency_hz,
-                           max_events_per_track,
-                           layer_names=[la.name for la in self.result.layers])
+    def save(self, *, out: str | Path | None = None, plot: str | Path | None = None,
+             formats: Sequence[str] = DEFAULT_PLOT_FORMATS, trace: str | Path | None = None,
+             max_events_per_track: int = 20000) -> list[Path]:
+        """Every output asked for, rendered first and written as one set: an error or an
+        interrupt leaves none of them."""
+        from imcsim.atomic import write_files
+
+        check_outputs(out=out, plot=plot, formats=formats, trace=trace,
+                      max_events_per_track=max_events_per_track)
+        sink: dict[Path, bytes] = {}
+        if trace is not None:
+            from imcsim.report.trace import write_trace
+
+            write_trace(trace, self.result.record, self.result.frequency_hz,
+                        max_events_per_track,
+                        layer_names=[la.name for la in self.result.layers], sink=sink)
+        if out is not None:
+            from imcsim.report.files import write_run_outputs
+
+            write_run_outputs(out, self.document(), sink=sink)
+        if plot is not None:
+            from imcsim.report.plots import plot_run, plot_utilisation_timeline
+
+            plot_run(self.document(), plot, formats=formats, sink=sink)
+            plot_utilisation_timeline(self.result.record, self.result.frequency_hz, plot,
+                                      formats=formats, lanes=self.result.lanes, sink=sink)
+        return write_files(sink, UsageError)
 
 
 def run(arch: str | Path | ArchBase, net: str | Path | Network, *,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
 
 def _plot_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="DIR", default=None, help="write PNG/SVG plots here")
-    p.add_argument("--plot-format", default="png,svg", help="comma-separated: png, svg")
+    p.add_argument("--plot-format", default="png,svg", help="comma-separated: png, svg, pdf")
 
 
 def _formats(args: argparse.Namespace) -> tuple[str, ...]:
@@ -141,12 +143,9 @@ def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from imcsim import app
 
-    if args.out:  # bad output arguments fail before any work
-        from imcsim.report.files import check_out_dir
-
-        check_out_dir(args.out)
-    if args.plot:
-        app.check_plot_formats(_formats(args))
+    outputs = {"out": args.out, "plot": args.plot, "formats": _formats(args),
+               "trace": args.trace, "max_events_per_track": args.trace_max_events}
+    app.check_outputs(**outputs)  # bad output arguments fail before any work
     accuracy = None
     if args.accuracy:
         from imcsim.accuracy import parse_duration
@@ -158,12 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       progress=not args.quiet, options={"repeat": args.repeat},
                       functional=args.functional, functional_layers=args.functional_layers,
                       accuracy=accuracy)
-    if args.out:
-        outcome.write(args.out)
-    if args.plot:
-        outcome.plot(args.plot, _formats(args))
-    if args.trace:
-        outcome.trace(args.trace, args.trace_max_events)
+    if args.out or args.plot or args.trace:
+        outcome.save(**outputs)
     _emit(args, outcome.document(), outcome.text())
     return 0 if outcome.ok else 1
 
@@ -172,7 +167,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from imcsim import app
 
     if args.plot:
-        app.check_plot_formats(_formats(args))
+        app.check_outputs(plot=args.plot, formats=_formats(args))
     cmp = app.compare_designs(args.arch, args.baseline, args.net, sparsity=args.sparsity,
                               seed=args.seed, progress=not args.quiet)
     if args.plot:
@@ -257,13 +252,25 @@ def _with_flag(exc: ImcsimError) -> str:
     return str(exc)
 
 
-ARGUMENT_KEYS = ("net", "sparsity", "seed", "out", "plot_format", "functional",
+ARGUMENT_KEYS = ("net", "sparsity", "seed", "out", "plot", "trace", "trace_max_events",
+                 "plot_format", "functional",
                  "functional_layers", "accuracy", "dataset", "samples", "drift_time",
                  "repeat", "bit_flip_rate", "workers", "dask")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: outputs not yet complete are not written."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
     except ImcsimError as exc:
@@ -271,12 +278,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"imcsim: error: {_with_flag(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("imcsim: interrupted", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:  # e.g. `imcsim run ... | head`: the reader left, not an error
         sys.stderr.close()
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -217,8 +217,12 @@ def test_formats_subset_and_unknown_format(run_doc, tmp_path):
     paths = plots.plot_compare(_compare_like(run_doc), tmp_path, formats=("svg",))
     assert [p.name for p in paths] == ["compare.svg"]
     with pytest.raises(UsageError, match="plot format"):
-        plots.plot_run(run_doc, tmp_path, formats=("pdf",))
+        plots.plot_run(run_doc, tmp_path, formats=("pdf", "exe"))
     assert not list(tmp_path.glob("run_*"))  # nothing written when a format is refused
+    pdf = plots.plot_run(run_doc, tmp_path / "pdf", formats=("pdf",))
+    assert all(p.read_bytes().startswith(b"%PDF") for p in pdf)
+    again = plots.plot_run(run_doc, tmp_path / "pdf2", formats=("pdf",))
+    assert [p.read_bytes() for p in pdf] == [p.read_bytes() for p in again]  # reproducible
 
 
 def _compare_like(run_doc):

@@ -15,7 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from imcsim.atomic import atomic_write, atomic_write_bytes
+from imcsim.atomic import (
+    atomic_write,
+    atomic_write_bytes,
+    check_dir_target,
+    check_file_target,
+    write_files,
+)
 from imcsim.errors import UsageError
 
 __all__ = ["ENERGY_COLUMNS", "LAYER_COLUMNS", "atomic_write", "atomic_write_bytes",
@@ -63,24 +69,27 @@ def energy_csv(doc: dict[str, Any]) -> str:
     return _csv(ENERGY_COLUMNS, rows)
 
 
+RUN_FILES = ("summary.json", "layers.csv", "energy_breakdown.csv")
+
+
 def check_out_dir(out_dir: str | Path, key: str = "out") -> Path:
-    """`out_dir` may be written into: it does not exist yet or is a directory."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError("output path exists and is not a directory", source=str(out),
-                         key=key)
+    """`out_dir` may be written into: it does not exist yet or is a real directory, and
+    none of the files it will hold is anything but a regular file."""
+    out = check_dir_target(out_dir, UsageError, key)
+    for name in RUN_FILES:
+        check_file_target(out / name, UsageError, key)
     return out
 
 
-def write_run_outputs(out_dir: str | Path, doc: dict[str, Any]) -> list[Path]:
-    """Render every file of run document `doc` first, then write each atomically;
-    returns the paths written."""
+def write_run_outputs(out_dir: str | Path, doc: dict[str, Any],
+                      sink: dict[Path, bytes] | None = None) -> list[Path]:
+    """Render every file of run document `doc` first, then write them as one set (or add
+    them to `sink`); returns the paths."""
     out = check_out_dir(out_dir)
-    files = {
-        out / "summary.json": json.dumps(doc, indent=2) + "\n",
-        out / "layers.csv": layers_csv(doc),
-        out / "energy_breakdown.csv": energy_csv(doc),
-    }
-    for path, text in files.items():
-        atomic_write(path, text)
-    return list(files)
+    texts = dict(zip(RUN_FILES, (json.dumps(doc, indent=2, allow_nan=False) + "\n",
+                                 layers_csv(doc), energy_csv(doc)), strict=True))
+    files = {out / name: text.encode("utf-8") for name, text in texts.items()}
+    if sink is not None:
+        sink.update(files)
+        return list(files)
+    return write_files(files, UsageError)

@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from imcsim.atomic import check_dir_target, write_files
 from imcsim.errors import ImcsimError, UsageError
-from imcsim.report.files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "pdf")
+DEFAULT_FORMATS = ("png", "svg")
 _DPI = 150
 _SVG_SALT = "imcsim"
 
@@ -39,31 +40,33 @@ _SVG_SALT = "imcsim"
 
 
 def render(fig: Figure, fmt: str) -> bytes:
-    """The figure as PNG or SVG bytes, without dates or versions (reproducible)."""
+    """The figure as PNG, SVG or PDF bytes, without dates or versions (reproducible)."""
     import matplotlib
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown plot format {fmt!r} (choose from {', '.join(FORMATS)})",
                          key="formats")
-    metadata: dict[str, Any] = {"Date": None, "Creator": None} if fmt == "svg" else \
-        {"Software": None}
+    metadata: dict[str, Any] = {"svg": {"Date": None, "Creator": None},
+                                "png": {"Software": None},
+                                "pdf": {"Creator": None, "Producer": None,
+                                        "CreationDate": None}}[fmt]
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": _SVG_SALT}):
         fig.savefig(buf, format=fmt, dpi=_DPI, metadata=metadata)
     return buf.getvalue()
 
 
-def _save(figures: dict[str, Figure], out_dir: str | Path,
-          formats: Iterable[str]) -> list[Path]:
-    """Render every figure in every format first, then write them; returns the paths."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ImcsimError("output path exists and is not a directory", source=str(out))
+def _save(figures: dict[str, Figure], out_dir: str | Path, formats: Iterable[str],
+          sink: dict[Path, bytes] | None = None) -> list[Path]:
+    """Render every figure in every format first, then write them (or add them to
+    `sink`, for the caller to write with the rest of its output set); the paths."""
+    out = check_dir_target(out_dir, ImcsimError)
     files = {out / f"{stem}.{fmt}": render(fig, fmt)
              for stem, fig in figures.items() for fmt in formats}
-    for path, data in files.items():
-        atomic_write_bytes(path, data)
-    return list(files)
+    if sink is not None:
+        sink.update(files)
+        return list(files)
+    return write_files(files)
 
 
 # ---------------------------------------------------------------- helpers
@@ -173,12 +176,13 @@ def _figure_run_utilisation(doc: dict[str, Any]) -> Figure:
 
 
 def plot_run(doc: dict[str, Any], out_dir: str | Path,
-             formats: Sequence[str] = FORMATS) -> list[Path]:
+             formats: Sequence[str] = DEFAULT_FORMATS,
+             sink: dict[Path, bytes] | None = None) -> list[Path]:
     """Cycles, stacked energy by component (µJ) and utilisation per layer of a run
     document (`RunResult.to_dict()`): ``run_cycles``, ``run_energy``, ``run_utilisation``."""
     return _save({"run_cycles": _figure_run_cycles(doc),
                   "run_energy": _figure_run_energy(doc),
-                  "run_utilisation": _figure_run_utilisation(doc)}, out_dir, formats)
+                  "run_utilisation": _figure_run_utilisation(doc)}, out_dir, formats, sink)
 
 
 # ---------------------------------------------------------------- compare
@@ -209,7 +213,7 @@ def _figure_compare(doc: dict[str, Any]) -> Figure:
 
 
 def plot_compare(doc: dict[str, Any], out_dir: str | Path,
-                 formats: Sequence[str] = FORMATS) -> list[Path]:
+                 formats: Sequence[str] = DEFAULT_FORMATS) -> list[Path]:
     """Per-layer speedup and energy efficiency of a `compare()` document, network values
     as dashed lines: ``compare``."""
     return _save({"compare": _figure_compare(doc)}, out_dir, formats)
@@ -255,13 +259,14 @@ def _figure_utilisation_timeline(record: Any, frequency_hz: float, lanes: str = 
 
 
 def plot_utilisation_timeline(record: Any, frequency_hz: float, out_dir: str | Path,
-                              formats: Sequence[str] = FORMATS, bins: int = 200,
-                              lanes: str = "lanes") -> list[Path]:
+                              formats: Sequence[str] = DEFAULT_FORMATS, bins: int = 200,
+                              lanes: str = "lanes",
+                              sink: dict[Path, bytes] | None = None) -> list[Path]:
     """Utilisation over time, binned, from the `JobRecord`'s compute steps on compute
     units: busy lanes / all lanes (the report's utilisation), and busy units / all
     units as a second series: ``utilisation_timeline``."""
     return _save({"utilisation_timeline": _figure_utilisation_timeline(
-        record, frequency_hz, lanes, bins)}, out_dir, formats)
+        record, frequency_hz, lanes, bins)}, out_dir, formats, sink)
 
 
 # ---------------------------------------------------------------- sparsity sweep
@@ -300,7 +305,7 @@ def plot_sparsity_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path,
                         published_point: tuple[float, float] | None = None, *,
                         published_energy_point: tuple[float, float] | None = None,
                         published_label: str = "published", title: str | None = None,
-                        formats: Sequence[str] = FORMATS) -> list[Path]:
+                        formats: Sequence[str] = DEFAULT_FORMATS) -> list[Path]:
     """Speedup and energy efficiency vs sparsity (rows with keys ``sparsity``,
     ``speedup``, ``energy_efficiency``); published (sparsity, value) points, passed in by
     the caller, are starred and labelled `published_label`: ``sparsity_sweep``."""

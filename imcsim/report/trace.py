@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from imcsim.atomic import atomic_write, check_file_target
 from imcsim.errors import UsageError
-from imcsim.report.files import atomic_write
 
 CHIP_PID = 0
 COUNTER_NAME = "busy lanes"
@@ -221,11 +221,16 @@ def dumps_trace(doc: dict[str, Any]) -> str:
 
 def write_trace(path: str | Path, record: Any, frequency_hz: float,
                 max_events_per_track: int = 20000,
-                layer_names: Sequence[str] | None = None) -> Path:
-    """Write the Chrome/Perfetto trace of `record` to `path` atomically; returns the path."""
-    path = Path(path)
-    atomic_write(path, dumps_trace(build_trace(record, frequency_hz, max_events_per_track,
-                                               layer_names)))
+                layer_names: Sequence[str] | None = None,
+                sink: dict[Path, bytes] | None = None) -> Path:
+    """Write the Chrome/Perfetto trace of `record` to `path` atomically (or add it to
+    `sink`, for the caller to write with the rest of its output set); the path."""
+    path = check_file_target(path, UsageError, "trace")
+    text = dumps_trace(build_trace(record, frequency_hz, max_events_per_track, layer_names))
+    if sink is not None:
+        sink[path] = text.encode("utf-8")
+        return path
+    atomic_write(path, text)
     return path
 
 
