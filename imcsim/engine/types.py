@@ -234,16 +234,36 @@ class JobRecord:
         return out
 
     def compute_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The compute steps on compute units: (layer, start, end, busy lanes) arrays."""
-        resources, kinds = self.resource, self.kind
-        sel = [i for i, (r, k) in enumerate(zip(resources, kinds, strict=True))
-               if k == STEP_COMPUTE and self.role(r) == COMPUTE]
-        lanes = [self.lanes[i] if self.lanes[i] != ALL_LANES
-                 else self.resources[resources[i]].lanes for i in sel]
-        return (np.asarray([self.layer[i] for i in sel], np.int64),
-                np.asarray([self.start[i] for i in sel], np.int64),
-                np.asarray([self.end[i] for i in sel], np.int64),
-                np.asarray(lanes, np.int64))
+        """The compute steps on compute units: (layer, start, end, busy lanes) arrays.
+
+        Read from the fast path's array blocks directly (no list is built for them)."""
+        parts = []
+        for names, res, kinds, kind_idx, lay, st, en, ln in self._blocks:
+            unit_lanes = np.array([self._compute_lanes_of(n) for n in names], np.int64)
+            is_compute = np.array([k == STEP_COMPUTE for k in kinds], bool)
+            sel = is_compute[kind_idx] & (unit_lanes[res] > 0)
+            lanes = np.where(ln[sel] == ALL_LANES, unit_lanes[res[sel]], ln[sel])
+            parts.append((np.full(int(sel.sum()), lay, np.int64), st[sel], en[sel], lanes))
+        resource, kind, layer, start, end, lanes_list = self._lists
+        sel = [i for i, (r, k) in enumerate(zip(resource, kind, strict=True))
+               if k == STEP_COMPUTE and self._compute_lanes_of(r) > 0]
+        if sel:
+            lanes = [lanes_list[i] if lanes_list[i] != ALL_LANES
+                     else self._compute_lanes_of(resource[i]) for i in sel]
+            parts.append((np.asarray([layer[i] for i in sel], np.int64),
+                          np.asarray([start[i] for i in sel], np.int64),
+                          np.asarray([end[i] for i in sel], np.int64),
+                          np.asarray(lanes, np.int64)))
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, empty
+        return tuple(np.concatenate([p[i] for p in parts]).astype(np.int64)
+                     for i in range(4))  # type: ignore[return-value]
+
+    def _compute_lanes_of(self, resource: str) -> int:
+        """The lanes of `resource` if it is a compute unit, else 0."""
+        entry = self.resources.get(resource)
+        return entry.lanes if entry is not None and entry.role == COMPUTE else 0
 
     def compute_lanes(self) -> int:
         """Lanes of all compute units."""
