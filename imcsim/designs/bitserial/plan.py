@@ -48,6 +48,7 @@ from imcsim.engine.types import (
     Resource,
     StreamPhase,
 )
+from imcsim.jit import announce_compilation
 from imcsim.workload.layer import ComputeLayer, Network
 
 
@@ -99,6 +100,15 @@ def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
     return LayerPlan(layer, tiling, layer_items(layer, geo, tiling, unit, arch.chip.banks))
 
 
+def _kernels() -> list[object]:
+    from imcsim.designs.bitserial.mapping import partition, sparse_loads
+    from imcsim.engine import fifo
+
+    return [partition._bisect, partition._fill, sparse_loads._needed,
+            sparse_loads._count_by_part, sparse_loads._after_kth, fifo.run_phase,
+            fifo.solve, fifo.users]
+
+
 def resources(arch: BitSerialArch) -> list[Resource]:
     """Per bank: its controller, its bus, then its subarrays (build_phase relies on it)."""
     out = []
@@ -131,6 +141,8 @@ def plan_network(arch: BitSerialArch, net: Network, progress: bool = False) -> P
     """Every layer's tiling and work items as engine phases; costs once timed."""
     from imcsim.report.progress import progress as bar
 
+    if progress:
+        announce_compilation(_kernels())
     ops = subarray_op_costs(arch)
     table = resources(arch)
     names = [r.name for r in table]
