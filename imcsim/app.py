@@ -221,7 +221,7 @@ def compare_designs(arch: str | Path | ArchBase, baseline: str | Path | ArchBase
                     net: str | Path | Network, *, sparsity: float | None = None,
                     seed: int = 0, progress: bool = False) -> dict[str, Any]:
     """The comparison document of `arch` against `baseline` on one network."""
-    from imcsim.compare import compare
+    from imcsim.comparison import compare
     from imcsim.simulate import simulate
     from imcsim.workload.loader import load_network
 

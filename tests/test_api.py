@@ -46,3 +46,10 @@ def test_import_imcsim_stays_light():
             "sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'numba')); "
             "assert callable(imcsim.run) and 'imcsim.app' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_api_functions_survive_importing_the_modules():
+    import imcsim.app  # noqa: F401
+    import imcsim.comparison  # noqa: F401
+
+    assert callable(imcsim.compare) and callable(imcsim.run) and callable(imcsim.load_arch)

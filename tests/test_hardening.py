@@ -173,3 +173,34 @@ def test_a_terminated_run_leaves_no_output(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "interrupted" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- networks
+
+
+@pytest.mark.parametrize(("array", "where"), [("data/conv1.bias", "initializer conv1.bias"),
+                                              ("scale/fc.weight", "initializer fc.weight")])
+def test_non_finite_weights_biases_and_scales_are_named(tmp_path, capsys, array, where):
+    src = ROOT / "workloads" / "digits"
+    (tmp_path / "n.yaml").write_text((src / "digits_cnn_twn.yaml").read_text().replace(
+        "digits_cnn_twn.npz", "n.npz"))
+    import numpy as np
+
+    with np.load(src / "digits_cnn_twn.npz") as data:
+        arrays = dict(data)
+    bad = arrays[array].copy()
+    bad.reshape(-1)[0] = np.nan
+    arrays[array] = bad
+    np.savez(tmp_path / "n.npz", **arrays)
+    err = one_line_error(capsys, ["run", "--arch", str(FAT), "--net", str(tmp_path / "n.yaml"),
+                                  "--quiet"])
+    assert "n.yaml" in err and where in err and "NaN" in err
+
+
+def test_huge_declared_shapes_are_refused_before_allocating(tmp_path, capsys):
+    src = ROOT / "workloads" / "digits" / "digits_cnn_twn.yaml"
+    text = src.read_text().replace("shape: [1, 1, 8, 8]", f"shape: [1, 1, {2 ** 40}, 8]")
+    (tmp_path / "h.yaml").write_text(text.replace("digits_cnn_twn.npz", str(
+        ROOT / "workloads" / "digits" / "digits_cnn_twn.npz")))
+    err = one_line_error(capsys, ["workload", "info", str(tmp_path / "h.yaml")])
+    assert "h.yaml" in err and "elements" in err

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from imcsim.arch import load_arch
-from imcsim.compare import compare
+from imcsim.comparison import compare
 from imcsim.simulate import simulate
 from imcsim.workload.loader import load_network
 from tests.conftest import ARCH, ROOT

@@ -32,7 +32,7 @@ def run_doc(run_fat):
 
 @pytest.fixture(scope="module")
 def compare_doc(run_fat, parapim, resnet20):
-    from imcsim.compare import compare
+    from imcsim.comparison import compare
     from imcsim.simulate import simulate
 
     return compare(run_fat, simulate(parapim, resnet20))
@@ -40,7 +40,7 @@ def compare_doc(run_fat, parapim, resnet20):
 
 @pytest.fixture(scope="module")
 def sweep_rows(fat, parapim):
-    from imcsim.compare import compare
+    from imcsim.comparison import compare
     from imcsim.simulate import simulate
     from imcsim.workload.loader import load_network
 

@@ -1,7 +1,7 @@
 """Matplotlib figures of run, compare and sweep documents (drawing only, nothing computed).
 
 Each ``plot_*`` function draws from the JSON-able documents (`RunResult.to_dict()`,
-`imcsim.compare.compare()`, sweep rows) or from the engine `JobRecord`, renders every
+`imcsim.comparison.compare()`, sweep rows) or from the engine `JobRecord`, renders every
 file first, then writes each atomically (temp name, then rename) into `out_dir`, and
 returns the paths written. The ``_figure_*`` functions return the `Figure` so tests can
 read the plotted values back.

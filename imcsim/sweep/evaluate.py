@@ -52,7 +52,7 @@ def clear_caches() -> None:
 
 def evaluate(point: Point) -> dict[str, Any]:
     """The flat result row of `point`: descriptors, swept values, metrics, ratios."""
-    from imcsim.compare import ratios
+    from imcsim.comparison import ratios
 
     design = _metrics(point.arch, point.net, point.sparsity, point.seed)
     row: dict[str, Any] = {"point": point.id, "design": point.design, "net": point.net,

@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from imcsim.errors import WorkloadError
+from imcsim.workload.builder import HeWeight
 from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.layer import ComputeLayer
 from imcsim.workload.parallel import map_ordered
@@ -143,6 +144,22 @@ def _geometry(node: Node, shapes: dict[str, Shape], src: str) -> tuple | None:
     return None
 
 
+def check_finite_initializers(graph: Graph, src: str) -> None:
+    """Every stored float initializer (weights, biases, scales, normalisation parameters)
+    and every quantization scale is finite; an error names the file and the tensor.
+    Synthetic weights drawn on demand (the zoo's) are finite by construction."""
+    for name, t in graph.initializers.items():
+        arrays = [] if isinstance(t, HeWeight) else [("", t.data)]
+        arrays.append((" scale", t.scale))
+        for what, data in arrays:
+            if data is None:
+                continue
+            a = np.asarray(data)
+            if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+                raise WorkloadError(f"initializer{what} contains NaN or inf", source=src,
+                                    key=f"initializer {name}")
+
+
 def lower(graph: Graph, quantize: Quantizer, *, weight_bits: int = 2,
           source: str | None = None, threads: int | None = 1) -> list[ComputeLayer]:
     """Infer shapes, then turn each weight op into a ComputeLayer.
@@ -156,6 +173,7 @@ def lower(graph: Graph, quantize: Quantizer, *, weight_bits: int = 2,
     result, and which error is raised first, do not depend on `threads`.
     """
     src = source or graph.name
+    check_finite_initializers(graph, src)
     shapes = infer_shapes(graph, source=src)
     consumers = graph.consumers()
     # Pass 1, in node order: geometry and the BN multipliers (cheap), and the first node

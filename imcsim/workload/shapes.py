@@ -206,6 +206,19 @@ _OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
 SUPPORTED_OPS = tuple(_OPS)
 
 
+MAX_ELEMENTS = 2 ** 31  # elements of one tensor: 8 GiB of float32 at batch 1
+
+
+def _bounded(shape: Shape, src: str, key: str) -> Shape:
+    """`shape`, if its dimensions are non-negative and its tensor at most MAX_ELEMENTS."""
+    if any(d < 0 for d in shape):
+        raise WorkloadError(f"negative dimension in shape {list(shape)}", source=src, key=key)
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise WorkloadError(f"tensor of shape {list(shape)} has more than {MAX_ELEMENTS:,} "
+                            "elements", source=src, key=key)
+    return shape
+
+
 def infer_shapes(graph: Graph, *, source: str | None = None) -> dict[str, Shape]:
     """Shapes of every tensor in `graph` (inputs, initializers, node outputs).
 
@@ -220,15 +233,18 @@ def infer_shapes(graph: Graph, *, source: str | None = None) -> dict[str, Shape]
             raise WorkloadError(f"graph input needs a fully known shape with batch 1, got "
                                 f"{None if shp is None else list(shp)}",
                                 source=src, key=f"input {t.name}")
-        shapes[t.name] = shp
+        shapes[t.name] = _bounded(shp, src, f"input {t.name}")
     for name, t in graph.initializers.items():
         shp = t.known_shape
         if shp is None:
             raise WorkloadError("initializer has neither data nor shape", source=src,
                                 key=f"initializer {name}")
-        shapes[name] = shp
+        shapes[name] = _bounded(shp, src, f"initializer {name}")
     for node in graph.nodes:
         _infer_node(graph, node, shapes, src)
+        for out in node.outputs:
+            if out in shapes:
+                _bounded(shapes[out], src, node_key(node))
     for name in graph.outputs:
         if name not in shapes:
             raise WorkloadError("graph output is never produced", source=src,
