@@ -7,7 +7,6 @@ unless --debug. `--format json` prints exactly one JSON document on stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -134,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
     if args.format == "json":
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        from imcsim.report.files import json_text
+
+        sys.stdout.write(json_text(doc))
     else:
         print(text)
 

@@ -170,15 +170,23 @@ def build_referenced(cls: type, value: Any, source: str, key: str,
     else:
         raise ConfigError("expected a mapping or a 'file.yaml[#section]' path",
                           source=source, key=key)
-    obj = build_section(cls, raw, where, prefix)
-    if any(f.name == "source" for f in dataclasses.fields(cls)):
-        obj = dataclasses.replace(obj, source=where)
-    if check is not None:
-        try:
-            check(obj, where)
-        except ConfigError as exc:
-            if exc.source != where or not prefix:
-                raise
-            raise ConfigError(exc.bare_message, source=where,
-                              key=join_key(prefix, exc.key) if exc.key else prefix) from None
+    try:
+        obj = build_section(cls, raw, where, prefix)
+        if any(f.name == "source" for f in dataclasses.fields(cls)):
+            obj = dataclasses.replace(obj, source=where)
+        if check is not None:
+            try:
+                check(obj, where)
+            except ConfigError as exc:
+                if exc.source != where or not prefix:
+                    raise
+                raise ConfigError(exc.bare_message, source=where,
+                                  key=join_key(prefix, exc.key) if exc.key else prefix
+                                  ) from None
+    except ConfigError as exc:
+        if where == source:
+            raise
+        # an error inside a referenced file names the chain that led there
+        raise ConfigError(f"{exc.bare_message} (referenced from {source} at {key})",
+                          source=exc.source, key=exc.key) from None
     return obj

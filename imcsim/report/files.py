@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,23 @@ __all__ = ["ENERGY_COLUMNS", "LAYER_COLUMNS", "atomic_write", "atomic_write_byte
 LAYER_COLUMNS = ("layer", "kind", "macs", "weight_sparsity", "cycles", "time_s", "energy_j",
                  "utilisation")
 ENERGY_COLUMNS = ("layer", "component", "energy_j")
+
+
+def finite(doc: Any) -> Any:
+    """`doc` with every non-finite float (an infinite ratio, a NaN) as None: JSON has no
+    such numbers, and a report never shows one as a value."""
+    if isinstance(doc, float):
+        return doc if math.isfinite(doc) else None
+    if isinstance(doc, dict):
+        return {k: finite(v) for k, v in doc.items()}
+    if isinstance(doc, (list, tuple)):
+        return [finite(v) for v in doc]
+    return doc
+
+
+def json_text(doc: Any) -> str:
+    """The JSON of a report document (stdout and summary.json alike)."""
+    return json.dumps(finite(doc), indent=2, allow_nan=False) + "\n"
 
 
 def _csv(header: tuple[str, ...], rows: list[list]) -> str:
@@ -86,7 +104,7 @@ def write_run_outputs(out_dir: str | Path, doc: dict[str, Any],
     """Render every file of run document `doc` first, then write them as one set (or add
     them to `sink`); returns the paths."""
     out = check_out_dir(out_dir)
-    texts = dict(zip(RUN_FILES, (json.dumps(doc, indent=2, allow_nan=False) + "\n",
+    texts = dict(zip(RUN_FILES, (json_text(doc),
                                  layers_csv(doc), energy_csv(doc)), strict=True))
     files = {out / name: text.encode("utf-8") for name, text in texts.items()}
     if sink is not None:

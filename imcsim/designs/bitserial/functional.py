@@ -211,7 +211,10 @@ class FunctionalReport:
 
     @property
     def all_match(self) -> bool:
-        return all(c.outputs_match and c.cycles_match for c in self.layers)
+        """Every checked layer matched, and at least one was checked (a check that ran
+        on nothing does not report success)."""
+        return bool(self.layers) and all(c.outputs_match and c.cycles_match
+                                          for c in self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         return {"all_match": self.all_match, "layers": [c.to_dict() for c in self.layers]}
