@@ -246,15 +246,24 @@ def test_edited_design_makes_old_results_stale(tmp_path, reference, monkeypatch)
     assert len(rows) == 1 + 6 and len(journal_ids(out)) == 6 + 3
 
 
-def test_corrupt_journal_line_is_an_error(tmp_path, reference):
+def test_untrusted_journal_lines_are_reported_and_their_points_run_again(
+        tmp_path, reference, capsys):
+    """Garbage, deep nesting and a tampered row are skipped (and said); the CSV equals
+    an uninterrupted sweep's."""
     spec, _ = reference
+    clean = tmp_path / "clean"
+    run_sweep(spec, clean, workers=1, progress=False)
     out = tmp_path / "out"
-    run_sweep(spec, out, workers=1, progress=False, limit=2)
+    run_sweep(spec, out, workers=1, progress=False, limit=3)
     lines = (out / "sweep.jsonl").read_text().splitlines()
-    (out / "sweep.jsonl").write_text("garbage\n" + lines[1] + "\n")
-    with pytest.raises(ImcsimError, match="line 1") as info:
-        run_sweep(spec, out, workers=1, progress=False)
-    assert info.value.source == str(out / "sweep.jsonl")
+    tampered = json.loads(lines[2])
+    tampered["row"]["cycles"] = {"nested": [1]}
+    (out / "sweep.jsonl").write_text("garbage\n" + "[" * 5000 + "]" * 5000 + "\n"
+                                     + lines[1] + "\n" + json.dumps(tampered) + "\n")
+    run_sweep(spec, out, workers=1, progress=False)
+    err = capsys.readouterr().err
+    assert "line(s) 1, 2, 4 are not sweep records" in err
+    assert (out / "sweep.csv").read_text() == (clean / "sweep.csv").read_text()
 
 
 def test_one_writer_per_journal(tmp_path, reference):
@@ -367,3 +376,49 @@ def test_progress_only_on_a_terminal(monkeypatch):
     assert tty.getvalue() == ""
     assert list(progress(range(3), total=3, desc="sweeping")) == [0, 1, 2]
     assert "sweeping" in tty.getvalue()
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of `pid` (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_die_with_a_killed_sweep(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = tmp_path / "big.yaml"
+    spec.write_text("designs:\n  - {name: F, arch: fat}\nnetworks: [resnet18]\n"
+                    "grid:\n  seed: [" + ", ".join(map(str, range(40))) + "]\n")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "imcsim.cli", "sweep", str(spec), "--out",
+                             str(tmp_path / "o"), "--workers", "2", "--quiet"],
+                            env={**os.environ, "PYTHONPATH": str(root)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    workers: set[int] = set()
+    while time.time() < deadline and len(workers) < 3:
+        time.sleep(0.5)
+        workers = _children(proc.pid)
+    assert workers, "the sweep started no worker"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(3)
+    alive = {p for p in workers if Path(f"/proc/{p}").exists()}
+    assert not alive

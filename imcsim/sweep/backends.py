@@ -13,6 +13,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -56,11 +58,25 @@ def _inline(fn: Fn, batches: Sequence[Batch]) -> Results:
         yield batch, fn(batch)
 
 
-def _quiet_worker() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback each), and
-    draw weights on one thread each (the pool already runs one worker per core)."""
+def _quiet_worker(parent: int) -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback each),
+    draw weights on one thread each (the pool already runs one worker per core), and
+    die with the sweep process `parent`, however it ends (even SIGKILL)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("IMCSIM_THREADS", "1")
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int, every_s: float = 0.5) -> None:
+    """Exit this process as soon as process `parent` is gone."""
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # alive, another user's (a reused pid cannot be ours)
+            continue
 
 
 def _stop(ex: ProcessPoolExecutor) -> None:
@@ -80,7 +96,7 @@ def _pool(workers: int) -> Callable[[Fn, Sequence[Batch]], Results]:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         ex = ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx,
-                                 initializer=_quiet_worker)
+                                 initializer=_quiet_worker, initargs=(os.getpid(),))
         try:
             futures = {ex.submit(fn, b): b for b in batches}
             for fut in as_completed(futures):

@@ -3,8 +3,9 @@
     {"id": "<point id>", "config": "<digest of the point's inputs>", "row": {...}}
 
 Reading never changes the file. A last line without its newline (the process was killed
-while writing it) is ignored unless it is a whole record; any other unreadable line is
-an error naming the journal and the line. A record counts only if its config digest is
+while writing it) is ignored unless it is a whole record. No line is trusted: one that is
+not a record (garbage, nesting, a row with anything but finite scalars) is skipped and
+listed in `bad_lines`, so its point runs again. A record counts only if its config digest is
 the one of the current point (an edited arch or spec makes old results stale, not
 wrong); the first such record of a point wins. Writing first repairs the tail (a whole
 record gets its newline, a torn one is cut off) under an exclusive lock, so two sweeps
@@ -14,6 +15,7 @@ never write one journal at once.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,13 +30,26 @@ except ImportError:  # pragma: no cover - not POSIX: no lock
     fcntl = None  # type: ignore[assignment]
 
 
+MAX_LINE = 1 << 20  # bytes: a record is a few hundred
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, (str, int, bool))
+
+
 def _record(line: bytes) -> dict[str, Any] | None:
+    if len(line) > MAX_LINE:
+        return None
     try:
         rec = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not (isinstance(rec, dict) and isinstance(rec.get("id"), str)
             and isinstance(rec.get("config"), str) and isinstance(rec.get("row"), dict)):
+        return None
+    if not all(isinstance(k, str) and _scalar(v) for k, v in rec["row"].items()):
         return None
     return rec
 
@@ -42,6 +57,7 @@ def _record(line: bytes) -> dict[str, Any] | None:
 class Journal:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.bad_lines: list[int] = []  # of the last read
 
     def records(self) -> list[dict[str, Any]]:
         """Every whole record, in file order (the file is not modified)."""
@@ -54,11 +70,12 @@ class Journal:
         lines = data.split(b"\n")
         tail = lines.pop()  # b"" when the file ends with a newline
         out = []
+        self.bad_lines = []
         for n, line in enumerate(lines, start=1):
             rec = _record(line)
             if rec is None:
-                raise ImcsimError(f"line {n} is not a sweep record; move the journal away to "
-                                  "start over", source=str(self.path))
+                self.bad_lines.append(n)
+                continue
             out.append(rec)
         rec = _record(tail) if tail else None
         if rec is not None:

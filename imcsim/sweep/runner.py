@@ -12,6 +12,7 @@ Dask) and however often it was interrupted.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
@@ -73,6 +74,10 @@ def run_sweep(spec_path: str | Path, out_dir: str | Path, workers: int | None = 
     out = _out_dir(out_dir)
     journal = Journal(out / JOURNAL)
     done = journal.completed({p.id: p.config for p in spec.points})
+    if journal.bad_lines:
+        lines = ", ".join(map(str, journal.bad_lines[:10]))
+        print(f"imcsim: {journal.path}: line(s) {lines} are not sweep records; ignored "
+              "(their points run again)", file=sys.stderr)
     todo = [p for p in spec.points if p.id not in done]
     if limit is not None:
         todo = todo[:limit]

@@ -36,7 +36,9 @@ from typing import Any
 
 from imcsim.arch import Arch, load_arch
 from imcsim.errors import ConfigError, ImcsimError
+from imcsim.shipped import resolve_design
 
+MAX_POINTS = 100_000  # a sweep's points: each is at least one simulation
 TOP_KEYS = ("description", "designs", "baseline", "networks", "grid", "points")
 DESIGN_KEYS = ("name", "arch", "overrides")
 BASELINE_KEYS = ("design", "apply_sweep_overrides")
@@ -118,8 +120,11 @@ def _resolve_arch(value: Any, spec_dir: Path, source: str, key: str) -> Path:
     for cand in candidates:
         if cand.is_file():
             return Path(os.path.normpath(cand))
-    raise _err(f"arch file {value!r} not found (relative to the spec file or the cwd)",
-               source, key)
+    shipped = resolve_design(value)
+    if shipped.is_file():
+        return shipped
+    raise _err(f"arch file {value!r} not found (relative to the spec file or the cwd, "
+               "nor a shipped design)", source, key)
 
 
 def _overrides(value: Any, source: str, key: str) -> dict[str, Any]:
@@ -247,6 +252,8 @@ def _assignments(raw: dict[str, Any], names: dict[str, tuple[str, ...]],
         if not isinstance(pts, list) or not pts:
             raise _err("expected a non-empty list of points (mappings of axis: value)",
                        source, "points")
+        if len(pts) > MAX_POINTS:
+            raise _err(f"{len(pts):,} points; at most {MAX_POINTS:,}", source, "points")
         out = []
         for j, pt in enumerate(pts):
             if not isinstance(pt, dict) or not all(isinstance(k, str) for k in pt):
@@ -276,6 +283,10 @@ def _assignments(raw: dict[str, Any], names: dict[str, tuple[str, ...]],
         first += given or [[(ax, v, "") for v in (names["design"] if ax == "design"
                                                    else networks)]]
     ordered = first + [a for a in axes if a[0][0] not in ("design", "net")]
+    size = math.prod(len(a) for a in ordered)
+    if size > MAX_POINTS:
+        raise _err(f"the grid has {size:,} points; at most {MAX_POINTS:,} (split the sweep "
+                   "into several specs)", source, "grid")
     return [("grid", {ax: (v, where) for ax, v, where in combo})
             for combo in itertools.product(*ordered)]
 
