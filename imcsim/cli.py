@@ -252,7 +252,7 @@ def _with_flag(exc: ImcsimError) -> str:
     return str(exc)
 
 
-ARGUMENT_KEYS = ("net", "sparsity", "seed", "out", "plot", "trace", "trace_max_events",
+ARGUMENT_KEYS = ("arch", "baseline", "net", "sparsity", "seed", "out", "plot", "trace", "trace_max_events",
                  "plot_format", "functional",
                  "functional_layers", "accuracy", "dataset", "samples", "drift_time",
                  "repeat", "bit_flip_rate", "workers", "dask")

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from imcsim.app import compare_designs
+from imcsim.errors import UsageError
 from imcsim.workload.loader import load_network
 
 
@@ -20,6 +21,11 @@ def published() -> dict[str, Any]:
 def _lookup(values: dict[str, Any], dotted: str) -> float:
     node: Any = values
     for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise UsageError(
+                f"the comparison of {values.get('arch')} ({values.get('kind')}) with "
+                f"{values.get('baseline')} ({values.get('baseline_kind')}) has no {dotted}: "
+                "validate checks two bit-serial designs (FAT against ParaPIM)", key="arch")
         node = node[part]
     return float(node)
 

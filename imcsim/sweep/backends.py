@@ -50,6 +50,15 @@ def check_dask(dask: str | None) -> str | None:
     if not isinstance(dask, str) or "://" not in dask:
         raise UsageError(f"expected 'local' or a scheduler address like tcp://HOST:PORT, got "
                          f"{dask!r}", key="dask")
+    try:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(dask)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError as exc:
+        raise UsageError(f"malformed scheduler address {dask!r}: {exc}", key="dask") from None
+    if not parts.hostname:
+        raise UsageError(f"no host in scheduler address {dask!r}", key="dask")
     return dask
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from imcsim.errors import WorkloadError
 from imcsim.workload.layer import ComputeLayer, Network
 
 
@@ -73,7 +74,14 @@ def workload_info_text(info: dict[str, Any]) -> str:
 def import_to_native(onnx_path: str | Path, out_path: str | Path) -> Path:
     """Import an ONNX/QONNX model and write it as a native graph file (.yaml/.yml/.json)
     plus its `.npz` beside it, both atomically. Returns the graph file's path."""
+    from imcsim.atomic import check_file_target
     from imcsim.workload.native import write_native
     from imcsim.workload.onnx_import import import_onnx
 
-    return write_native(import_onnx(onnx_path), out_path)
+    out = Path(out_path)
+    if not out.parent.is_dir() and not out.parent.parent.is_dir():
+        raise WorkloadError("neither the output folder nor its parent exists (one folder "
+                            "is created, not a path of them)", source=str(out), key="out")
+    for target in (out, out.with_suffix(".npz")):
+        check_file_target(target, WorkloadError, "out")
+    return write_native(import_onnx(onnx_path), out)
