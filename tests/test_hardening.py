@@ -204,3 +204,18 @@ def test_huge_declared_shapes_are_refused_before_allocating(tmp_path, capsys):
         ROOT / "workloads" / "digits" / "digits_cnn_twn.npz")))
     err = one_line_error(capsys, ["workload", "info", str(tmp_path / "h.yaml")])
     assert "h.yaml" in err and "elements" in err
+
+
+def test_an_npz_member_larger_than_its_tensor_is_not_inflated(tmp_path, capsys):
+    import numpy as np
+
+    src = ROOT / "workloads" / "digits"
+    (tmp_path / "z.yaml").write_text((src / "digits_cnn_twn.yaml").read_text().replace(
+        "digits_cnn_twn.npz", "z.npz"))
+    with np.load(src / "digits_cnn_twn.npz") as data:
+        arrays = dict(data)
+    arrays["data/conv1.bias"] = np.zeros(64 * 1024 * 1024, np.float32)  # 256 MiB of zeros
+    np.savez_compressed(tmp_path / "z.npz", **arrays)
+    assert (tmp_path / "z.npz").stat().st_size < 2 * 1024 * 1024
+    err = one_line_error(capsys, ["workload", "info", str(tmp_path / "z.yaml")])
+    assert "z.npz" in err and "initializer conv1.bias" in err and "declares" in err

@@ -243,10 +243,30 @@ def _open_npz(npz: Path, src: str) -> Any:
                             f"{type(exc).__name__}: {exc}", source=str(npz)) from None
 
 
-def _array(z: Any, key: str, npz: str, name: str) -> np.ndarray:
+def _member_nbytes(z: Any, key: str) -> int | None:
+    """Bytes the .npy member `key` of npz `z` declares in its header (None if unreadable),
+    read without inflating the data."""
+    try:
+        with z.zip.open(f"{key}.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fh)
+        return int(np.prod(shape, dtype=np.int64)) * int(dtype.itemsize)
+    except Exception:  # a corrupt header: reading the array reports it
+        return None
+
+
+def _array(z: Any, key: str, npz: str, name: str, max_bytes: int | None = None
+           ) -> np.ndarray:
     if key not in z.files:
         raise WorkloadError(f"array '{key}' is missing from the weights file", source=npz,
                             key=f"initializer {name}")
+    declared = _member_nbytes(z, key)
+    if max_bytes is not None and declared is not None and declared > max_bytes:
+        raise WorkloadError(f"array '{key}' declares {declared:,} bytes, more than the "
+                            f"graph's tensor needs ({max_bytes:,}); not reading it",
+                            source=npz, key=f"initializer {name}")
     try:
         arr = z[key]
     except Exception as exc:  # a truncated member raises zlib/zipfile/EOF/Value errors
@@ -262,8 +282,10 @@ def _array(z: Any, key: str, npz: str, name: str) -> np.ndarray:
 def _decode(spec: dict, z: Any, npz: str) -> Tensor:
     name, shape, enc = spec["name"], tuple(spec["shape"]), spec["encoding"]
     key = f"initializer {name}"
-    raw = _array(z, f"data/{name}", npz, name)
     want = np.dtype(spec["dtype"])
+    count = math.prod(shape)
+    stored_bytes = -(-count // 4) if enc == "ternary2" else count * max(want.itemsize, 4)
+    raw = _array(z, f"data/{name}", npz, name, stored_bytes)
     if enc == "ternary2":
         try:
             data = unpack_ternary(raw, shape)
@@ -280,7 +302,8 @@ def _decode(spec: dict, z: Any, npz: str) -> Tensor:
                                 f"{list(shape)}", source=npz, key=key)
     scale = None
     if spec.get("scale_shape") is not None:
-        scale = _array(z, f"scale/{name}", npz, name)
+        scale = _array(z, f"scale/{name}", npz, name,
+                       8 * math.prod(tuple(spec["scale_shape"])))
         if scale.shape != tuple(spec["scale_shape"]) or scale.dtype.kind != "f":
             raise WorkloadError(f"scale array {scale.dtype} {list(scale.shape)} disagrees "
                                 f"with the graph's float {spec['scale_shape']}", source=npz,

@@ -16,6 +16,7 @@ keeps the model's parameter count.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 from imcsim.errors import WorkloadError
 from imcsim.workload.fold import fold_weight_quantizers, prune_initializers, remove_aliases
 from imcsim.workload.graph import Graph, Node, Tensor, node_key
-from imcsim.workload.shapes import SUPPORTED_OPS, infer_shapes
+from imcsim.workload.shapes import MAX_ELEMENTS, SUPPORTED_OPS, infer_shapes
 
 MIN_OPSET = 8
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
@@ -71,8 +72,13 @@ def _opset(model: Any, src: str) -> int:
 
 
 def _array(onnx: Any, tensor: Any, base: Path, src: str) -> np.ndarray:
-    """An initializer's data, from the model or its external-data file."""
+    """An initializer's data, from the model or its external-data file; its declared dims
+    are checked (none negative, at most MAX_ELEMENTS elements) before anything is read."""
     key = f"initializer {tensor.name}"
+    dims = [int(d) for d in tensor.dims]
+    if any(d < 0 for d in dims) or math.prod(dims) > MAX_ELEMENTS:
+        raise WorkloadError(f"declared dims {dims} are negative or too large (at most "
+                            f"{MAX_ELEMENTS:,} elements)", source=src, key=key)
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
         info = {e.key: e.value for e in tensor.external_data}
         location = info.get("location", "")
@@ -80,7 +86,15 @@ def _array(onnx: Any, tensor: Any, base: Path, src: str) -> np.ndarray:
         if not location or not file.is_file():
             raise WorkloadError(f"external data file '{location}' not found (looked in "
                                 f"{base})", source=src, key=key)
-        end = int(info.get("offset", 0)) + int(info.get("length", 0))
+        try:
+            offset, length = int(info.get("offset", 0)), int(info.get("length", 0))
+        except ValueError:
+            raise WorkloadError("external data offset/length are not integers", source=src,
+                                key=key) from None
+        if offset < 0 or length < 0:
+            raise WorkloadError("external data offset/length are negative", source=src,
+                                key=key)
+        end = offset + length
         if end > os.path.getsize(file):
             raise WorkloadError(f"external data file '{location}' is truncated (needs "
                                 f"{end} bytes)", source=src, key=key)
