@@ -159,6 +159,7 @@ def test_outputs_never_replace_what_is_not_theirs(tmp_path, capsys):
                                                           "real.json"]
 
 
+@pytest.mark.slow
 def test_a_terminated_run_leaves_no_output(tmp_path):
     """SIGTERM while the run works: exit 143, and neither the report folder, the plots
     nor the trace (nor a temporary file) exists."""
