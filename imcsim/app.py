@@ -7,6 +7,7 @@ argument or key the caller gave.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +183,14 @@ class Result:
         return write_files(sink, UsageError)
 
 
+def _status(text: str, progress: bool) -> None:
+    """One status line on stderr, where progress bars are drawn (a terminal)."""
+    from imcsim.report.progress import bar_wanted
+
+    if bar_wanted(progress):
+        print(f"imcsim: {text}", file=sys.stderr, flush=True)
+
+
 def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         sparsity: float | None = None, seed: int = 0, progress: bool = False,
         options: dict[str, Any] | None = None, functional: bool = False,
@@ -201,6 +210,7 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         raise UsageError("accuracy needs the network's file (the graph is run)", key="net")
     if not isinstance(net, Network):
         net = resolve_network(net)
+        _status(f"{net}: drawing and quantizing the weights", progress)
     network = net if isinstance(net, Network) else load_network(net, sparsity=sparsity,
                                                                  seed=seed)
     result = simulate(design, network, progress=progress)
