@@ -23,7 +23,7 @@ def test_first_run_announces_compilation_and_the_cache_is_keyed_on_content(tmp_p
             [sys.executable, "-m", "imcsim.cli", "run", "--arch", "fat", "--net", "resnet20"],
             cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stderr
 
-    assert "compiling 8 kernels once" in run()
+    assert "compiling 4 kernels once" in run()
     assert "compiling" not in run()
     kernel = ROOT / "imcsim" / "engine" / "fifo.py"
     stat = kernel.stat()

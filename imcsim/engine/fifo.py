@@ -160,65 +160,44 @@ def solve(t0, res, cyc, shared, final):
     return start, ends
 
 
-@njit(cache=True)
-def users(res, cyc, final, n_res):
+def users(res: np.ndarray, cyc: np.ndarray, final: np.ndarray, n_res: int
+          ) -> tuple[np.ndarray, bool]:
     """How many queues name each resource (stream or final step, with or without cycles),
     and whether every index is valid (in range; -1 only for a stream slot without cycles)."""
     n, k = res.shape
-    count = np.zeros(n_res, np.int64)
-    last = np.full(n_res, -1, np.int64)
-    for q in range(n):
-        for p in range(k + 1):
-            r = res[q, p] if p < k else final[q]
-            if r == -1 and p < k and cyc[q, p] <= 0:
-                continue
-            if r < 0 or r >= n_res:
-                return count, False
-            if last[r] != q:
-                last[r] = q
-                count[r] += 1
-    return count, True
+    slots = np.concatenate([res, final[:, None]], axis=1)
+    skipped = np.zeros(slots.shape, bool)
+    skipped[:, :k] = (res == -1) & (cyc <= 0)
+    named = slots[~skipped]
+    if named.size and (named.min() < 0 or named.max() >= n_res):
+        return np.zeros(n_res, np.int64), False
+    queue = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], slots.shape)[~skipped]
+    pairs = np.unique(queue * n_res + named)  # each (queue, resource) once
+    return np.bincount(pairs % n_res, minlength=n_res).astype(np.int64), True
 
 
-@njit(cache=True)
 def run_phase(t0, res, cyc, kind, final_res, final, final_kind, final_lanes, n_res):
     """One stream phase from t0: (status, end, shared, and the record: resource, kind,
     start, end, lanes, by end cycle; a stream step's lanes are -1, all of its resource's).
     status 1: done; 0: a final resource is not private (not run); -1: a resource index is
-    out of range (not run)."""
+    out of range (not run). The event replay is the numba kernel `solve`; the record is
+    laid out here with numpy (queue by queue, stream steps then the final step, then
+    stably by end cycle: the order simpy records them in)."""
     count, valid = users(res, cyc, final_res, n_res)
     shared = count > 1
     n, k = res.shape
     empty = np.empty(0, np.int64)
     if not valid:
         return -1, t0, shared, empty, empty, empty, empty, empty
-    for q in range(n):
-        if count[final_res[q]] > 1:
-            return 0, t0, shared, empty, empty, empty, empty, empty
+    if n and np.any(count[final_res] > 1):
+        return 0, t0, shared, empty, empty, empty, empty, empty
     start, ends = solve(t0, res, cyc, shared, final)
-    m = 0
-    for q in range(n):
-        m += final[q] > 0
-        for p in range(k):
-            m += start[q, p] >= 0
-    r_res, r_kind = np.empty(m, np.int64), np.empty(m, np.int64)
-    r_start, r_end = np.empty(m, np.int64), np.empty(m, np.int64)
-    r_lanes = np.full(m, -1, np.int64)
-    i = 0
-    for q in range(n):
-        for p in range(k):
-            if start[q, p] >= 0:
-                r_res[i], r_kind[i] = res[q, p], kind[q, p]
-                r_start[i], r_end[i] = start[q, p], start[q, p] + cyc[q, p]
-                i += 1
-        if final[q] > 0:
-            r_res[i], r_kind[i] = final_res[q], final_kind[q]
-            r_start[i], r_end[i] = t0, t0 + final[q]
-            r_lanes[i] = final_lanes[q]
-            i += 1
-    order = np.argsort(r_end, kind="mergesort")  # about the order simpy records them in
-    end = t0
-    for q in range(n):
-        end = max(end, ends[q])
-    return (1, end, shared, r_res[order], r_kind[order], r_start[order], r_end[order],
-            r_lanes[order])
+    column = np.full((n, 1), t0, np.int64)
+    present = np.concatenate([start >= 0, (final > 0)[:, None]], axis=1)
+    entries = [np.concatenate(parts, axis=1)[present] for parts in (
+        (res, final_res[:, None]), (kind, final_kind[:, None]), (start, column),
+        (start + cyc, column + final[:, None]),
+        (np.full((n, k), -1, np.int64), final_lanes[:, None]))]
+    order = np.argsort(entries[3], kind="stable")
+    end = max(int(t0), int(ends.max())) if n else int(t0)
+    return (1, end, shared, *(e[order] for e in entries))

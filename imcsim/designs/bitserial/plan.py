@@ -104,9 +104,7 @@ def _kernels() -> list[object]:
     from imcsim.designs.bitserial.mapping import partition, sparse_loads
     from imcsim.engine import fifo
 
-    return [partition._bisect, partition._fill, sparse_loads._needed,
-            sparse_loads._count_by_part, sparse_loads._after_kth, fifo.run_phase,
-            fifo.solve, fifo.users]
+    return [partition._bisect, partition._fill, sparse_loads._needed, fifo.solve]
 
 
 def resources(arch: BitSerialArch) -> list[Resource]:

@@ -64,47 +64,46 @@ def needed_positions(weights: np.ndarray, order: np.ndarray, row0: np.ndarray,
                      for v in (row0, row1, col0, col1, head0, tail1)))
 
 
-@njit(cache=True)
-def _count_by_part(weights, bounds):
-    out = np.zeros((weights.shape[0], bounds.shape[0] - 1), dtype=np.int64)
-    for c in range(weights.shape[0]):
-        for p in range(bounds.shape[0] - 1):
-            count = 0
-            for f in range(bounds[p], bounds[p + 1]):
-                count += weights[c, f] != 0
-            out[c, p] = count
-    return out
-
-
 def nonzeros_by_part(weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """(channels, parts) nonzero counts of (channels, fan_in) `weights` over the fan-in
-    parts [bounds[p], bounds[p + 1])."""
-    return _count_by_part(np.ascontiguousarray(weights),
-                          np.ascontiguousarray(bounds, dtype=np.int64))
-
-
-@njit(cache=True)
-def _after_kth(weights, rows, col0, col1, k):
-    out = np.empty(rows.shape[0], dtype=np.int64)
-    for j in range(rows.shape[0]):
-        seen = 0
-        out[j] = col1[j]
-        for f in range(col0[j], col1[j]):
-            if weights[rows[j], f] != 0:
-                seen += 1
-                if seen == k[j]:
-                    out[j] = f + 1
-                    break
+    parts [bounds[p], bounds[p + 1]) (one numpy pass: a sum per part, `np.add.reduceat`)."""
+    weights = np.asarray(weights)
+    bounds = np.asarray(bounds, dtype=np.int64)
+    channels, fan_in = weights.shape
+    out = np.zeros((channels, len(bounds) - 1), dtype=np.int64)
+    sized = np.flatnonzero(bounds[1:] > bounds[:-1])
+    if channels == 0 or sized.size == 0:
+        return out
+    sums = np.add.reduceat(weights != 0, bounds[:-1][sized], axis=1, dtype=np.int64)
+    # reduceat's last sum runs to the end of the row: take off what lies past the part
+    tail_end = int(bounds[sized[-1] + 1])
+    if tail_end < fan_in:
+        sums[:, -1] -= np.count_nonzero(weights[:, tail_end:], axis=1)
+    out[:, sized] = sums
     return out
 
 
 def after_kth_nonzero(weights: np.ndarray, rows: np.ndarray, col0: np.ndarray,
                       col1: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Per entry j: the position right after the k[j]-th nonzero of weights[rows[j]] in
-    [col0[j], col1[j]) (col1[j] if there are fewer)."""
-    return _after_kth(np.ascontiguousarray(weights),
-                      *(np.ascontiguousarray(v, dtype=np.int64)
-                        for v in (rows, col0, col1, k)))
+    [col0[j], col1[j]) (col1[j] if there are fewer).
+
+    With P[f] the nonzeros of the row before position f, the k-th nonzero from col0 ends
+    at the first f with P[f] = P[col0] + k: one search of P, which is sorted (the rows
+    laid end to end, each shifted above the last, make one sorted array)."""
+    weights = np.asarray(weights)
+    rows, col0, col1, k = (np.asarray(v, dtype=np.int64) for v in (rows, col0, col1, k))
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    used, where = np.unique(rows, return_inverse=True)
+    width = weights.shape[1] + 1
+    prefix = np.zeros((len(used), width), dtype=np.int64)
+    np.cumsum(weights[used] != 0, axis=1, out=prefix[:, 1:])
+    shift = np.arange(len(used), dtype=np.int64) * width
+    flat = (prefix + shift[:, None]).ravel()
+    target = prefix[where, col0] + k + shift[where]
+    after = np.searchsorted(flat, target, side="left") - shift[where]
+    return np.where((k >= 1) & (after <= col1), after, col1)
 
 
 def expected_fraction(density: float, channels: np.ndarray | float) -> np.ndarray | float:
