@@ -17,12 +17,12 @@ from imcsim.designs.base import ArchBase
 from imcsim.designs.protocol import FunctionalReport
 from imcsim.designs.registry import design_kind
 from imcsim.errors import UsageError
+from imcsim.report.plots import DEFAULT_FORMATS as DEFAULT_PLOT_FORMATS
+from imcsim.report.plots import FORMATS as PLOT_FORMATS
+from imcsim.report.plots import RUN_FIGURES
 from imcsim.report.result import LayerResult, RunResult
 from imcsim.shipped import resolve_network
 from imcsim.workload.layer import Network
-
-PLOT_FORMATS = ("png", "svg", "pdf")
-DEFAULT_PLOT_FORMATS = ("png", "svg")
 
 
 def load_design(path: str | Path, options: dict[str, Any] | None = None) -> ArchBase:
@@ -53,8 +53,7 @@ def check_outputs(*, out: str | Path | None = None, plot: str | Path | None = No
     if plot is not None:
         check_dir_target(plot, UsageError, "plot")
         for fmt in check_plot_formats(formats):
-            for stem in ("run_cycles", "run_energy", "run_utilisation",
-                         "utilisation_timeline"):
+            for stem in RUN_FIGURES:
                 check_file_target(Path(plot) / f"{stem}.{fmt}", UsageError, "plot")
     if trace is not None:
         check_file_target(trace, UsageError, "trace")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_FORMATS = ("png", "svg")
+RUN_FIGURES = ("run_cycles", "run_energy", "run_utilisation", "utilisation_timeline")
 _DPI = 150
 _SVG_SALT = "imcsim"
 
