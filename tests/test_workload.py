@@ -487,3 +487,17 @@ def test_import_is_lazy() -> None:
             "assert callable(w.load_network); "
             "assert 'imcsim.workload.loader' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_twn_by_blocks_equals_one_pass(monkeypatch) -> None:
+    """A large tensor is ternarized block by block (no full-size |w| copy): the same
+    levels and scales as the one-pass rule on this array."""
+    from imcsim.workload import quantize as q
+
+    w = np.random.default_rng(1).standard_normal((300, 2000), dtype=np.float32)
+    one_pass = q.ternarize_twn(w)
+    monkeypatch.setattr(q, "LARGE", 10)
+    monkeypatch.setattr(q, "BLOCK", 50_000)
+    blocks = q.ternarize_twn(w)
+    np.testing.assert_array_equal(blocks[0], one_pass[0])
+    np.testing.assert_array_equal(blocks[1], one_pass[1])

@@ -74,6 +74,9 @@ def ternarize_twn(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     w = np.asarray(w)
     w2 = _as_2d(w)
+    if w2.size > LARGE and np.issubdtype(w.dtype, np.floating):
+        levels, alpha = _twn_by_blocks(w2)
+        return levels.reshape(w.shape), alpha
     absw = np.abs(w2)
     mean = float(absw.mean(dtype=np.float64))
     if not np.isfinite(mean):
@@ -84,6 +87,34 @@ def ternarize_twn(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return levels.reshape(w.shape), _alpha(absw, keep)
     keep = absw > t
     return _levels(w, keep), _alpha(absw, keep)
+
+
+LARGE = 2 ** 25  # elements: above this, TWN works through blocks of rows
+BLOCK = 2 ** 22  # elements per block
+
+
+def _twn_by_blocks(w2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`ternarize_twn` of a large float (O, N) array holding no full-size float copy (the
+    |w| temporaries live one block of rows at a time): peak memory is the weights, their
+    int8 levels and one block. mean|w| is accumulated block by block in float64, so it
+    may differ from a one-pass mean in its last bit (then at most the weights within
+    that rounding of the threshold differ)."""
+    rows = max(1, BLOCK // w2.shape[1])
+    blocks = [slice(r, r + rows) for r in range(0, w2.shape[0], rows)]
+    total = 0.0
+    for b in blocks:
+        total += float(np.abs(w2[b]).sum(dtype=np.float64))
+    mean = total / w2.size
+    if not np.isfinite(mean):
+        raise WorkloadError("weights contain NaN or inf")
+    t = np.float32(TWN_DELTA_FACTOR * mean)
+    levels = np.empty(w2.shape, np.int8)
+    alpha = np.empty(w2.shape[0], np.float32)
+    for b in blocks:
+        block_levels, keep = _outside(w2[b], t)
+        levels[b] = block_levels
+        alpha[b] = _alpha(np.abs(w2[b]), keep)
+    return levels, alpha
 
 
 def zero_count(sparsity: float, n: int) -> int:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+BLOCK_ELEMENTS = 1 << 20  # weights per block: int64 temporaries of 8 MiB
+
 
 @njit(cache=True)
 def _needed(weights, order, row0, row1, col0, col1, head0, tail1):
@@ -66,7 +68,8 @@ def needed_positions(weights: np.ndarray, order: np.ndarray, row0: np.ndarray,
 
 def nonzeros_by_part(weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """(channels, parts) nonzero counts of (channels, fan_in) `weights` over the fan-in
-    parts [bounds[p], bounds[p + 1]) (one numpy pass: a sum per part, `np.add.reduceat`)."""
+    parts [bounds[p], bounds[p + 1]) (a sum per part, `np.add.reduceat`, over blocks of
+    channels so that its int64 temporaries stay small)."""
     weights = np.asarray(weights)
     bounds = np.asarray(bounds, dtype=np.int64)
     channels, fan_in = weights.shape
@@ -74,12 +77,16 @@ def nonzeros_by_part(weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     sized = np.flatnonzero(bounds[1:] > bounds[:-1])
     if channels == 0 or sized.size == 0:
         return out
-    sums = np.add.reduceat(weights != 0, bounds[:-1][sized], axis=1, dtype=np.int64)
-    # reduceat's last sum runs to the end of the row: take off what lies past the part
+    starts = bounds[:-1][sized]
     tail_end = int(bounds[sized[-1] + 1])
-    if tail_end < fan_in:
-        sums[:, -1] -= np.count_nonzero(weights[:, tail_end:], axis=1)
-    out[:, sized] = sums
+    rows = max(1, BLOCK_ELEMENTS // max(fan_in, 1))
+    for r in range(0, channels, rows):
+        block = weights[r:r + rows]
+        sums = np.add.reduceat(block != 0, starts, axis=1, dtype=np.int64)
+        # reduceat's last sum runs to the end of the row: take off what lies past the part
+        if tail_end < fan_in:
+            sums[:, -1] -= np.count_nonzero(block[:, tail_end:], axis=1)
+        out[r:r + rows, sized] = sums
     return out
 
 
