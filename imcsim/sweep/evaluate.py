@@ -37,11 +37,10 @@ def _network(name: str, sparsity: float | None, seed: int) -> Network:
 
 @lru_cache(maxsize=256)
 def _metrics(arch: Arch, net: str, sparsity: float | None, seed: int) -> dict[str, Any]:
-    from imcsim.simulate import simulate
+    from imcsim.app import run  # the Python API, as the command line uses it
 
-    res = simulate(arch, _network(net, sparsity, seed))
-    return {"cycles": res.cycles, "time_s": res.time_s, "energy_j": res.energy_j,
-            "power_w": res.power_w, "area_mm2": res.area_mm2, "utilisation": res.utilisation}
+    totals = run(arch, _network(net, sparsity, seed)).totals
+    return {key: totals[key] for key in METRIC_COLUMNS}
 
 
 def clear_caches() -> None:
