@@ -501,3 +501,22 @@ def test_twn_by_blocks_equals_one_pass(monkeypatch) -> None:
     blocks = q.ternarize_twn(w)
     np.testing.assert_array_equal(blocks[0], one_pass[0])
     np.testing.assert_array_equal(blocks[1], one_pass[1])
+
+
+def test_large_zoo_weights_quantized_from_row_blocks_equal_the_drawn_tensor(monkeypatch
+                                                                             ) -> None:
+    """A large deferred zoo weight (AlexNet's fc6: 37.7 M) is ternarized from blocks of
+    rows drawn in turn, never whole: the same levels and scales as from the whole draw."""
+    import imcsim.workload.lower as lw
+    from imcsim.workload.builder import HeWeight
+
+    streamed = load_network("alexnet")
+    monkeypatch.setattr(lw, "_levels_by_blocks", lambda *args, **kwargs: None)
+    whole = load_network("alexnet")
+    assert any(la.weight_count > 2 ** 25 for la in whole.layers)
+    for a, b in zip(streamed.layers, whole.layers, strict=True):
+        np.testing.assert_array_equal(a.weights, b.weights)
+        np.testing.assert_array_equal(a.scale, b.scale)
+    w = HeWeight("w", (7, 3, 2, 2), seed=3, index=1, fan_in=12)
+    np.testing.assert_array_equal(np.concatenate([b for _, b in w.row_blocks(3)]),
+                                  w.data.reshape(7, -1))

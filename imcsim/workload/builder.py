@@ -58,6 +58,24 @@ class HeWeight(Tensor):
         self._data = value
 
     @property
+    def deferred(self) -> bool:
+        """True while the values are drawn on each read (no array was assigned)."""
+        return self._data is None
+
+    def row_blocks(self, rows: int) -> Iterator[tuple[slice, np.ndarray]]:
+        """The tensor as (row slice, float32 block of shape (rows, rest)), drawn in turn
+        from the tensor's own generator: the same values as one draw of `data` (numpy's
+        normal stream does not depend on how it is cut), never all of them at once."""
+        seed, index, shape, fan_in = self.draw_args
+        rng = np.random.default_rng([seed, index])
+        scale = np.float32(math.sqrt(2.0 / fan_in))
+        rest = math.prod(shape[1:])
+        for r in range(0, shape[0], rows):
+            block = rng.standard_normal((min(rows, shape[0] - r), rest), dtype=np.float32)
+            block *= scale
+            yield slice(r, r + len(block)), block
+
+    @property
     def known_shape(self) -> tuple[int, ...] | None:
         if self._data is not None:
             return tuple(int(d) for d in self._data.shape)

@@ -28,6 +28,7 @@ from imcsim.workload.builder import HeWeight
 from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.layer import ComputeLayer
 from imcsim.workload.parallel import map_ordered
+from imcsim.workload.quantize import BLOCK, LARGE
 from imcsim.workload.shapes import Shape, infer_shapes, node_key, window
 
 Quantizer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -75,6 +76,9 @@ def out_channel_scale(scale: np.ndarray | None, shape: tuple[int, ...], out_axis
 def _levels(graph: Graph, node: Node, shapes: dict[str, Shape], quantize: Quantizer,
             weight_bits: int, src: str) -> _Levels:
     """Levels in (out, in/groups, kh, kw) layout, per-out-channel scale and bit width."""
+    streamed = _levels_by_blocks(graph, node, quantize, weight_bits)
+    if streamed is not None:
+        return streamed
     t, data = _need_tensor(graph, node, 1, src)
     key = node_key(node)
     if node.op == "Conv":
@@ -106,6 +110,25 @@ def _levels(graph: Graph, node: Node, shapes: dict[str, Shape], quantize: Quanti
                                 source=src, key=key)
         scale, bits = (alpha * t_scale).astype(np.float32), weight_bits
     return np.ascontiguousarray(levels), scale, bits
+
+
+def _levels_by_blocks(graph: Graph, node: Node, quantize: Quantizer, weight_bits: int
+                      ) -> _Levels | None:
+    """A large deferred zoo weight (drawn on demand, `builder.HeWeight`, stored (out, ...))
+    quantized from blocks of its rows, when the quantizer works that way (TWN): the float
+    tensor is never held whole. None where this does not apply."""
+    t = graph.initializers.get(node.input(1) or "")
+    by_blocks = getattr(quantize, "by_blocks", None)
+    if not isinstance(t, HeWeight) or by_blocks is None or not t.deferred:
+        return None
+    shape = t.draw_args[2]
+    if math.prod(shape) <= LARGE or (node.op != "Conv" and _fc_transposed(node)):
+        return None
+    rest = math.prod(shape[1:])
+    rows = max(1, BLOCK // rest)
+    levels, alpha = by_blocks(lambda: t.row_blocks(rows), (shape[0], rest))
+    full = shape if len(shape) == 4 else (shape[0], rest, 1, 1)
+    return levels.reshape(full), np.asarray(alpha, np.float32), weight_bits
 
 
 def _bn_multiplier(graph: Graph, node: Node, consumers: dict[str, list[Node]],

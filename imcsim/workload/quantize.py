@@ -14,6 +14,8 @@ the per-output-channel scale is the mean magnitude of the weights kept nonzero,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import numpy as np
 
 from imcsim.errors import WorkloadError
@@ -95,26 +97,40 @@ BLOCK = 2 ** 22  # elements per block
 
 def _twn_by_blocks(w2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`ternarize_twn` of a large float (O, N) array holding no full-size float copy (the
-    |w| temporaries live one block of rows at a time): peak memory is the weights, their
-    int8 levels and one block. mean|w| is accumulated block by block in float64, so it
-    may differ from a one-pass mean in its last bit (then at most the weights within
-    that rounding of the threshold differ)."""
+    |w| temporaries live one block of rows at a time)."""
     rows = max(1, BLOCK // w2.shape[1])
-    blocks = [slice(r, r + rows) for r in range(0, w2.shape[0], rows)]
+
+    def blocks() -> Iterator[tuple[slice, np.ndarray]]:
+        for r in range(0, w2.shape[0], rows):
+            yield slice(r, r + rows), w2[r:r + rows]
+
+    return ternarize_twn_blocks(blocks, w2.shape)
+
+
+def ternarize_twn_blocks(blocks: Callable[[], Iterable[tuple[slice, np.ndarray]]],
+                         shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """TWN over a float (O, N) tensor given as blocks of rows, `blocks()` yielding
+    (row slice, block) the same each call: one pass for mean|w|, one for the levels and
+    scales. Peak memory is the int8 levels and one block. mean|w| is accumulated block by
+    block in float64, so it may differ from a one-pass mean in its last bit (then at most
+    the weights within that rounding of the threshold differ)."""
     total = 0.0
-    for b in blocks:
-        total += float(np.abs(w2[b]).sum(dtype=np.float64))
-    mean = total / w2.size
+    for _, block in blocks():
+        total += float(np.abs(block).sum(dtype=np.float64))
+    mean = total / (shape[0] * shape[1])
     if not np.isfinite(mean):
         raise WorkloadError("weights contain NaN or inf")
     t = np.float32(TWN_DELTA_FACTOR * mean)
-    levels = np.empty(w2.shape, np.int8)
-    alpha = np.empty(w2.shape[0], np.float32)
-    for b in blocks:
-        block_levels, keep = _outside(w2[b], t)
-        levels[b] = block_levels
-        alpha[b] = _alpha(np.abs(w2[b]), keep)
+    levels = np.empty(shape, np.int8)
+    alpha = np.empty(shape[0], np.float32)
+    for rows, block in blocks():
+        block_levels, keep = _outside(block, t)
+        levels[rows] = block_levels
+        alpha[rows] = _alpha(np.abs(block), keep)
     return levels, alpha
+
+
+ternarize_twn.by_blocks = ternarize_twn_blocks  # type: ignore[attr-defined]
 
 
 def zero_count(sparsity: float, n: int) -> int:
