@@ -422,3 +422,33 @@ def test_workers_die_with_a_killed_sweep(tmp_path):
     time.sleep(3)
     alive = {p for p in workers if Path(f"/proc/{p}").exists()}
     assert not alive
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_dask_sweep_quietly(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group: the sweep says what it saved
+    and exits 130; the Dask workers print no traceback."""
+    pytest.importorskip("dask.distributed")
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("designs:\n  - {name: F, arch: fat}\nnetworks: [resnet18]\n"
+                    "grid:\n  seed: [" + ", ".join(map(str, range(60))) + "]\n")
+    root = Path(__file__).resolve().parents[1]
+    journal = tmp_path / "o" / "sweep.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "imcsim.cli", "sweep", str(spec), "--out",
+                             str(tmp_path / "o"), "--dask", "local", "--workers", "2",
+                             "--quiet"], env={**os.environ, "PYTHONPATH": str(root)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (journal.exists() and journal.stat().st_size):
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "sweep points saved" in err
+    assert "Traceback" not in err

@@ -118,6 +118,21 @@ def _pool(workers: int) -> Callable[[Fn, Sequence[Batch]], Results]:
 
 
 @contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """SIGINT ignored while processes are started, so that they inherit that (a
+    terminal's Ctrl-C reaches the whole process group: only this process handles it,
+    and the workers print no traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def _dask_client(dask: str, workers: int, timeout: float) -> Iterator[Any]:
     try:
         from dask.distributed import Client, LocalCluster
@@ -125,9 +140,11 @@ def _dask_client(dask: str, workers: int, timeout: float) -> Iterator[Any]:
         raise UsageError("Dask is not installed: pip install 'imcsim[dask]'",
                          key="dask") from None
     if dask == "local":
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-                Client(cluster) as client:
+        with _ignoring_sigint():  # the workers start with Ctrl-C ignored: the sweep
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1,  # stops them
+                                   processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+        with cluster, Client(cluster) as client:
             yield client
         return
     try:
