@@ -222,11 +222,6 @@ class JobRecord:
         self._blocks.append((names, resource, kinds, kind, int(layer), start, end, lanes))
         self._pending += len(start)
 
-    def role(self, resource: str) -> str:
-        """The role of `resource` (OTHER if the record has no table entry for it)."""
-        entry = self.resources.get(resource)
-        return entry.role if entry is not None else OTHER
-
     def busy_cycles(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for res, s, e in zip(self.resource, self.start, self.end, strict=True):
