@@ -106,3 +106,13 @@ def write_files(files: dict[Path, bytes], error: type[ImcsimError] = ImcsimError
             if os.path.exists(tmp):
                 os.unlink(tmp)
     return targets
+
+
+def write_or_collect(files: dict[Path, bytes], sink: dict[Path, bytes] | None,
+                     error: type[ImcsimError] = ImcsimError) -> list[Path]:
+    """Write rendered `files` now as one set (`write_files`), or add them to `sink` for
+    the caller to write with the rest of its output set; the paths."""
+    if sink is not None:
+        sink.update(files)
+        return list(files)
+    return write_files(files, error)

@@ -1,5 +1,5 @@
 """Report files with stable column names, written atomically (temp name, then rename),
-all read from the one run document (`imcsim.app.RunOutcome.document()`):
+all read from the one run document (`imcsim.app.Result.to_dict()`):
 
     summary.json          the run document (same as `imcsim run --format json`)
     layers.csv            one row per layer: LAYER_COLUMNS, then the design kind's scalar
@@ -16,17 +16,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from imcsim.atomic import (
-    atomic_write,
-    atomic_write_bytes,
-    check_dir_target,
-    check_file_target,
-    write_files,
-)
+from imcsim.atomic import check_dir_target, check_file_target, write_or_collect
 from imcsim.errors import UsageError
 
-__all__ = ["ENERGY_COLUMNS", "LAYER_COLUMNS", "atomic_write", "atomic_write_bytes",
-           "check_out_dir", "energy_csv", "layers_csv", "write_run_outputs"]
+__all__ = ["ENERGY_COLUMNS", "LAYER_COLUMNS", "check_out_dir", "energy_csv", "finite",
+           "flat_details", "json_text", "layers_csv", "write_run_outputs"]
 
 LAYER_COLUMNS = ("layer", "kind", "macs", "weight_sparsity", "cycles", "time_s", "energy_j",
                  "utilisation")
@@ -107,7 +101,4 @@ def write_run_outputs(out_dir: str | Path, doc: dict[str, Any],
     texts = dict(zip(RUN_FILES, (json_text(doc),
                                  layers_csv(doc), energy_csv(doc)), strict=True))
     files = {out / name: text.encode("utf-8") for name, text in texts.items()}
-    if sink is not None:
-        sink.update(files)
-        return list(files)
-    return write_files(files, UsageError)
+    return write_or_collect(files, sink, UsageError)

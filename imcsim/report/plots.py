@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imcsim.atomic import check_dir_target, write_files
+from imcsim.atomic import check_dir_target, write_or_collect
 from imcsim.errors import ImcsimError, UsageError
 
 if TYPE_CHECKING:
@@ -64,10 +64,7 @@ def _save(figures: dict[str, Figure], out_dir: str | Path, formats: Iterable[str
     out = check_dir_target(out_dir, ImcsimError)
     files = {out / f"{stem}.{fmt}": render(fig, fmt)
              for stem, fig in figures.items() for fmt in formats}
-    if sink is not None:
-        sink.update(files)
-        return list(files)
-    return write_files(files)
+    return write_or_collect(files, sink)
 
 
 # ---------------------------------------------------------------- helpers

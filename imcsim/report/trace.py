@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.atomic import atomic_write, check_file_target
+from imcsim.atomic import check_file_target, write_or_collect
 from imcsim.errors import UsageError
 
 CHIP_PID = 0
@@ -227,10 +227,7 @@ def write_trace(path: str | Path, record: Any, frequency_hz: float,
     `sink`, for the caller to write with the rest of its output set); the path."""
     path = check_file_target(path, UsageError, "trace")
     text = dumps_trace(build_trace(record, frequency_hz, max_events_per_track, layer_names))
-    if sink is not None:
-        sink[path] = text.encode("utf-8")
-        return path
-    atomic_write(path, text)
+    write_or_collect({path: text.encode("utf-8")}, sink, UsageError)
     return path
 
 
