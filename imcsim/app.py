@@ -190,6 +190,22 @@ def _status(text: str, progress: bool) -> None:
         print(f"imcsim: {text}", file=sys.stderr, flush=True)
 
 
+def _design(arch: str | Path | ArchBase, options: dict[str, Any] | None = None) -> ArchBase:
+    return arch if isinstance(arch, ArchBase) else load_design(arch, options)
+
+
+def _network(net: str | Path | Network, sparsity: float | None, seed: int,
+             progress: bool = False) -> Network:
+    """`net` itself, or the zoo network / (shipped) graph file it names, loaded."""
+    from imcsim.workload.loader import load_network
+
+    if isinstance(net, Network):
+        return net
+    source = resolve_network(net)
+    _status(f"{source}: drawing and quantizing the weights", progress)
+    return load_network(source, sparsity=sparsity, seed=seed)
+
+
 def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         sparsity: float | None = None, seed: int = 0, progress: bool = False,
         options: dict[str, Any] | None = None, functional: bool = False,
@@ -198,20 +214,15 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
     """Simulate `net` (a zoo name, a graph file or a Network) on `arch` (a YAML path or
     an arch), with the functional check and the accuracy run when asked."""
     from imcsim.simulate import simulate
-    from imcsim.workload.loader import load_network
 
-    design = arch if isinstance(arch, ArchBase) else load_design(arch, options)
+    design = _design(arch, options)
     kind = design_kind(design.kind, source=design.source)
     if functional_layers is not None and functional_layers < 1:
         raise UsageError(f"must be at least 1, got {functional_layers}",
                          key="functional_layers")
     if accuracy is not None and not isinstance(net, (str, Path)):
         raise UsageError("accuracy needs the network's file (the graph is run)", key="net")
-    if not isinstance(net, Network):
-        net = resolve_network(net)
-        _status(f"{net}: drawing and quantizing the weights", progress)
-    network = net if isinstance(net, Network) else load_network(net, sparsity=sparsity,
-                                                                 seed=seed)
+    network = _network(net, sparsity, seed, progress)
     result = simulate(design, network, progress=progress)
     outcome = Result(design, network, result)
     if functional:
@@ -219,8 +230,9 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
     if accuracy is not None:
         from imcsim.accuracy import evaluate
 
+        assert not isinstance(net, Network)  # refused above: accuracy runs the graph file
         outcome.accuracy = evaluate(
-            design, str(net), dataset=accuracy.dataset, seed=seed,
+            design, str(resolve_network(net)), dataset=accuracy.dataset, seed=seed,
             drift_time_s=accuracy.drift_time_s, bit_flip_rate=accuracy.bit_flip_rate,
             functional=functional, samples=accuracy.samples)
     return outcome
@@ -232,14 +244,10 @@ def compare_designs(arch: str | Path | ArchBase, baseline: str | Path | ArchBase
     """The comparison document of `arch` against `baseline` on one network."""
     from imcsim.comparison import compare
     from imcsim.simulate import simulate
-    from imcsim.workload.loader import load_network
 
-    design = arch if isinstance(arch, ArchBase) else load_design(arch)
-    base = baseline if isinstance(baseline, ArchBase) else load_design(baseline)
-    network = net if isinstance(net, Network) else load_network(
-        resolve_network(net), sparsity=sparsity, seed=seed)
-    return compare(simulate(design, network, progress=progress),
-                   simulate(base, network, progress=progress))
+    network = _network(net, sparsity, seed, progress)
+    return compare(simulate(_design(arch), network, progress=progress),
+                   simulate(_design(baseline), network, progress=progress))
 
 
 def compare_text(doc: dict[str, Any]) -> str:
