@@ -26,11 +26,6 @@ def ns_to_cycles(ns: float, frequency_hz: float) -> int:
     return ceil_cycles(ns * frequency_hz * 1e-9)
 
 
-def seconds_to_cycles(seconds: float, frequency_hz: float) -> int:
-    """`seconds` in cycles of a `frequency_hz` clock, rounded up."""
-    return ceil_cycles(seconds * frequency_hz)
-
-
 def convert_cycles(cycles: float, from_hz: float, to_hz: float) -> int:
     """`cycles` of a `from_hz` clock (an ADC's, a photonic core's) in `to_hz` cycles,
     rounded up."""

@@ -55,7 +55,7 @@ from imcsim.designs.crossbar.technologies import array_technology
 from imcsim.designs.protocol import LayerCosts, Plan, RunCosts
 from imcsim.engine.types import EngineResult
 from imcsim.errors import ConfigError
-from imcsim.units import ceil_cycles_array, seconds_to_cycles
+from imcsim.units import ceil_cycles_array, ns_to_cycles
 from imcsim.workload.layer import ComputeLayer, Network
 
 PJ = 1e-12
@@ -94,7 +94,7 @@ class AnalogCosts:
         read_ns, v, g_range = window.read_ns, window.v_read_v, window.g_range_us
         aid_pj = tech.per_computation_pj(xb, adc)
         e_dac, e_add = tech.dac_energy_pj(xb), tech.shift_add_energy_pj(xb, aid_pj)
-        timing = ReadTiming(read_cycles=seconds_to_cycles(read_ns * 1e-9, f) if read_ns else 0,
+        timing = ReadTiming(read_cycles=ns_to_cycles(read_ns, f) if read_ns else 0,
                             conversion_cycles=conv, sample_and_hold=xb.sample_and_hold)
         return cls(ArrayShape.from_arch(arch), timing, adc, read_ns, v, g_range, e_dac, e_add,
                    aid_pj, ramp_pj, bias_pj)
