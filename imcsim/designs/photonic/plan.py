@@ -37,7 +37,8 @@ def plan_network(arch: PhotonicArch, net: Network) -> Plan:
     core = PhotonicCore.from_params(params, f)
     check_layer_names(params, net)
     cores, cells = params.core.cores, params.core.rows * params.core.cols
-    costs, phases = [], []
+    costs: list[dict] = []
+    phases: list[Phase] = []
     for idx, layer in enumerate(net.layers):
         cost = layer_cost(layer, core)
         costs.append(cost)
@@ -52,7 +53,7 @@ def plan_network(arch: PhotonicArch, net: Network) -> Plan:
             layers.append(LayerCosts(
                 {k: v * PJ for k, v in cost["energy_pj"].items()},
                 {"mapping": {"tiles": int(cost["tiles"]),
-                             "jobs": min(cores, cost["tiles"])},
+                             "cores_used": min(cores, cost["tiles"])},
                  "repeats": cost["repeats"], "enob": cost["enob"],
                  "optical_aj_per_mac": cost["optical_aj_per_mac"],
                  "total_pj_per_mac": cost["total_pj_per_mac"]}))
@@ -61,5 +62,4 @@ def plan_network(arch: PhotonicArch, net: Network) -> Plan:
                                      "total_pj_per_mac": energy_pj / macs,
                                      "clock": core.clock_note})
 
-    phase_list: list[Phase] = phases
-    return Plan(resources(cores, cells), list(phase_list), run_costs)
+    return Plan(resources(cores, cells), list(phases), run_costs)
