@@ -61,7 +61,7 @@ def _resolve(given: str | Path, table: dict[str, Path], folders: tuple[str, ...]
     if path.exists():
         return path
     parent = path.parent.as_posix()
-    if parent in ("." , *folders) and path.stem in table and path.suffix in ("", ".yaml"):
+    if parent in (".", *folders) and path.stem in table and path.suffix in ("", ".yaml"):
         return table[path.stem]
     return path  # not shipped either: the reader names the path as given
 

@@ -220,3 +220,13 @@ def test_an_npz_member_larger_than_its_tensor_is_not_inflated(tmp_path, capsys):
     assert (tmp_path / "z.npz").stat().st_size < 2 * 1024 * 1024
     err = one_line_error(capsys, ["workload", "info", str(tmp_path / "z.yaml")])
     assert "z.npz" in err and "initializer conv1.bias" in err and "declares" in err
+
+
+def test_an_error_inside_a_referenced_file_names_the_chain(tmp_path, capsys):
+    arch = tmp_path / "r.yaml"
+    arch.write_text((ROOT / "arch_configs" / "reram_ramp.yaml").read_text().replace(
+        "circuits/nl_adc.yaml", "bad.yaml"))
+    (tmp_path / "bad.yaml").write_text("bits: [\n")
+    err = run_arch(capsys, arch)
+    assert "bad.yaml: malformed YAML" in err and "referenced from" in err
+    assert "r.yaml at crossbar.nl_adc" in err

@@ -152,41 +152,48 @@ def build_referenced(cls: type, value: Any, source: str, key: str,
     ``"file.yaml[#section]"`` relative to `source`; then `check(obj, its source)`.
 
     Errors name the file the offending number is in: `source` and the dotted key for an
-    inline section, the referenced file and the key under its section otherwise. A
-    section with a `source` field gets the file it was read from."""
+    inline section; otherwise the referenced file and the key under its section, with
+    the chain that led there (the referencing file and key). A section with a `source`
+    field gets the file it was read from."""
     if isinstance(value, dict):
-        where, prefix, raw = source, key, value
-    elif isinstance(value, str):
-        file, _, section = value.partition("#")
-        ref = Path(source).parent / file
-        if not ref.is_file():
-            raise ConfigError(f"referenced file {ref} not found", source=source, key=key)
-        raw = read_yaml(ref)
-        if section:
-            if not isinstance(raw.get(section), dict):
-                raise ConfigError(f"no section {section!r} in {ref}", source=source, key=key)
-            raw = raw[section]
-        where, prefix = str(ref), section
-    else:
+        return _build_checked(cls, value, source, key, check)
+    if not isinstance(value, str):
         raise ConfigError("expected a mapping or a 'file.yaml[#section]' path",
                           source=source, key=key)
+    file, _, section = value.partition("#")
+    ref = Path(source).parent / file
+    if not ref.is_file():
+        raise ConfigError(f"referenced file {ref} not found", source=source, key=key)
     try:
-        obj = build_section(cls, raw, where, prefix)
-        if any(f.name == "source" for f in dataclasses.fields(cls)):
-            obj = dataclasses.replace(obj, source=where)
-        if check is not None:
-            try:
-                check(obj, where)
-            except ConfigError as exc:
-                if exc.source != where or not prefix:
-                    raise
-                raise ConfigError(exc.bare_message, source=where,
-                                  key=join_key(prefix, exc.key) if exc.key else prefix
-                                  ) from None
+        raw = read_yaml(ref)
     except ConfigError as exc:
-        if where == source:
-            raise
-        # an error inside a referenced file names the chain that led there
-        raise ConfigError(f"{exc.bare_message} (referenced from {source} at {key})",
-                          source=exc.source, key=exc.key) from None
+        raise _referenced_from(exc, source, key) from None
+    if section and not isinstance(raw.get(section), dict):
+        raise ConfigError(f"no section {section!r} in {ref}", source=source, key=key)
+    try:
+        return _build_checked(cls, raw[section] if section else raw, str(ref), section, check)
+    except ConfigError as exc:
+        raise _referenced_from(exc, source, key) from None
+
+
+def _referenced_from(exc: ConfigError, source: str, key: str) -> ConfigError:
+    """`exc`, raised inside a referenced file, with the chain that led there."""
+    return ConfigError(f"{exc.bare_message} (referenced from {source} at {key})",
+                       source=exc.source, key=exc.key)
+
+
+def _build_checked(cls: type, raw: Any, where: str, prefix: str, check: Any) -> Any:
+    """`build_section`, the file it came from, then `check` with its keys put under
+    `prefix` (they are relative to the section)."""
+    obj = build_section(cls, raw, where, prefix)
+    if any(f.name == "source" for f in dataclasses.fields(cls)):
+        obj = dataclasses.replace(obj, source=where)
+    if check is not None:
+        try:
+            check(obj, where)
+        except ConfigError as exc:
+            if exc.source != where or not prefix:
+                raise
+            raise ConfigError(exc.bare_message, source=where,
+                              key=join_key(prefix, exc.key) if exc.key else prefix) from None
     return obj
