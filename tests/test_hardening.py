@@ -224,8 +224,9 @@ def test_an_npz_member_larger_than_its_tensor_is_not_inflated(tmp_path, capsys):
 
 def test_an_error_inside_a_referenced_file_names_the_chain(tmp_path, capsys):
     arch = tmp_path / "r.yaml"
-    arch.write_text((ROOT / "arch_configs" / "reram_ramp.yaml").read_text().replace(
-        "circuits/nl_adc.yaml", "bad.yaml"))
+    text = (ROOT / "arch_configs" / "reram_ramp.yaml").read_text()
+    text = text.replace("nl_adc: circuits/nl_adc.yaml", "nl_adc: bad.yaml")
+    arch.write_text(text.replace(" circuits/", f" {ROOT / 'arch_configs' / 'circuits'}/"))
     (tmp_path / "bad.yaml").write_text("bits: [\n")
     err = run_arch(capsys, arch)
     assert "bad.yaml: malformed YAML" in err and "referenced from" in err
