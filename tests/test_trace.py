@@ -13,7 +13,7 @@ from imcsim.report.trace import (
     binned_busy_lane_cycles,
     build_trace,
     busy_lane_steps,
-    busy_unit_steps,
+    busy_steps,
     trace_busy_cycles,
     write_trace,
 )
@@ -115,7 +115,7 @@ def test_busy_steps_and_bins_are_exact():
     busy = binned_busy_lane_cycles(rec, [0, 2.5, 7, 20, 30])
     assert list(busy) == pytest.approx([42.0, 74.0, 76.0, 0.0])
     assert busy.sum() == 10 * 8 + 10 * 4 + 5 * 8 + 8 * 2 + 2 * 8  # the program step: none
-    change, level = busy_unit_steps(rec)
+    _, (change, level) = busy_steps(rec)
     assert list(level) == [2, 3, 2, 1, 2, 1, 0]
 
 

@@ -222,7 +222,7 @@ def plot_compare(doc: dict[str, Any], out_dir: str | Path,
 
 def _figure_utilisation_timeline(record: Any, frequency_hz: float, lanes: str = "lanes",
                                  bins: int = 200) -> Figure:
-    from imcsim.report.trace import binned_integral, busy_lane_steps, busy_unit_steps
+    from imcsim.report.trace import binned_integral, busy_steps
 
     lanes_total, units = record.compute_lanes(), record.compute_units()
     if lanes_total <= 0 or not frequency_hz > 0 or bins <= 0:
@@ -231,8 +231,9 @@ def _figure_utilisation_timeline(record: Any, frequency_hz: float, lanes: str = 
     end = max(record.end, default=0)
     edges = np.linspace(0.0, float(end), max(1, min(bins, end)) + 1)
     width = np.diff(edges) if end else np.ones(1)
-    busy_lanes = binned_integral(*busy_lane_steps(record), edges) if end else np.zeros(1)
-    busy_units = binned_integral(*busy_unit_steps(record), edges) if end else np.zeros(1)
+    lane_steps, unit_steps = busy_steps(record)
+    busy_lanes = binned_integral(*lane_steps, edges) if end else np.zeros(1)
+    busy_units = binned_integral(*unit_steps, edges) if end else np.zeros(1)
     fraction = busy_lanes / (lanes_total * width)
     scale, unit = _time_unit(end / frequency_hz)
     to_time = scale / frequency_hz

@@ -77,10 +77,13 @@ def busy_lane_steps(record: Any) -> tuple[np.ndarray, np.ndarray]:
     return _level_steps(starts, ends, lanes)
 
 
-def busy_unit_steps(record: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Change points and the number of compute units computing from each."""
-    _, starts, ends, _ = record.compute_steps()
-    return _level_steps(starts, ends, np.ones(len(starts), np.int64))
+def busy_steps(record: Any) -> tuple[tuple[np.ndarray, np.ndarray],
+                                      tuple[np.ndarray, np.ndarray]]:
+    """(change points, busy lanes) and (change points, busy compute units), from one
+    read of the record's compute steps."""
+    _, starts, ends, lanes = record.compute_steps()
+    return (_level_steps(starts, ends, lanes),
+            _level_steps(starts, ends, np.ones(len(starts), np.int64)))
 
 
 def binned_integral(change: np.ndarray, level: np.ndarray, edges: np.ndarray) -> np.ndarray:
