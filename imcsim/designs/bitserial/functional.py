@@ -28,6 +28,7 @@ from imcsim.circuits.adder_styles import adder_style
 from imcsim.circuits.bitarray import BitArray, values_to_bits
 from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts
 from imcsim.designs.bitserial.costs import ItemCosts, primitive_costs, subarray_op_costs
+from imcsim.designs.bitserial.mapping.gather_units import unit_positions
 from imcsim.designs.bitserial.mapping.tiling import (
     Geometry,
     LayerItems,
@@ -160,6 +161,28 @@ class ItemRunner:
         out = np.asarray(res.reads).reshape(len(weights), n, lanes)
         return self._signed(out), res.counts
 
+    def gather_pass(self, plus: np.ndarray, minus: np.ndarray) -> tuple[np.ndarray, Any]:
+        """One pass of the gather layout: plus (lanes, P) and minus (lanes, M), the
+        activations each column adds and subtracts, step by step (zeros where a column's
+        unit has fewer). Returns the accumulators (lanes,) and the executed counts."""
+        lanes = plus.shape[0]
+        n, a, lay = self.n, self.a, self.layout
+        ba = BitArray(self.geo.rows, lanes)
+        acc = lay.acc(0, n)
+        slot = list(range(lay.base + n, lay.base + n + a))
+        progs: list[ex.CompiledProgram] = []
+        for subtract, acts in ((False, plus), (True, minus)):
+            for i in range(acts.shape[1]):
+                progs.append(self._load(slot, acts[:, i], a))
+                source = [lay.zero2] * n if len(progs) == 1 else None
+                progs.append(ex.compile_add(self.style, acc, slot, lay.zero, lay.carry,
+                                            subtract, source))
+        if not progs:
+            progs.append(ex.compile_program(mp.reset_program(acc)))
+        progs.append(ex.compile_program(mp.readout_program(acc)))
+        res = ex.run_many(progs, ba)
+        return self._signed(np.asarray(res.reads).reshape(1, n, lanes))[0], res.counts
+
     def reduce(self, partials: np.ndarray) -> tuple[np.ndarray, Any]:
         """Sum partials (split, lanes) signed n-bit: load, add, read out."""
         split, lanes = partials.shape
@@ -230,23 +253,19 @@ class FunctionalReport:
         return "\n".join(lines)
 
 
-def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
-              ops: SubarrayOpCosts) -> tuple[np.ndarray, LayerCheck]:
-    """Execute `layer` on input x (C, H, W) through `plan`; returns outputs (cout, pixels)."""
-    geo = geometry(arch, ops)
-    prim = primitive_costs(arch)
-    runner = ItemRunner(arch, geo)
-    cols = im2col(x, layer)
+Partials = dict[int, list[np.ndarray]]  # output (tile * cout + channel) -> partial sums
+
+
+def _pixel_main(layer: ComputeLayer, cols: np.ndarray, main: LayerItems, plan: LayerPlan,
+                runner: ItemRunner, prim: PrimitiveCosts) -> tuple[Partials, np.ndarray]:
+    """The pixel layout's items: per item and segment, its channels on the tile's lanes."""
     w = layer.weights.reshape(layer.out_channels, -1)
     tb = tile_bounds(layer.out_pixels, plan.tiling.tiles)
     pb = part_bounds(layer.fan_in, plan.tiling.split)
-    cout = layer.out_channels
-    partials: dict[int, list[np.ndarray]] = {}  # output (tile * cout + channel) -> sums
-    main: LayerItems = plan.phases[0]
-    fast = ItemCosts(main, arch, ops).compute
+    partials: Partials = {}
     functional = np.zeros(len(main), dtype=np.int64)
     idx, pieces = main.index, main.pieces
-    assert idx is not None and pieces is not None  # set on every main phase
+    assert idx is not None and pieces is not None  # set on every pixel main phase
     for i in range(len(main)):
         span = np.arange(pieces.bounds[i], pieces.bounds[i + 1])
         seg = idx.segment(pieces.unit[span])
@@ -262,8 +281,69 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
                 w_run[j, hi:] = 0
             acc, counts = runner.segment(cols[g, p0:p1, f0:f1], w_run)
             for o, row in zip(chans, acc, strict=True):
-                partials.setdefault(t * cout + int(o), []).append(row)
+                partials.setdefault(t * layer.out_channels + int(o), []).append(row)
             functional[i] += _cycles(counts, prim)
+    return partials, functional
+
+
+def _gather_main(layer: ComputeLayer, cols: np.ndarray, main: LayerItems, plan: LayerPlan,
+                 runner: ItemRunner, prim: PrimitiveCosts) -> tuple[Partials, np.ndarray]:
+    """The gather layout's items: per pass, its units side by side, each column group
+    fed the activations its channel's part adds, then those it subtracts."""
+    w = layer.weights.reshape(layer.out_channels, -1)
+    tb = tile_bounds(layer.out_pixels, plan.tiling.tiles)
+    per_group = layer.out_channels // layer.groups
+    units = main.units
+    assert units is not None  # set on every gather main phase
+    partials: Partials = {}
+    functional = np.zeros(len(main), dtype=np.int64)
+    for i in range(len(main)):
+        for j in range(main.unit_bounds[i], main.unit_bounds[i + 1]):
+            members = range(len(units.tile))[units.pass_of(j)]
+            gathered = []
+            for u in members:
+                t, o = int(units.tile[u]), int(units.channel[u])
+                plus, minus = unit_positions(w[o], int(units.part[u]), units.split,
+                                             runner.sparse)
+                acts = cols[o // per_group, tb[t]:tb[t + 1]]
+                # a dense design adds its zero weights' positions too, as written zeros
+                gathered.append((acts[:, plus] * (w[o, plus] != 0), acts[:, minus]))
+            steps_p = max(p.shape[1] for p, _ in gathered)
+            steps_m = max(m.shape[1] for _, m in gathered)
+            plus_all = np.concatenate([_pad(p, steps_p) for p, _ in gathered])
+            minus_all = np.concatenate([_pad(m, steps_m) for _, m in gathered])
+            acc, counts = runner.gather_pass(plus_all, minus_all)
+            c0 = 0
+            for u, (p, _) in zip(members, gathered, strict=True):
+                lanes = p.shape[0]
+                out_id = int(units.tile[u]) * layer.out_channels + int(units.channel[u])
+                partials.setdefault(out_id, []).append(acc[c0:c0 + lanes])
+                c0 += lanes
+            functional[i] += _cycles(counts, prim)
+    return partials, functional
+
+
+def _pad(acts: np.ndarray, steps: int) -> np.ndarray:
+    """(lanes, k) activations padded with zero columns to (lanes, steps)."""
+    return np.pad(acts, ((0, 0), (0, steps - acts.shape[1])))
+
+
+MAIN_RUNNERS = {"pixel": _pixel_main, "gather": _gather_main}
+
+
+def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
+              ops: SubarrayOpCosts) -> tuple[np.ndarray, LayerCheck]:
+    """Execute `layer` on input x (C, H, W) through `plan`; returns outputs (cout, pixels)."""
+    geo = geometry(arch, ops)
+    prim = primitive_costs(arch)
+    runner = ItemRunner(arch, geo)
+    cols = im2col(x, layer)
+    tb = tile_bounds(layer.out_pixels, plan.tiling.tiles)
+    cout = layer.out_channels
+    main: LayerItems = plan.phases[0]
+    fast = ItemCosts(main, arch, ops).compute
+    partials, functional = MAIN_RUNNERS[plan.tiling.layout](layer, cols, main, plan, runner,
+                                                            prim)
     mismatched = int(np.count_nonzero(functional != fast))
     total_fast, total_func = int(fast.sum()), int(functional.sum())
     out = np.zeros((cout, layer.out_pixels), dtype=np.int64)
@@ -277,9 +357,19 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
         assert red.outputs is not None  # set on every reduce phase
         for i in range(len(red)):
             cyc = 0
-            for oid in red.outputs[red.unit_bounds[i]:red.unit_bounds[i + 1]]:
-                t, o = divmod(int(oid), cout)
-                out[o, tb[t]:tb[t + 1]], counts = runner.reduce(np.stack(partials[int(oid)]))
+            chosen = red.outputs[red.unit_bounds[i]:red.unit_bounds[i + 1]]
+            for p0 in range(0, len(chosen), red.per_pass):
+                ids = [int(oid) for oid in chosen[p0:p0 + red.per_pass]]
+                depth = max(len(partials[oid]) for oid in ids)
+                stacked = np.concatenate(
+                    [_pad(np.stack(partials[oid], axis=1), depth) for oid in ids]).T
+                sums, counts = runner.reduce(stacked)
+                c0 = 0
+                for oid in ids:
+                    t, o = divmod(oid, cout)
+                    lanes = tb[t + 1] - tb[t]
+                    out[o, tb[t]:tb[t + 1]] = sums[c0:c0 + lanes]
+                    c0 += lanes
                 cyc += _cycles(counts, prim)
             mismatched += int(cyc != fast_r[i])
             total_func += cyc

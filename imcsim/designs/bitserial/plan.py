@@ -24,15 +24,15 @@ from imcsim.designs.bitserial.costs import (
     static_power_w,
     subarray_op_costs,
 )
-from imcsim.designs.bitserial.mapping.estimate import LayerShape, MoveCosts
-from imcsim.designs.bitserial.mapping.policies import POLICIES
+from imcsim.designs.bitserial.mapping.estimate import Estimate, LayerShape, MoveCosts
+from imcsim.designs.bitserial.mapping.layouts import layer_items
+from imcsim.designs.bitserial.mapping.policies import OBJECTIVES, POLICIES
 from imcsim.designs.bitserial.mapping.tiling import (
     Geometry,
     LayerItems,
     Tiling,
     UnitCosts,
     check_fits,
-    layer_items,
     min_tiles,
 )
 from imcsim.designs.bitserial.schema import BitSerialArch
@@ -86,18 +86,51 @@ def move_costs(arch: BitSerialArch) -> MoveCosts:
 
 
 def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
-               density: float) -> LayerPlan:
-    """Choose the tiling of `layer` by the arch's mapping policy and cost it exactly."""
+               density: float, exhaustive: bool = False) -> LayerPlan:
+    """Choose the tiling of `layer` by the arch's mapping policy and cost it exactly: the
+    policy ranks its candidates by closed-form estimates; the best `exact_candidates` of
+    them (all of them if `exhaustive`) are costed from the real weights and timed on the
+    engine, and the best by the arch's objective is kept (ties: the estimate's order)."""
     geo = geometry(arch, ops)
     check_fits(layer, geo, arch.source)
     shape = LayerShape(layer.fan_in, layer.out_channels, layer.out_pixels, layer.groups,
                        density)
     policy = POLICIES[arch.mapping.kind]
-    tiling = policy(shape, min_tiles(layer.out_pixels, geo.columns), geo, ops,
-                    move_costs(arch), arch.mapping.max_input_splits, arch.mapping.objective)
+    ranked = policy(shape, min_tiles(layer.out_pixels, geo.columns), geo, ops,
+                    move_costs(arch), arch.mapping.max_input_splits, arch.mapping.objective,
+                    arch.mapping.gather_channels)
+    shortlist = ranked if exhaustive else ranked[:arch.mapping.exact_candidates]
     unit = UnitCosts(ops.add.cycles, ops.load_row.cycles, ops.reset_row.cycles,
                      ops.readout_row.cycles)
-    return LayerPlan(layer, tiling, layer_items(layer, geo, tiling, unit, arch.chip.banks))
+    best: tuple[float, LayerPlan] | None = None
+    for tiling in shortlist:
+        plan = LayerPlan(layer, tiling, layer_items(layer, geo, tiling, unit, arch.chip.banks))
+        if len(shortlist) == 1:
+            return plan
+        cycles, energy_pj = exact_figures(plan, arch, ops)
+        score = OBJECTIVES[arch.mapping.objective](Estimate(cycles, energy_pj))
+        if best is None or score < best[0]:
+            best = (score, plan)
+    assert best is not None  # a policy ranks at least one candidate
+    return best[1]
+
+
+def exact_figures(plan: LayerPlan, arch: BitSerialArch, ops: SubarrayOpCosts
+                  ) -> tuple[int, float]:
+    """A layer plan's cycles (timed on the engine, as the run times it) and energy (pJ,
+    the chip's leakage over those cycles included)."""
+    from imcsim.engine.core import run
+
+    table = resources(arch)
+    names = [r.name for r in table]
+    phases, energy_j = [], 0.0
+    for items in plan.phases:
+        costs = ItemCosts(items, arch, ops)
+        phases.append(build_phase(items.phase, 0, items, costs, arch, names))
+        energy_j += sum(costs.energy_j.values())
+    cycles = run(phases, table).cycles
+    energy_j += static_power_w(arch) * cycles / arch.clock.frequency_hz
+    return cycles, energy_j * 1e12
 
 
 def _kernels() -> list[object]:
@@ -183,7 +216,8 @@ def plan_network(arch: BitSerialArch, net: Network, progress: bool = False) -> P
             details: dict[str, Any] = {"adds": int(adds)}
             if arch.controller.sparse_addition_control:
                 details["skipped"] = int(scanned - main_adds)
-            details["mapping"] = {"split": plan.tiling.split, "tiles": plan.tiling.tiles,
+            details["mapping"] = {"layout": plan.tiling.layout,
+                                  "split": plan.tiling.split, "tiles": plan.tiling.tiles,
                                   "items": sum(len(items) for items, _ in per_layer)}
             details["work_cycles"] = work_cycles
             details["work_energy_j"] = work_energy

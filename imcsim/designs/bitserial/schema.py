@@ -75,6 +75,12 @@ class Mapping:
     # with balance_channels: an item may end inside a channel (its partial sums reduced)
     cut_channels: bool = False
     objective: str = one_of(MAPPING_OBJECTIVES, default="edp")  # what the tiling search minimises
+    # the search may put several output channels side by side in a subarray's columns
+    # (the gather layout, mapping/gather.py) as well as one pixel per column
+    gather_channels: bool = True
+    # candidates (best by the closed-form estimate) the search then costs exactly and
+    # times on the engine, keeping the best by the objective
+    exact_candidates: int = positive(default=4, at_most=64)
 
 
 @dataclass(frozen=True, kw_only=True)

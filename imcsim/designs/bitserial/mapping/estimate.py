@@ -3,12 +3,13 @@ candidates.
 
 They use the layer's mean weight density instead of per-channel counts (so a search over
 many tilings never re-reads the weights); the chosen tiling is then costed exactly by
-`tiling.layer_items` and timed by the engine.
+`layouts.layer_items` and timed by the engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -78,15 +79,73 @@ def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarra
     cycles, energy = _phase_estimate(main, lanes, ops, move)
     outputs = tiles * shape.cout
     red_outputs = np.where(split > 1, outputs, np.minimum(cuts, outputs))
-    partials = np.where(split > 1, outputs * split, red_outputs) + cuts
-    reduce = _Work(np.clip(red_outputs, 1, geo.subarrays), partials * n,
-                   np.zeros_like(split), partials - red_outputs, red_outputs * n,
-                   partials * n, np.maximum(split - 1, 1))
-    red_cycles, red_energy = _phase_estimate(reduce, lanes, ops, move)
+    partials = np.where(split > 1, split, 1.0) + cuts / np.maximum(red_outputs, 1.0)
+    red_cycles, red_energy = reduction_estimate(red_outputs, partials, lanes, geo, ops, move)
     has_reduction = red_outputs > 0
     cycles = cycles + np.where(has_reduction, red_cycles, 0.0)
     energy = energy + np.where(has_reduction, red_energy, 0.0)
     return cycles, energy + move.static_pj_per_cycle * cycles
+
+
+def reduction_estimate(outputs: np.ndarray, partials: np.ndarray, lanes: np.ndarray | float,
+                       geo: Geometry, ops: SubarrayOpCosts, move: MoveCosts
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The reduction phase: `outputs` outputs of `partials` partial sums each, on `lanes`
+    columns each, side by side as many as the columns hold (`tiling.reduction_items`)."""
+    per_pass = np.floor(geo.columns / np.ceil(lanes))
+    passes = np.ceil(outputs / per_pass)
+    n = geo.acc_bits
+    load_rows = passes * np.ceil(partials) * n
+    work = _Work(np.clip(passes, 1, geo.subarrays), load_rows, np.zeros_like(passes),
+                 load_rows / n - passes, passes * n, load_rows, np.ceil(partials) - 1)
+    return _phase_estimate(work, lanes * outputs / np.maximum(passes, 1.0), ops, move)
+
+
+def estimate_gather_many(shape: LayerShape, geo: Geometry, tiles: np.ndarray,
+                         split: np.ndarray, items: np.ndarray, ops: SubarrayOpCosts,
+                         move: MoveCosts) -> tuple[np.ndarray, np.ndarray]:
+    """Makespan and energy (pJ, leakage included) of gather layouts (`gather`): arrays of
+    tile counts, fan-in splits and item counts. A pass of c units issues about
+    part x density steps, plus the excess of the largest of its units' counts over their
+    mean: a unit holds 1/split of its channel's additions and subtractions, so the
+    excess is 2 sigma z_c / split, sigma the spread of one channel's count for
+    independent weights and z_c the expected maximum of c standard normals (halved when
+    units are ordered by their counts)."""
+    tiles = np.asarray(tiles, dtype=np.float64)
+    split = np.asarray(split, dtype=np.float64)
+    n, a = geo.acc_bits, geo.activation_bits
+    lanes = shape.pixels / tiles
+    per_pass = np.floor(geo.columns / np.ceil(lanes))
+    units = tiles * split * shape.cout
+    passes = np.ceil(units / per_pass)
+    items = np.minimum(np.asarray(items, dtype=np.float64), passes)
+    part = shape.fan_in / split
+    q = shape.density / 2
+    sigma = np.sqrt(shape.fan_in * q * (1 - q)) / split
+    excess = 2 * sigma * expected_max_normal(per_pass) * (0.5 if geo.balance else 1.0)
+    steps = np.minimum(part * (shape.density if geo.sparse else 1.0) + excess, 2 * part)
+    pass_lanes = per_pass * lanes
+    load_rows = passes * steps * a
+    main = _Work(items, load_rows, np.zeros_like(passes), passes * steps, passes * n,
+                 load_rows, np.zeros_like(passes))
+    cycles, energy = _phase_estimate(main, pass_lanes, ops, move)
+    per_item = np.ceil(passes / items) * (steps * (ops.add.cycles + a * ops.load_row.cycles)
+                                           + n * ops.readout_row.cycles)
+    cycles = np.maximum(cycles, per_item)
+    outputs = np.where(split > 1, tiles * shape.cout, 0.0)
+    red_cycles, red_energy = reduction_estimate(outputs, split, lanes, geo, ops, move)
+    has_reduction = outputs > 0
+    cycles = cycles + np.where(has_reduction, red_cycles, 0.0)
+    energy = energy + np.where(has_reduction, red_energy, 0.0)
+    return cycles, energy + move.static_pj_per_cycle * cycles
+
+
+def expected_max_normal(count: np.ndarray) -> np.ndarray:
+    """E[max of c standard normals] by Blom's approximation, Phi^-1((c - 0.375) / (c + 0.25))
+    (G. Blom, Statistical Estimates and Transformed Beta-Variables, 1958); 0 for c = 1."""
+    inv = np.vectorize(NormalDist().inv_cdf)
+    c = np.asarray(count, dtype=np.float64)
+    return np.where(c > 1, inv((c - 0.375) / (c + 0.25)), 0.0)
 
 
 def _phase_estimate(w: _Work, lanes: float, ops: SubarrayOpCosts, move: MoveCosts

@@ -27,7 +27,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from imcsim.circuits.costs import SubarrayOpCosts
-from imcsim.designs.bitserial.mapping.estimate import Estimate, LayerShape, MoveCosts, estimate_many
+from imcsim.designs.bitserial.mapping.estimate import (
+    Estimate,
+    LayerShape,
+    MoveCosts,
+    estimate_gather_many,
+    estimate_many,
+)
 from imcsim.designs.bitserial.mapping.tiling import Geometry, Tiling
 
 # A geometric ladder of counts (fan-in parts) the searches try.
@@ -49,30 +55,73 @@ def item_candidates(subarrays: int) -> list[int]:
     return out
 
 
-def best_tiling(splits: Sequence[int], shape: LayerShape, tiles: int, geo: Geometry,
-                ops: SubarrayOpCosts, move: MoveCosts, objective: str) -> Tiling:
-    """The tiling minimising `objective` among `splits` x item counts (ties: fewer
-    parts, then more items)."""
+def _ranked(tilings: list[Tiling], cycles: np.ndarray, energy: np.ndarray, objective: str
+            ) -> list[Tiling]:
+    """`tilings` best first by the objective's estimate (ties: fewer parts, then more
+    items, then the pixel layout)."""
+    score = OBJECTIVES[objective](Estimate(cycles, energy))
+    split = np.array([t.split for t in tilings])
+    items = np.array([t.items for t in tilings])
+    gather = np.array([t.layout == "gather" for t in tilings])
+    return [tilings[i] for i in np.lexsort((gather, -items, split, score))]
+
+
+def pixel_candidates(splits: Sequence[int], shape: LayerShape, tiles: int, geo: Geometry,
+                     ops: SubarrayOpCosts, move: MoveCosts) -> tuple[list[Tiling], Estimate]:
+    """Pixel layouts: `splits` x item counts, with their estimates."""
     counts = item_candidates(geo.subarrays)
     split = np.repeat(np.asarray(splits, dtype=np.int64), len(counts))
     items = np.tile(np.asarray(counts, dtype=np.int64), len(splits))
     cycles, energy = estimate_many(shape, geo, tiles, split, items, ops, move)
-    score = OBJECTIVES[objective](Estimate(cycles, energy))
-    best = np.lexsort((-items, split, score))[0]
-    return Tiling(int(split[best]), tiles, int(items[best]))
+    return ([Tiling(int(s), tiles, int(i)) for s, i in zip(split, items, strict=True)],
+            Estimate(cycles, energy))
+
+
+def gather_candidates(splits: Sequence[int], shape: LayerShape, tiles: int, geo: Geometry,
+                      ops: SubarrayOpCosts, move: MoveCosts) -> tuple[list[Tiling], Estimate]:
+    """Gather layouts: `splits` x pixel tile counts (the fewest, twice and four times as
+    many: smaller tiles fill the columns better), on every subarray."""
+    tile_counts = sorted({t for t in (tiles, 2 * tiles, 4 * tiles) if t <= shape.pixels})
+    split = np.repeat(np.asarray(splits, dtype=np.int64), len(tile_counts))
+    tiles_a = np.tile(np.asarray(tile_counts, dtype=np.int64), len(splits))
+    items = np.full(len(split), geo.subarrays)
+    cycles, energy = estimate_gather_many(shape, geo, tiles_a, split, items, ops, move)
+    return ([Tiling(int(s), int(t), geo.subarrays, "gather")
+             for s, t in zip(split, tiles_a, strict=True)], Estimate(cycles, energy))
+
+
+def ranked_tilings(pixel_splits: Sequence[int], gather_splits: Sequence[int],
+                   shape: LayerShape, tiles: int, geo: Geometry, ops: SubarrayOpCosts,
+                   move: MoveCosts, objective: str) -> list[Tiling]:
+    """Every candidate tiling, best first by the estimate of `objective`."""
+    tilings, est = pixel_candidates(pixel_splits, shape, tiles, geo, ops, move)
+    if gather_splits:
+        more, est_g = gather_candidates(gather_splits, shape, tiles, geo, ops, move)
+        tilings += more
+        est = Estimate(np.concatenate([est.cycles, est_g.cycles]),
+                       np.concatenate([est.energy_pj, est_g.energy_pj]))
+    return _ranked(tilings, est.cycles, est.energy_pj, objective)
+
+
+def ladder(limit: int) -> list[int]:
+    return [k for k in LADDER if k <= limit]
 
 
 def input_stationary(shape: LayerShape, tiles: int, geo: Geometry, ops: SubarrayOpCosts,
-                     move: MoveCosts, max_splits: int, objective: str) -> Tiling:
+                     move: MoveCosts, max_splits: int, objective: str, gather: bool
+                     ) -> list[Tiling]:
     slots = (geo.rows - geo.reserved_rows - geo.acc_bits) // geo.activation_bits
     split = math.ceil(shape.fan_in / max(slots, 1))
-    return best_tiling([split], shape, tiles, geo, ops, move, objective)
+    gather_splits = ladder(min(max_splits, shape.fan_in)) if gather else []
+    return ranked_tilings([split], gather_splits, shape, tiles, geo, ops, move, objective)
 
 
 def combined_stationary(shape: LayerShape, tiles: int, geo: Geometry, ops: SubarrayOpCosts,
-                        move: MoveCosts, max_splits: int, objective: str) -> Tiling:
-    splits = [k for k in LADDER if k <= min(max_splits, shape.fan_in)]
-    return best_tiling(splits, shape, tiles, geo, ops, move, objective)
+                        move: MoveCosts, max_splits: int, objective: str, gather: bool
+                        ) -> list[Tiling]:
+    splits = ladder(min(max_splits, shape.fan_in))
+    return ranked_tilings(splits, splits if gather else [], shape, tiles, geo, ops, move,
+                          objective)
 
 
 POLICIES = {

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from imcsim.designs.bitserial.mapping.gather_units import GatherUnits
 from imcsim.designs.bitserial.mapping.partition import min_makespan_cut
 from imcsim.designs.bitserial.mapping.pieces import Pieces, make_pieces
 from imcsim.designs.bitserial.mapping.sparse_loads import (
@@ -80,11 +81,15 @@ class Geometry:
         return np.where(self.stationary(part_size), 1, -(-np.asarray(channels) // stream))
 
 
+LAYOUTS = ("pixel", "gather")
+
+
 @dataclass(frozen=True)
 class Tiling:
     split: int  # fan-in parts
     tiles: int  # pixel tiles (each of at most `columns` lanes)
     items: int  # work items (at most one per subarray)
+    layout: str = "pixel"  # one of LAYOUTS: a column per pixel, or channels side by side
 
 
 @dataclass(frozen=True)
@@ -119,10 +124,12 @@ class LayerItems:
     lane_readout_rows: np.ndarray
     bus_in_bits: np.ndarray  # after broadcast sharing
     bus_out_bits: np.ndarray
-    unit_bounds: np.ndarray  # item i runs pieces (main) or outputs (reduce) in this range
+    unit_bounds: np.ndarray  # item i runs pieces or passes (main) or outputs (reduce) here
     index: UnitIndex | None = None  # main phase: what each unit is
     pieces: Pieces | None = None  # main phase: what each item runs (units, or parts of one)
     outputs: np.ndarray | None = None  # reduce phase: output (tile * cout + channel) per unit
+    units: GatherUnits | None = None  # main phase of the gather layout: its units in passes
+    per_pass: int = 1  # reduce phase: outputs side by side in one pass
 
     def __len__(self) -> int:
         return len(self.adds)
@@ -376,36 +383,34 @@ def _sparse_loads(layer: ComputeLayer, geo: Geometry, index: UnitIndex, runs: _R
 def reduction_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, banks: int,
                     partials: np.ndarray) -> LayerItems:
     """Sum the partial sums of every output that has more than one (`partials` per
-    output, tile-major); those outputs are cut into ranges of near-equal work."""
+    output, tile-major). Outputs run side by side, as many as the columns hold (a pass),
+    most partial sums first; per pass: as many loads of n rows as its outputs' most
+    partial sums (an output with fewer gets zeros), one add fewer, then one readout.
+    Passes are cut into ranges of near-equal work, one per subarray."""
     cout, n = layer.out_channels, geo.acc_bits
+    lanes_t = np.diff(tile_bounds(layer.out_pixels, tiling.tiles))
+    per_pass = geo.columns // int(lanes_t.max())
     outputs = np.flatnonzero(partials > 1)
-    count = partials[outputs]
-    lanes_o = np.diff(tile_bounds(layer.out_pixels, tiling.tiles))[outputs // cout]
+    outputs = outputs[np.argsort(-partials[outputs], kind="stable")]
+    starts_p = np.arange(0, len(outputs), per_pass)
+    count = np.maximum.reduceat(partials[outputs], starts_p)
+    lanes_p = np.add.reduceat(lanes_t[outputs // cout], starts_p)
     bounds = cut(count.astype(np.float64), geo.subarrays)
     starts = bounds[:-1]
-    n_out = np.diff(bounds)
+    passes = np.diff(bounds)
     loads = np.add.reduceat(count, starts)
-    lane_outputs = np.add.reduceat(lanes_o, starts)
-    lane_loads = np.add.reduceat(lanes_o * count, starts)
-    zeros = np.zeros_like(n_out)
+    lane_passes = np.add.reduceat(lanes_p, starts)
+    lane_loads = np.add.reduceat(lanes_p * count, starts)
+    zeros = np.zeros_like(passes)
     return LayerItems(
         phase="reduce",
-        subarray=item_slots(len(n_out), banks, geo.per_bank, bank_major=False),
-        load_rows=loads * n, reset_rows=zeros, adds=loads - n_out,
-        readout_rows=n_out * n, weights_scanned=zeros,
-        lanes=np.maximum.reduceat(lanes_o, starts),
+        subarray=item_slots(len(passes), banks, geo.per_bank, bank_major=False),
+        load_rows=loads * n, reset_rows=zeros, adds=loads - passes,
+        readout_rows=passes * n, weights_scanned=zeros,
+        lanes=np.maximum.reduceat(lanes_p, starts),
         lane_load_rows=lane_loads * n, lane_reset_rows=zeros,
-        lane_adds=lane_loads - lane_outputs, lane_readout_rows=lane_outputs * n,
+        lane_adds=lane_loads - lane_passes, lane_readout_rows=lane_passes * n,
         bus_in_bits=(lane_loads * n).astype(np.float64),
-        bus_out_bits=(lane_outputs * n).astype(np.float64),
-        unit_bounds=bounds, outputs=outputs)
-
-
-def layer_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitCosts,
-                banks: int) -> list[LayerItems]:
-    """Exact work items of `layer` under `tiling`: the main phase and, if some output has
-    several partial sums (fan-in parts, or a channel cut between items), the reduction."""
-    main, partials = main_items(layer, geo, tiling, unit, banks)
-    if not np.any(partials > 1):
-        return [main]
-    return [main, reduction_items(layer, geo, tiling, banks, partials)]
+        bus_out_bits=(lane_passes * n).astype(np.float64),
+        unit_bounds=np.minimum(bounds * per_pass, len(outputs)), outputs=outputs,
+        per_pass=per_pass)
