@@ -17,9 +17,9 @@ from imcsim.designs.base import ArchBase
 from imcsim.designs.protocol import FunctionalReport
 from imcsim.designs.registry import design_kind
 from imcsim.errors import UsageError
-from imcsim.report.plots import DEFAULT_FORMATS as DEFAULT_PLOT_FORMATS
-from imcsim.report.plots import FORMATS as PLOT_FORMATS
-from imcsim.report.plots import RUN_FIGURES
+from imcsim.report.plot_names import DEFAULT_FORMATS as DEFAULT_PLOT_FORMATS
+from imcsim.report.plot_names import FORMATS as PLOT_FORMATS
+from imcsim.report.plot_names import RUN_FIGURES
 from imcsim.report.result import LayerResult, RunResult
 from imcsim.shipped import resolve_network
 from imcsim.workload.layer import Network

@@ -7,6 +7,8 @@ unless --debug. `--format json` prints exactly one JSON document on stdout.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import signal
 import sys
 import threading
@@ -267,6 +269,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the program itself, not a call from Python: exit quickly. The
+        # interpreter's last garbage collection walks every object still alive (~0.15 s
+        # after a ResNet-18 run); frozen, they are skipped (and still freed by refcount)
+        atexit.register(gc.freeze)
     args = build_parser().parse_args(argv)
     previous = None
     if threading.current_thread() is threading.main_thread():

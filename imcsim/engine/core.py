@@ -3,7 +3,7 @@ or, when it has the stream shape, on the exact array solver (`engine.stream`).
 
 One simpy event per step: never per cycle or per MAC. Phases of the shape the bit-serial
 designs emit (one task per queue: a stream, then a step on the queue's own resource; see
-`engine.stream`) skip simpy: `engine.fifo` replays its event order exactly, in numba.
+`engine.stream`) skip simpy: `engine.fifo` replays its event order exactly (no simpy).
 The data types (resources with roles, steps, phases, the record) are in `engine.types`.
 """
 

@@ -1,9 +1,9 @@
-"""Exact solver of a stream phase: a replay of simpy's event order, in one numba kernel.
+"""Exact solver of a stream phase: a replay of simpy's event order, in plain Python.
 
 Each queue runs one task: a stream of overlap steps, then one step on a resource no other
-queue uses (so it never waits; its time runs from the phase start). The kernel replays
-what `core.run` does in simpy for that shape, event by event, but only the events that
-decide the timing and the order of grants:
+queue uses (so it never waits; its time runs from the phase start). `solve` replays what
+`core.run` does in simpy for that shape, event by event, but only the events that decide
+the timing and the order of grants:
 
 * the queue processes start at the phase start (URGENT, queue order) and run their
   stream in their own process; a queue whose final step has no cycles runs its stream in
@@ -24,8 +24,9 @@ The tests replay random phases against simpy (tests/test_engine_fastpath.py).
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
-from numba import njit
 
 # what an event does, in its low 2 bits (the rest is a queue or a resource index)
 _START = 0  # a grant reaches queue q: its step starts (simpy: the request event)
@@ -34,130 +35,90 @@ _GRANT = 2  # resource r is handed to the head of its FIFO (the release event)
 _NEXT = 3  # queue q goes on to its next step with cycles (not an event: done in place)
 
 
-@njit(cache=True)
 def solve(t0, res, cyc, shared, final):
     """Stream step starts (n, k; -1 where skipped) and queue ends (n,) of one phase.
 
     res, cyc: (n, k) resource index and cycles of each queue's stream steps, in order;
     shared: per resource index, whether more than one queue names it (then it is a FIFO);
     final: (n,) cycles of each queue's last step, on a resource of its own, from t0.
-    One function, no helpers: calls that pass arrays cost more than the work here.
+    Plain Python on lists with `heapq` (a phase has a few hundred events: faster than
+    loading a compiled kernel, and nothing to compile).
     """
     n, k = res.shape
-    n_res = shared.shape[0]
-    start = np.full((n, k), -1, np.int64)
-    done = np.full(n, -1, np.int64)  # when each queue's stream ended
-    pos = np.zeros(n, np.int64)  # each queue's current stream step
-    nxt = np.full(n, -1, np.int64)  # FIFOs as linked lists of queues
-    busy = np.zeros(n_res, np.bool_)
-    head = np.full(n_res, -1, np.int64)
-    tail = np.full(n_res, -1, np.int64)
-    cap = 3 * n * k + 1  # at most 3 events per step
-    ht = np.empty(cap, np.int64)  # heap: cycle, event id (schedule order), event
-    he = np.empty(cap, np.int64)
-    hv = np.empty(cap, np.int64)
-    size = 0
+    t0 = int(t0)
+    resl, cycl, fin = res.tolist(), cyc.tolist(), final.tolist()
+    sh = shared.tolist()
+    start = [[-1] * k for _ in range(n)]
+    done = [-1] * n  # when each queue's stream ended
+    pos = [0] * n  # each queue's current stream step
+    nxt = [-1] * n  # FIFOs as linked lists of queues
+    busy = [False] * len(sh)
+    head = [-1] * len(sh)
+    tail = [-1] * len(sh)
+    heap: list[tuple[int, int, int]] = []  # cycle, event id (schedule order), event
+    push, pop = heapq.heappush, heapq.heappop
     eid = 0
     # the queue processes start in order (URGENT); a queue without a final step runs its
     # stream in a child process, started after all of them
-    first = np.empty(n, np.int64)
-    n_first = 0
-    for late in (False, True):
-        for q in range(n):
-            streams = False
-            for p in range(k):
-                streams = streams or cyc[q, p] > 0
-            if streams and (final[q] <= 0) == late:
-                first[n_first] = q
-                n_first += 1
-    out_t = np.empty(2, np.int64)  # events scheduled by the current one, in order
-    out_v = np.empty(2, np.int64)
+    first = [q for late in (False, True) for q in range(n)
+             if any(c > 0 for c in cycl[q]) and (fin[q] <= 0) == late]
     i = 0
     while True:
-        if i < n_first:
+        if i < len(first):
             x, act, now = first[i], _NEXT, t0
             i += 1
-        elif size > 0:  # pop the next event
-            now, v = ht[0], hv[0]
+        elif heap:
+            now, _, v = pop(heap)
             x, act = v >> 2, v & 3
-            size -= 1
-            ht[0], he[0], hv[0] = ht[size], he[size], hv[size]
-            j = 0
-            while True:
-                c = 2 * j + 1
-                if c >= size:
-                    break
-                if c + 1 < size and (ht[c + 1] < ht[c]
-                                     or (ht[c + 1] == ht[c] and he[c + 1] < he[c])):
-                    c += 1
-                if not (ht[c] < ht[j] or (ht[c] == ht[j] and he[c] < he[j])):
-                    break
-                ht[j], ht[c] = ht[c], ht[j]
-                he[j], he[c] = he[c], he[j]
-                hv[j], hv[c] = hv[c], hv[j]
-                j = c
         else:
             break
-        m = 0
         if act == _START:
             p = pos[x]
-            start[x, p] = now
-            out_t[m], out_v[m] = now + cyc[x, p], (x << 2) | _END
-            m += 1
-        elif act == _END:
-            r = res[x, pos[x]]
-            if shared[r]:  # the release: the resource is free now, handed on by its event
+            start[x][p] = now
+            push(heap, (now + cycl[x][p], eid, (x << 2) | _END))
+            eid += 1
+            continue
+        if act == _END:
+            r = resl[x][pos[x]]
+            if sh[r]:  # the release: the resource is free now, handed on by its event
                 busy[r] = False
-                out_t[m], out_v[m] = now, (r << 2) | _GRANT
-                m += 1
+                push(heap, (now, eid, (r << 2) | _GRANT))
+                eid += 1
             pos[x] += 1
             act = _NEXT
         if act == _NEXT:
-            p = pos[x]
-            while p < k and cyc[x, p] <= 0:
+            p, cx = pos[x], cycl[x]
+            while p < k and cx[p] <= 0:
                 p += 1
             pos[x] = p
             if p == k:
                 done[x] = now
-            elif not shared[res[x, p]]:  # a plain timeout
-                start[x, p] = now
-                out_t[m], out_v[m] = now + cyc[x, p], (x << 2) | _END
-                m += 1
-            else:  # a request: join the FIFO, which is served at once if it can be
-                r = res[x, p]
-                nxt[x] = -1
-                if tail[r] >= 0:
-                    nxt[tail[r]] = x
-                else:
-                    head[r] = x
-                tail[r] = x
-                x, act = r, _GRANT
-        if act == _GRANT:  # simpy's _trigger_put: a free resource goes to its FIFO's head
-            h = head[x]
-            if h >= 0 and not busy[x]:
-                head[x] = nxt[h]
-                if nxt[h] < 0:
-                    tail[x] = -1
-                busy[x] = True
-                out_t[m], out_v[m] = now, (h << 2) | _START
-                m += 1
-        for o in range(m):  # push
-            j = size
-            size += 1
-            ht[j], he[j], hv[j] = out_t[o], eid, out_v[o]
+                continue
+            r = resl[x][p]
+            if not sh[r]:  # a plain timeout
+                start[x][p] = now
+                push(heap, (now + cx[p], eid, (x << 2) | _END))
+                eid += 1
+                continue
+            nxt[x] = -1  # a request: join the FIFO, which is served at once if it can be
+            if tail[r] >= 0:
+                nxt[tail[r]] = x
+            else:
+                head[r] = x
+            tail[r] = x
+            x = r
+        # _GRANT (simpy's _trigger_put): a free resource goes to its FIFO's head
+        h = head[x]
+        if h >= 0 and not busy[x]:
+            head[x] = nxt[h]
+            if nxt[h] < 0:
+                tail[x] = -1
+            busy[x] = True
+            push(heap, (now, eid, (h << 2) | _START))
             eid += 1
-            while j > 0:
-                c = (j - 1) >> 1
-                if not (ht[j] < ht[c] or (ht[j] == ht[c] and he[j] < he[c])):
-                    break
-                ht[j], ht[c] = ht[c], ht[j]
-                he[j], he[c] = he[c], he[j]
-                hv[j], hv[c] = hv[c], hv[j]
-                j = c
-    ends = np.empty(n, np.int64)
-    for q in range(n):
-        ends[q] = max(t0 + max(final[q], 0), done[q])
-    return start, ends
+    ends = [max(t0 + max(f, 0), d) for f, d in zip(fin, done, strict=True)]
+    return (np.array(start, dtype=np.int64).reshape(n, k),
+            np.array(ends, dtype=np.int64).reshape(n))
 
 
 def users(res: np.ndarray, cyc: np.ndarray, final: np.ndarray, n_res: int
@@ -180,7 +141,7 @@ def run_phase(t0, res, cyc, kind, final_res, final, final_kind, final_lanes, n_r
     """One stream phase from t0: (status, end, shared, and the record: resource, kind,
     start, end, lanes, by end cycle; a stream step's lanes are -1, all of its resource's).
     status 1: done; 0: a final resource is not private (not run); -1: a resource index is
-    out of range (not run). The event replay is the numba kernel `solve`; the record is
+    out of range (not run). The event replay is `solve`; the record is
     laid out here with numpy (queue by queue, stream steps then the final step, then
     stably by end cycle: the order simpy records them in)."""
     count, valid = users(res, cyc, final_res, n_res)

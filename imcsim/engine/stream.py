@@ -1,7 +1,7 @@
 """Stream phases: one task per queue, a stream of overlap steps then one private step.
 
 `StreamPhase` (in `engine.types`) holds such a phase as arrays. `time_phase` times one
-with the numba kernels of `engine.fifo`, exactly as `core.run` does in simpy;
+with the event replay of `engine.fifo`, exactly as `core.run` does in simpy;
 `as_stream` turns a `Phase` of that shape into one.
 """
 

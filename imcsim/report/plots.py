@@ -25,14 +25,12 @@ import numpy as np
 
 from imcsim.atomic import check_dir_target, write_or_collect
 from imcsim.errors import ImcsimError, UsageError
+from imcsim.report.plot_names import DEFAULT_FORMATS, FORMATS, RUN_FIGURES  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-FORMATS = ("png", "svg", "pdf")
-DEFAULT_FORMATS = ("png", "svg")
-RUN_FIGURES = ("run_cycles", "run_energy", "run_utilisation", "utilisation_timeline")
 _DPI = 150
 _SVG_SALT = "imcsim"
 

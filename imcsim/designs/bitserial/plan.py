@@ -135,9 +135,8 @@ def exact_figures(plan: LayerPlan, arch: BitSerialArch, ops: SubarrayOpCosts
 
 def _kernels() -> list[object]:
     from imcsim.designs.bitserial.mapping import partition, sparse_loads
-    from imcsim.engine import fifo
 
-    return [partition._bisect, partition._fill, sparse_loads._needed, fifo.solve]
+    return [partition._bisect, partition._fill, sparse_loads._needed]
 
 
 def resources(arch: BitSerialArch) -> list[Resource]:
