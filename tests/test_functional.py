@@ -70,6 +70,7 @@ def test_channels_cut_between_items_are_exact(overrides):
         arch = load_arch(ARCH / "fat.yaml", {**overrides, "chip.banks": 1,
                                              "chip.subarrays_per_bank": 3,
                                              "mapping.max_input_splits": 1,
+                                             "mapping.gather_channels": False,
                                              "mapping.cut_channels": cut})
         ops = subarray_op_costs(arch)
         plan = plan_layer(layer, arch, ops, 0.5)
@@ -96,7 +97,7 @@ def test_a_wrong_fast_path_is_caught(fat, monkeypatch, sparse_loads):
     """If the mapping mis-stated its loads, the functional count would expose it."""
     import imcsim.designs.bitserial.mapping.tiling as tiling
 
-    arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100,
+    arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100, "mapping.gather_channels": False,
                                          "controller.skip_unused_activations": sparse_loads})
     ops = subarray_op_costs(arch)
     layer = small_layer(seed=5)
@@ -120,7 +121,7 @@ def test_sparse_aware_loading_skips_unused_activations():
     x = np.random.default_rng(3).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
     loads = {}
     for flag in (False, True):
-        arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100,
+        arch = load_arch(ARCH / "fat.yaml", {"chip.rows": 100, "mapping.gather_channels": False,
                                              "controller.skip_unused_activations": flag})
         ops = subarray_op_costs(arch)
         plan = plan_layer(layer, arch, ops, 0.5)
@@ -128,6 +129,51 @@ def test_sparse_aware_loading_skips_unused_activations():
         assert check.outputs_match and check.cycles_match
         loads[flag] = int(plan.phases[0].load_rows.sum())
     assert loads[True] < loads[False]
+
+
+def gather_plan(layer, arch, ops, split, tiles, per_pass, items):
+    from imcsim.designs.bitserial.mapping.layouts import layer_items
+    from imcsim.designs.bitserial.mapping.tiling import Tiling, UnitCosts
+    from imcsim.designs.bitserial.plan import LayerPlan, geometry
+
+    tiling = Tiling(split, tiles, items, "gather", per_pass)
+    unit = UnitCosts(ops.add.cycles, ops.load_row.cycles, ops.reset_row.cycles,
+                     ops.readout_row.cycles)
+    return LayerPlan(layer, tiling, layer_items(layer, geometry(arch, ops), tiling, unit,
+                                                arch.chip.banks))
+
+
+@pytest.mark.parametrize("design", ["fat.yaml", "parapim.yaml", "fat_sram.yaml"])
+@pytest.mark.parametrize(("split", "tiles", "per_pass", "items"),
+                         [(1, 1, 0, 128), (3, 1, 0, 5), (2, 3, 2, 7), (5, 2, 1, 128)])
+def test_gather_layout_exact(design, split, tiles, per_pass, items):
+    """Channels side by side, each column group fed its own gathered activations (adds,
+    then subtracts, zeros where a unit has fewer): outputs equal the integer reference,
+    item by item the executed cycles equal the fast path's, through the packed
+    reduction when parts split the work; a dense design adds its zero weights too."""
+    arch = load_arch(ARCH / design)
+    ops = subarray_op_costs(arch)
+    layer = small_layer(seed=7 + split, cin=6, cout=9, hw=(5, 5))
+    x = np.random.default_rng(split).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
+    plan = gather_plan(layer, arch, ops, split, tiles, per_pass, items)
+    assert len(plan.phases) == (2 if split > 1 else 1)
+    out, check = run_layer(layer, x, plan, arch, ops)
+    assert check.outputs_match and check.cycles_match, check
+    assert np.array_equal(out, reference_conv(x, layer))
+
+
+def test_gather_a_wrong_step_count_is_caught(fat, monkeypatch):
+    """If the gather layout under-counted its steps, the functional count would show it."""
+    import imcsim.designs.bitserial.mapping.gather as gather
+
+    original = gather.pass_steps
+    monkeypatch.setattr(gather, "pass_steps",
+                        lambda units: tuple(v - (v > 0) for v in original(units)))
+    ops = subarray_op_costs(fat)
+    layer = small_layer(seed=2, cin=6, cout=9, hw=(5, 5))
+    x = np.random.default_rng(0).integers(0, 256, size=(layer.in_channels, *layer.in_hw))
+    _, check = run_layer(layer, x, gather_plan(layer, fat, ops, 2, 1, 0, 4), fat, ops)
+    assert check.outputs_match and not check.cycles_match
 
 
 def test_im2col_matches_direct_sum():

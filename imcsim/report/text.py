@@ -99,5 +99,10 @@ def validate_text(checks: list[dict[str, Any]]) -> str:
              "calibrated" if c["calibrated"] else "emergent",
              "PASS" if c["pass"] else "FAIL"] for c in checks]
     n_fail = sum(not c["pass"] for c in checks)
+    notes = [f"{c['name']}: checked under the ablation {c['ablation']['name']}; the full "
+             f"model gives {_num(c['ablation']['full_model'])} "
+             f"({c['ablation']['full_model_error']:+.1%}): {c['ablation']['explanation']}"
+             for c in checks if "ablation" in c]
     return _table(["check", "published", "simulated", "tolerance", "kind", "result"], rows) + \
+        "".join(f"\n{note}" for note in ["", *notes] if notes) + \
         f"\n\n{len(checks) - n_fail} passed, {n_fail} failed"

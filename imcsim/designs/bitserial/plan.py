@@ -103,11 +103,12 @@ def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
     unit = UnitCosts(ops.add.cycles, ops.load_row.cycles, ops.reset_row.cycles,
                      ops.readout_row.cycles)
     best: tuple[float, LayerPlan] | None = None
+    table = resources(arch)
     for tiling in shortlist:
         plan = LayerPlan(layer, tiling, layer_items(layer, geo, tiling, unit, arch.chip.banks))
         if len(shortlist) == 1:
             return plan
-        cycles, energy_pj = exact_figures(plan, arch, ops)
+        cycles, energy_pj = exact_figures(plan, arch, ops, table)
         score = OBJECTIVES[arch.mapping.objective](Estimate(cycles, energy_pj))
         if best is None or score < best[0]:
             best = (score, plan)
@@ -115,20 +116,30 @@ def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
     return best[1]
 
 
-def exact_figures(plan: LayerPlan, arch: BitSerialArch, ops: SubarrayOpCosts
-                  ) -> tuple[int, float]:
-    """A layer plan's cycles (timed on the engine, as the run times it) and energy (pJ,
-    the chip's leakage over those cycles included)."""
-    from imcsim.engine.core import run
+def side_by_side(plan: LayerPlan) -> int:
+    """Units sharing a subarray's columns in the main phase: output channels (gather
+    layout), or 1 (one pixel per column)."""
+    units = plan.phases[0].units
+    return units.per_pass if units is not None else 1
 
-    table = resources(arch)
+
+def exact_figures(plan: LayerPlan, arch: BitSerialArch, ops: SubarrayOpCosts,
+                  table: list[Resource] | None = None) -> tuple[int, float]:
+    """A layer plan's cycles (as the engine times them: in closed form where FIFO order is
+    item order, `engine.makespan`, else on the engine) and energy (pJ, the chip's leakage
+    over those cycles included)."""
+    from imcsim.engine.core import run
+    from imcsim.engine.makespan import makespan
+
+    table = table or resources(arch)
     names = [r.name for r in table]
-    phases, energy_j = [], 0.0
+    cycles, energy_j = 0, 0.0
     for items in plan.phases:
         costs = ItemCosts(items, arch, ops)
-        phases.append(build_phase(items.phase, 0, items, costs, arch, names))
+        phase = build_phase(items.phase, 0, items, costs, arch, names)
+        length = makespan(phase)
+        cycles += run([phase], table).cycles if length is None else length
         energy_j += sum(costs.energy_j.values())
-    cycles = run(phases, table).cycles
     energy_j += static_power_w(arch) * cycles / arch.clock.frequency_hz
     return cycles, energy_j * 1e12
 
@@ -210,14 +221,16 @@ def plan_network(arch: BitSerialArch, net: Network, progress: bool = False) -> P
                 adds += float(items.adds.sum())
                 if items.phase == "main":
                     scanned += float(items.weights_scanned.sum())
-            main_adds = float(per_layer[0][0].adds.sum())
+            main_adds = per_layer[0][0].weight_additions()
             energy["leakage"] += leak * int(cyc) / f
             details: dict[str, Any] = {"adds": int(adds)}
             if arch.controller.sparse_addition_control:
                 details["skipped"] = int(scanned - main_adds)
+                details["weight_additions"] = main_adds
             details["mapping"] = {"layout": plan.tiling.layout,
                                   "split": plan.tiling.split, "tiles": plan.tiling.tiles,
-                                  "items": sum(len(items) for items, _ in per_layer)}
+                                  "items": sum(len(items) for items, _ in per_layer),
+                                  "side_by_side": side_by_side(plan)}
             details["work_cycles"] = work_cycles
             details["work_energy_j"] = work_energy
             layers.append(LayerCosts(energy, details))

@@ -102,10 +102,11 @@ def reduction_estimate(outputs: np.ndarray, partials: np.ndarray, lanes: np.ndar
 
 
 def estimate_gather_many(shape: LayerShape, geo: Geometry, tiles: np.ndarray,
-                         split: np.ndarray, items: np.ndarray, ops: SubarrayOpCosts,
-                         move: MoveCosts) -> tuple[np.ndarray, np.ndarray]:
+                         split: np.ndarray, per_pass: np.ndarray, items: np.ndarray,
+                         ops: SubarrayOpCosts, move: MoveCosts
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """Makespan and energy (pJ, leakage included) of gather layouts (`gather`): arrays of
-    tile counts, fan-in splits and item counts. A pass of c units issues about
+    tile counts, fan-in splits, units per pass and item counts. A pass of c units issues about
     part x density steps, plus the excess of the largest of its units' counts over their
     mean: a unit holds 1/split of its channel's additions and subtractions, so the
     excess is 2 sigma z_c / split, sigma the spread of one channel's count for
@@ -115,7 +116,7 @@ def estimate_gather_many(shape: LayerShape, geo: Geometry, tiles: np.ndarray,
     split = np.asarray(split, dtype=np.float64)
     n, a = geo.acc_bits, geo.activation_bits
     lanes = shape.pixels / tiles
-    per_pass = np.floor(geo.columns / np.ceil(lanes))
+    per_pass = np.asarray(per_pass, dtype=np.float64)
     units = tiles * split * shape.cout
     passes = np.ceil(units / per_pass)
     items = np.minimum(np.asarray(items, dtype=np.float64), passes)

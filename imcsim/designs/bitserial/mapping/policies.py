@@ -79,15 +79,19 @@ def pixel_candidates(splits: Sequence[int], shape: LayerShape, tiles: int, geo: 
 
 def gather_candidates(splits: Sequence[int], shape: LayerShape, tiles: int, geo: Geometry,
                       ops: SubarrayOpCosts, move: MoveCosts) -> tuple[list[Tiling], Estimate]:
-    """Gather layouts: `splits` x pixel tile counts (the fewest, twice and four times as
-    many: smaller tiles fill the columns better), on every subarray."""
-    tile_counts = sorted({t for t in (tiles, 2 * tiles, 4 * tiles) if t <= shape.pixels})
-    split = np.repeat(np.asarray(splits, dtype=np.int64), len(tile_counts))
-    tiles_a = np.tile(np.asarray(tile_counts, dtype=np.int64), len(splits))
+    """Gather layouts, on every subarray: `splits` x pixel tile counts (the fewest, and
+    up to eight times as many: smaller tiles fill the columns better) x units per pass
+    (as many as fit, or up to three fewer: passes that divide evenly over the subarrays)."""
+    rows = []
+    for t in sorted({k * tiles for k in range(1, 9) if k * tiles <= shape.pixels}):
+        fit = geo.columns // -(-shape.pixels // t)
+        rows += [(s, t, c) for s in splits for c in range(fit, max(0, fit - 4), -1)]
+    split, tiles_a, per_pass = (np.array(col, dtype=np.int64) for col in zip(*rows, strict=True))
     items = np.full(len(split), geo.subarrays)
-    cycles, energy = estimate_gather_many(shape, geo, tiles_a, split, items, ops, move)
-    return ([Tiling(int(s), int(t), geo.subarrays, "gather")
-             for s, t in zip(split, tiles_a, strict=True)], Estimate(cycles, energy))
+    cycles, energy = estimate_gather_many(shape, geo, tiles_a, split, per_pass, items, ops,
+                                          move)
+    return ([Tiling(int(s), int(t), geo.subarrays, "gather", int(c)) for s, t, c in rows],
+            Estimate(cycles, energy))
 
 
 def ranked_tilings(pixel_splits: Sequence[int], gather_splits: Sequence[int],
@@ -107,21 +111,28 @@ def ladder(limit: int) -> list[int]:
     return [k for k in LADDER if k <= limit]
 
 
+def gather_splits(max_splits: int, fan_in: int) -> list[int]:
+    """Every part count up to 16, then the ladder: passes are indivisible, so the counts
+    that make them divide evenly over the subarrays matter."""
+    limit = min(max_splits, fan_in)
+    return sorted(set(range(1, min(16, limit) + 1)) | set(ladder(limit)))
+
+
 def input_stationary(shape: LayerShape, tiles: int, geo: Geometry, ops: SubarrayOpCosts,
                      move: MoveCosts, max_splits: int, objective: str, gather: bool
                      ) -> list[Tiling]:
     slots = (geo.rows - geo.reserved_rows - geo.acc_bits) // geo.activation_bits
     split = math.ceil(shape.fan_in / max(slots, 1))
-    gather_splits = ladder(min(max_splits, shape.fan_in)) if gather else []
-    return ranked_tilings([split], gather_splits, shape, tiles, geo, ops, move, objective)
+    more = gather_splits(max_splits, shape.fan_in) if gather else []
+    return ranked_tilings([split], more, shape, tiles, geo, ops, move, objective)
 
 
 def combined_stationary(shape: LayerShape, tiles: int, geo: Geometry, ops: SubarrayOpCosts,
                         move: MoveCosts, max_splits: int, objective: str, gather: bool
                         ) -> list[Tiling]:
     splits = ladder(min(max_splits, shape.fan_in))
-    return ranked_tilings(splits, splits if gather else [], shape, tiles, geo, ops, move,
-                          objective)
+    more = gather_splits(max_splits, shape.fan_in) if gather else []
+    return ranked_tilings(splits, more, shape, tiles, geo, ops, move, objective)
 
 
 POLICIES = {

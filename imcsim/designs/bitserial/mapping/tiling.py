@@ -90,6 +90,7 @@ class Tiling:
     tiles: int  # pixel tiles (each of at most `columns` lanes)
     items: int  # work items (at most one per subarray)
     layout: str = "pixel"  # one of LAYOUTS: a column per pixel, or channels side by side
+    per_pass: int = 0  # gather layout: units side by side (0: as many as the columns hold)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,13 @@ class LayerItems:
 
     def __len__(self) -> int:
         return len(self.adds)
+
+    def weight_additions(self) -> int:
+        """Additions issued for weights: all of them, except the gather layout's padding
+        steps (a column group adding a written zero while its neighbours add)."""
+        if self.units is not None:
+            return int((self.units.plus + self.units.minus).sum())
+        return int(self.adds.sum())
 
 
 def min_tiles(out_pixels: int, columns: int) -> int:
