@@ -3,7 +3,7 @@ several design kinds share (`buffer`, `bus`). Each kind's schema extends `ArchBa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imcsim.config.fields import non_negative, positive
 
@@ -33,6 +33,17 @@ class Bus:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Pipeline:
+    """Layers as stages overlapping across consecutive inputs (where weights stay on chip).
+
+    Each inter-stage buffer holds `stage_buffer_inputs` inputs' worth of the activations
+    between two layers: 2 is double buffering (a stage writes input i + 1 while the next
+    reads input i); 1 makes neighbouring stages take turns."""
+
+    stage_buffer_inputs: int = positive(default=2, at_most=1024)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ArchBase:
     """An arch config: the design kind (a registered plug-in), its name and global clock.
 
@@ -42,4 +53,5 @@ class ArchBase:
     name: str
     clock: Clock
     description: str = ""
+    pipeline: Pipeline = field(default_factory=Pipeline)
     source: str = ""

@@ -363,12 +363,12 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
                 depth = max(len(partials[oid]) for oid in ids)
                 stacked = np.concatenate(
                     [_pad(np.stack(partials[oid], axis=1), depth) for oid in ids]).T
-                sums, counts = runner.reduce(stacked)
+                reduced, counts = runner.reduce(stacked)
                 c0 = 0
                 for oid in ids:
                     t, o = divmod(oid, cout)
                     lanes = tb[t + 1] - tb[t]
-                    out[o, tb[t]:tb[t + 1]] = sums[c0:c0 + lanes]
+                    out[o, tb[t]:tb[t + 1]] = reduced[c0:c0 + lanes]
                     c0 += lanes
                 cyc += _cycles(counts, prim)
             mismatched += int(cyc != fast_r[i])

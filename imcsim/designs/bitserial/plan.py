@@ -109,7 +109,8 @@ def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
         if len(shortlist) == 1:
             return plan
         cycles, energy_pj = exact_figures(plan, arch, ops, table)
-        score = OBJECTIVES[arch.mapping.objective](Estimate(cycles, energy_pj))
+        score = float(OBJECTIVES[arch.mapping.objective](
+            Estimate(np.asarray(cycles), np.asarray(energy_pj))))
         if best is None or score < best[0]:
             best = (score, plan)
     assert best is not None  # a policy ranks at least one candidate

@@ -149,7 +149,7 @@ def expected_max_normal(count: np.ndarray) -> np.ndarray:
     return np.where(c > 1, inv((c - 0.375) / (c + 0.25)), 0.0)
 
 
-def _phase_estimate(w: _Work, lanes: float, ops: SubarrayOpCosts, move: MoveCosts
+def _phase_estimate(w: _Work, lanes: float | np.ndarray, ops: SubarrayOpCosts, move: MoveCosts
                     ) -> tuple[np.ndarray, np.ndarray]:
     total = (w.load_rows * ops.load_row.cycles + w.reset_rows * ops.reset_row.cycles
              + w.adds * ops.add.cycles + w.readout_rows * ops.readout_row.cycles)

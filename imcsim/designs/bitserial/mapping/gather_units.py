@@ -34,10 +34,11 @@ class GatherUnits:
         return slice(j * self.per_pass, min((j + 1) * self.per_pass, len(self.tile)))
 
 
-def chunk(count: np.ndarray, k: np.ndarray, split: int) -> tuple[np.ndarray, np.ndarray]:
+def chunk(count: np.ndarray | int, k: np.ndarray | int, split: int
+          ) -> tuple[np.ndarray, np.ndarray]:
     """[start, end) of the k-th of `split` near-equal chunks of `count` items."""
-    count = np.asarray(count, dtype=np.int64)
-    return count * k // split, count * (k + 1) // split
+    n, part = np.asarray(count, dtype=np.int64), np.asarray(k, dtype=np.int64)
+    return n * part // split, n * (part + 1) // split
 
 
 def is_added(weights: np.ndarray, sparse: bool) -> np.ndarray:
