@@ -22,7 +22,7 @@ from imcsim.report.plot_names import FORMATS as PLOT_FORMATS
 from imcsim.report.plot_names import RUN_FIGURES
 from imcsim.report.result import LayerResult, RunResult
 from imcsim.shipped import resolve_network
-from imcsim.workload.layer import Network
+from imcsim.workload.layer import Network, check_batch
 
 
 def load_design(path: str | Path, options: dict[str, Any] | None = None) -> ArchBase:
@@ -168,7 +168,8 @@ class Result:
 
             write_trace(trace, self.result.record, self.result.frequency_hz,
                         max_events_per_track,
-                        layer_names=[la.name for la in self.result.layers], sink=sink)
+                        layer_names=[la.name for la in self.result.layers], sink=sink,
+                        schedule=self.result.schedule)
         if out is not None:
             from imcsim.report.files import write_run_outputs
 
@@ -210,11 +211,13 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         sparsity: float | None = None, seed: int = 0, progress: bool = False,
         options: dict[str, Any] | None = None, functional: bool = False,
         functional_layers: int | None = None,
-        accuracy: AccuracyRequest | None = None) -> Result:
+        accuracy: AccuracyRequest | None = None, batch: int = 1) -> Result:
     """Simulate `net` (a zoo name, a graph file or a Network) on `arch` (a YAML path or
-    an arch), with the functional check and the accuracy run when asked."""
+    an arch) over `batch` inputs, with the functional check and the accuracy run when
+    asked (both on one input)."""
     from imcsim.simulate import simulate
 
+    check_batch(batch)
     design = _design(arch, options)
     kind = design_kind(design.kind, source=design.source)
     if functional_layers is not None and functional_layers < 1:
@@ -223,7 +226,7 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
     if accuracy is not None and not isinstance(net, (str, Path)):
         raise UsageError("accuracy needs the network's file (the graph is run)", key="net")
     network = _network(net, sparsity, seed, progress)
-    result = simulate(design, network, progress=progress)
+    result = simulate(design, network, progress=progress, batch=batch)
     outcome = Result(design, network, result)
     if functional:
         outcome.functional = kind.functional_check(design, network, functional_layers)
@@ -240,14 +243,17 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
 
 def compare_designs(arch: str | Path | ArchBase, baseline: str | Path | ArchBase,
                     net: str | Path | Network, *, sparsity: float | None = None,
-                    seed: int = 0, progress: bool = False) -> dict[str, Any]:
-    """The comparison document of `arch` against `baseline` on one network."""
+                    seed: int = 0, progress: bool = False, batch: int = 1) -> dict[str, Any]:
+    """The comparison document of `arch` against `baseline` on one network, over
+    `batch` inputs."""
     from imcsim.comparison import compare
     from imcsim.simulate import simulate
 
+    check_batch(batch)
     network = _network(net, sparsity, seed, progress)
-    return compare(simulate(_design(arch), network, progress=progress),
-                   simulate(_design(baseline), network, progress=progress))
+    return compare(simulate(_design(arch), network, progress=progress, batch=batch),
+                   simulate(_design(baseline), network, progress=progress, batch=batch))
+
 
 
 def compare_text(doc: dict[str, Any]) -> str:

@@ -27,6 +27,9 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
         p.add_argument("--sparsity", type=float, default=None,
                        help="target zero fraction of the ternary weights, in [0, 1) "
                             "(default: TWN threshold 0.7*mean|W|)")
+        p.add_argument("--batch", type=int, default=1, metavar="N",
+                       help="inputs per run: pipeline stages where weights stay on chip, "
+                            "else layer by layer with the inputs side by side (default 1)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of every random draw (generated weights, Monte Carlo, noise)")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -128,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes (default: all cores; 1 runs inline)")
     swp.add_argument("--dask", default=None, metavar="local|tcp://HOST:PORT",
                      help="run on a Dask LocalCluster or an existing scheduler")
+    swp.add_argument("--batch", type=int, default=1, metavar="N",
+                     help="inputs per run for points that do not sweep batch (default 1)")
     swp.add_argument("--quiet", action="store_true", help="no progress bar")
     swp.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -158,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = app.run(args.arch, args.net, sparsity=args.sparsity, seed=args.seed,
                       progress=not args.quiet, options={"repeat": args.repeat},
                       functional=args.functional, functional_layers=args.functional_layers,
-                      accuracy=accuracy)
+                      accuracy=accuracy, batch=args.batch)
     if args.out or args.plot or args.trace:
         outcome.save(**outputs)
     _emit(args, outcome.document(), outcome.text())
@@ -171,7 +176,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.plot:
         app.check_outputs(plot=args.plot, formats=_formats(args))
     cmp = app.compare_designs(args.arch, args.baseline, args.net, sparsity=args.sparsity,
-                              seed=args.seed, progress=not args.quiet)
+                              seed=args.seed, progress=not args.quiet, batch=args.batch)
     if args.plot:
         from imcsim.report.plots import plot_compare
 
@@ -228,12 +233,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     args.spec = str(resolve_sweep(args.spec))
     out = Path(args.out) if args.out else Path("out") / Path(args.spec).stem
-    done, left = pending_points(load_spec(args.spec), out)
+    done, left = pending_points(load_spec(args.spec, args.batch), out)
     try:
         csv = run_sweep(args.spec, out, workers=args.workers, dask=args.dask,
-                        progress=not args.quiet)
+                        progress=not args.quiet, batch=args.batch)
     except KeyboardInterrupt:
-        saved, rest = pending_points(load_spec(args.spec), out)
+        saved, rest = pending_points(load_spec(args.spec, args.batch), out)
         print(f"imcsim: {saved} sweep points saved in {out / 'sweep.jsonl'}, {rest} left; "
               "run the same command again to resume", file=sys.stderr)
         raise

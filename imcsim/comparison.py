@@ -33,6 +33,10 @@ def compare(design: RunResult, baseline: RunResult) -> dict[str, Any]:
         "kind": design.kind, "baseline_kind": baseline.kind,
         "quantizer": design.quantizer,
         **total,
+        "batch": design.batch,
+        "latency_speedup": baseline.latency_s / design.latency_s if design.latency_s else None,
+        "throughput_ratio": (design.throughput_per_s / baseline.throughput_per_s
+                             if baseline.throughput_per_s else None),
         "area_efficiency": (baseline.area_mm2 / design.area_mm2
                             if design.area_mm2 and baseline.area_mm2 else None),
         "details": details,

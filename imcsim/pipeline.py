@@ -119,9 +119,13 @@ def summary(sched: Schedule, names: Sequence[str], bits_per_input: Sequence[int]
             entry["buffer_inputs"] = int(sched.capacity[k])
             entry["buffer_kib"] = int(sched.capacity[k]) * bits_per_input[k] / 8192
         stages.append(entry)
+    slowest = names[sched.bottleneck()]
+    bound = shared if shared is not None and sched.entry_interval > sched.stage_cycles.max() \
+        else f"stage {slowest}"
     return {
         "stages": stages,
-        "bottleneck": names[sched.bottleneck()],
+        "bottleneck": slowest,
+        "bound_by": bound,
         "entry_interval_cycles": sched.entry_interval,
         "shared_resource": shared,
         "interval_cycles": sched.interval_cycles,

@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from imcsim.designs.base import ArchBase
 from imcsim.designs.registry import design_kind
 from imcsim.engine import run
 from imcsim.engine.types import JobRecord
+from imcsim.pipeline import schedule, shared_interval, summary
 from imcsim.report.result import LayerResult, RunResult
 from imcsim.workload.layer import Network
 
@@ -26,9 +29,18 @@ def busy_lane_cycles(record: JobRecord, n_layers: int) -> np.ndarray:
     return out
 
 
-def simulate(arch: ArchBase, net: Network, progress: bool = False) -> RunResult:
-    """Simulate `net` on `arch` (any registered design kind)."""
+def simulate(arch: ArchBase, net: Network, progress: bool = False,
+             batch: int = 1) -> RunResult:
+    """Simulate `net` on `arch` (any registered design kind) over `batch` inputs: as
+    pipeline stages where the design keeps its weights on chip, else layer by layer with
+    the batch's inputs side by side (weights scanned or loaded once per batch)."""
     kind = design_kind(arch.kind, source=arch.source)
+    if batch > 1:
+        single = simulate(arch, net, progress)
+        bits = kind.stage_activation_bits(arch, single)
+        if bits is not None:
+            return pipelined(arch, net, single, batch, bits)
+        net = net.batched(batch)
     plan = kind.plan(arch, net, progress)
     engine = run(plan.phases, plan.resources)
     cycles = engine.layer_cycles(len(net.layers))
@@ -47,4 +59,30 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False) -> RunResult:
     return RunResult(arch=arch.name, arch_source=arch.source, kind=kind.name, net=net.name,
                      quantizer=net.quantizer, frequency_hz=f, layers=layers,
                      area_breakdown_mm2=costs.area_breakdown_mm2, lanes=kind.lanes,
-                     lanes_total=lanes_total, details=costs.details, record=engine.record)
+                     lanes_total=lanes_total, details=costs.details, record=engine.record,
+                     batch=net.batch)
+
+
+def pipelined(arch: ArchBase, net: Network, single: RunResult, batch: int,
+              bits: int) -> RunResult:
+    """`batch` inputs through the layers as pipeline stages (`imcsim.pipeline`), from the
+    single-input run: each stage busy `batch` times its single-input cycles at its
+    single-input energy, the chip's leakage over the pipelined run's length."""
+    record = single.record
+    entry, shared = shared_interval(record.resource, record.layer, record.start, record.end)
+    capacity = [arch.pipeline.stage_buffer_inputs] * (len(net.layers) - 1)
+    sched = schedule([la.cycles for la in single.layers], capacity, batch, entry)
+    bits_per_input = [layer.out_channels * layer.out_hw[0] * layer.out_hw[1] * bits
+                      for layer in net.layers]
+    f = arch.clock.frequency_hz
+    stretch = sched.cycles / single.cycles if single.cycles else 0.0
+    layers = []
+    for la in single.layers:
+        energy = {k: v * (stretch if k == "leakage" else batch)
+                  for k, v in la.energy_breakdown_j.items()}
+        layers.append(dataclasses.replace(la, macs=la.macs * batch, cycles=la.cycles * batch,
+                                          time_s=la.time_s * batch,
+                                          energy_breakdown_j=energy))
+    return dataclasses.replace(
+        single, layers=layers, batch=batch, schedule=sched,
+        pipeline=summary(sched, [la.name for la in net.layers], bits_per_input, shared, f))

@@ -122,7 +122,7 @@ def test_run_utilisation_bars_and_network_line(run_doc):
 
 
 def test_plot_compare_writes_valid_images(compare_doc, tmp_path):
-    check_files(plots.plot_compare(compare_doc, tmp_path), ["compare"])
+    check_files(plots.plot_compare(compare_doc, tmp_path), ["compare", "compare_latency_throughput"])
 
 
 def test_compare_bars_and_network_lines_equal_document(compare_doc):

@@ -92,6 +92,12 @@ class DesignKind:
     def plan(self, arch: Any, net: Network, progress: bool = False) -> Plan:
         raise NotImplementedError
 
+    def stage_activation_bits(self, arch: Any, single: RunResult) -> int | None:
+        """Bits of one activation between layers if this run's weights stay on chip, so
+        that its layers can run as pipeline stages over a batch; None: they cannot (a
+        batch then runs layer by layer, its inputs side by side)."""
+        return None
+
     def accuracy_hook(self, arch: Any, rng: np.random.Generator, options: HookOptions
                       ) -> tuple[LinearHook, str]:
         """The linear hook computing products as this design does, and a description."""

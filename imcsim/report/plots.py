@@ -208,11 +208,38 @@ def _figure_compare(doc: dict[str, Any]) -> Figure:
     return fig
 
 
+def _figure_latency_throughput(doc: dict[str, Any]) -> Figure:
+    from matplotlib.figure import Figure
+
+    names = [doc["baseline"], doc["arch"]]
+    totals = [doc["baseline_total"], doc["design_total"]]
+    fig = Figure(figsize=(8.0, 4.0), layout="constrained")
+    axes = fig.subplots(1, 2)
+    panels = (("latency_s", "latency of the first input (s)", "tab:purple",
+               f"{_num_ratio(doc['latency_speedup'])} lower"),
+              ("throughput_per_s", "throughput (inputs / s)", "tab:green",
+               f"{_num_ratio(doc['throughput_ratio'])}"))
+    for ax, (key, label, color, ratio) in zip(axes, panels, strict=True):
+        ax.bar(range(2), _finite(t[key] for t in totals), color=color)
+        ax.set_xticks(range(2), names)
+        ax.set_ylabel(label)
+        ax.set_title(f"{doc['arch']}: {ratio}", fontsize=10)
+    fig.suptitle(f"batch {doc['batch']}: latency and throughput\n{_subtitle(doc)}", fontsize=9)
+    return fig
+
+
+def _num_ratio(v: float | None) -> str:
+    return f"{v:.2f}×" if v is not None else "n/a"
+
+
 def plot_compare(doc: dict[str, Any], out_dir: str | Path,
                  formats: Sequence[str] = DEFAULT_FORMATS) -> list[Path]:
     """Per-layer speedup and energy efficiency of a `compare()` document, network values
-    as dashed lines: ``compare``."""
-    return _save({"compare": _figure_compare(doc)}, out_dir, formats)
+    as dashed lines: ``compare``; the two designs' latency and throughput:
+    ``compare_latency_throughput``."""
+    return _save({"compare": _figure_compare(doc),
+                  "compare_latency_throughput": _figure_latency_throughput(doc)},
+                 out_dir, formats)
 
 
 # ---------------------------------------------------------------- timeline

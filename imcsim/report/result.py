@@ -61,10 +61,33 @@ class RunResult:
     lanes_total: int  # lanes of all compute units
     details: dict[str, Any] = field(default_factory=dict)  # what only this kind has
     record: Any = field(default=None, repr=False)  # engine JobRecord (not serialised)
+    batch: int = 1  # inputs in the run
+    # layers as pipeline stages over the batch (imcsim.pipeline): its summary, and the
+    # Schedule itself (not serialised); None: layers one after another
+    pipeline: dict[str, Any] | None = None
+    schedule: Any = field(default=None, repr=False)
 
     @property
     def cycles(self) -> int:
+        if self.schedule is not None:
+            return int(self.schedule.cycles)
         return sum(layer.cycles for layer in self.layers)
+
+    @property
+    def latency_s(self) -> float:
+        """The first input's: its end in a pipeline; layer by layer, the end of the run
+        (every input's outputs leave the last layer together)."""
+        if self.schedule is not None:
+            return self.schedule.latency_cycles / self.frequency_hz
+        return self.time_s
+
+    @property
+    def throughput_per_s(self) -> float:
+        """Inputs per second at steady state: one per pipeline interval, or the batch over
+        the run's time."""
+        if self.schedule is not None:
+            return self.frequency_hz / self.schedule.interval_cycles
+        return self.batch / self.time_s if self.time_s else 0.0
 
     @property
     def time_s(self) -> float:
@@ -115,9 +138,13 @@ class RunResult:
                 "cycles": self.cycles, "time_s": self.time_s, "energy_j": self.energy_j,
                 "power_w": self.power_w, "area_mm2": self.area_mm2, "macs": self.macs,
                 "utilisation": self.utilisation,
+                "batch": self.batch, "latency_s": self.latency_s,
+                "throughput_per_s": self.throughput_per_s,
+                "energy_per_input_j": self.energy_j / self.batch,
                 "energy_breakdown_j": self.energy_breakdown_j,
                 "area_breakdown_mm2": dict(self.area_breakdown_mm2),
                 "details": self.details,
             },
             "layers": [layer.to_dict() for layer in self.layers],
+            **({"pipeline": self.pipeline} if self.pipeline is not None else {}),
         }

@@ -60,6 +60,7 @@ def run_text(res: RunResult, kind_lines: list[str] | None = None) -> str:
                      + ", ".join(f"{k} {v:.3f}" for k, v in a.items()) + ")")
     else:
         lines.append("area: not modelled for this kind of design")
+    lines += batch_lines(res)
     lines += kind_lines or []
     for key, value in res.details.items():
         if not _scalar(value):
@@ -67,6 +68,25 @@ def run_text(res: RunResult, kind_lines: list[str] | None = None) -> str:
         lines.append(f"{key.replace('_', ' ')}: {value:.4g}" if isinstance(value, float)
                      else f"{key.replace('_', ' ')}: {value}")
     return "\n".join(lines)
+
+
+def batch_lines(res: RunResult) -> list[str]:
+    """Batch, latency and throughput; the pipeline's stages where layers overlap."""
+    lines = [f"batch {res.batch}: latency {si(res.latency_s, 's')} (the first input's), "
+             f"throughput {res.throughput_per_s:,.4g} inputs/s, energy per input "
+             f"{si(res.energy_j / res.batch, 'J')}"]
+    p = res.pipeline
+    if p is None:
+        if res.batch > 1:
+            lines.append("layers run one after another, the batch's inputs side by side")
+        return lines
+    lines.append(
+        f"pipeline: {len(p['stages'])} stages, one input per {p['interval_cycles']:,.0f} "
+        f"cycles (bound by {p['bound_by']}); slowest stage {p['bottleneck']}; "
+        f"inter-stage buffers {p['inter_stage_buffer_kib']:,.1f} KiB "
+        f"({p['stages'][0].get('buffer_inputs', 0)} inputs each); "
+        f"stalled on full buffers {p['blocked_cycles']:,} stage-cycles")
+    return lines
 
 
 def compare_text(cmp: dict[str, Any], kind_lines: list[str] | None = None) -> str:
@@ -82,10 +102,19 @@ def compare_text(cmp: dict[str, Any], kind_lines: list[str] | None = None) -> st
         f"network: speedup {cmp['speedup']:.2f}x, energy efficiency "
         f"{cmp['energy_efficiency']:.2f}x, power efficiency {cmp['power_efficiency']:.2f}x, "
         "area efficiency " + (f"{area:.2f}x" if area is not None else "n/a"),
+        f"batch {cmp['batch']}: latency {si(cmp['baseline_total']['latency_s'], 's')} -> "
+        f"{si(cmp['design_total']['latency_s'], 's')} ({_ratio(cmp['latency_speedup'])} "
+        f"faster), throughput {cmp['baseline_total']['throughput_per_s']:,.4g} -> "
+        f"{cmp['design_total']['throughput_per_s']:,.4g} inputs/s "
+        f"({_ratio(cmp['throughput_ratio'])})",
     ]
     lines += kind_lines or []
     return "\n".join(lines)
 
+
+
+def _ratio(v: float | None) -> str:
+    return f"{v:.2f}x" if v is not None else "n/a"
 
 
 def _num(v: float) -> str:

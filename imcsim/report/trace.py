@@ -211,6 +211,37 @@ def build_trace(record: Any, frequency_hz: float, max_events_per_track: int = 20
     }
 
 
+def build_pipeline_trace(schedule: Any, stage_names: Sequence[str],
+                         frequency_hz: float) -> dict[str, Any]:
+    """The trace of a pipelined batch (`imcsim.pipeline.Schedule`): process ``pipeline``
+    with one thread per stage (a layer), one complete event per input on each stage
+    (``args``: the input, exact start and end cycles, and the cycles the stage waited
+    for a slot of its output buffer before it, ``blocked_cycles``)."""
+    if not frequency_hz > 0:
+        raise UsageError(f"frequency must be positive, got {frequency_hz}", key="frequency_hz")
+    scale = 1e6 / frequency_hz
+    pid = 1
+    events: list[dict[str, Any]] = [
+        {"name": "process_name", "ph": "M", "pid": pid, "args": {"name": "pipeline"}},
+        {"name": "process_sort_index", "ph": "M", "pid": pid, "args": {"sort_index": pid}}]
+    for tid, name in enumerate(stage_names):
+        events.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
+                       "args": {"name": name}})
+        events.append({"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid,
+                       "args": {"sort_index": tid}})
+    for tid, name in enumerate(stage_names):
+        for i in range(schedule.inputs):
+            start, end = int(schedule.start[tid, i]), int(schedule.end[tid, i])
+            events.append({"name": f"input {i}", "cat": "stage", "ph": "X", "pid": pid,
+                           "tid": tid, "ts": _us(start, scale), "dur": _us(end - start, scale),
+                           "args": {"stage": name, "input": i, "start_cycle": start,
+                                    "end_cycle": end, "busy_cycles": end - start}})
+    return {"traceEvents": events, "displayTimeUnit": "ns",
+            "otherData": {"generator": "imcsim", "frequency_hz": frequency_hz,
+                          "time_unit": "us = cycles / frequency_hz * 1e6; exact cycles in args",
+                          "pipeline": {"stages": len(stage_names), "inputs": schedule.inputs}}}
+
+
 def dumps_trace(doc: dict[str, Any]) -> str:
     """Compact JSON, one trace event per line (diffable, deterministic)."""
     def compact(value: Any) -> str:
@@ -225,11 +256,16 @@ def dumps_trace(doc: dict[str, Any]) -> str:
 def write_trace(path: str | Path, record: Any, frequency_hz: float,
                 max_events_per_track: int = 20000,
                 layer_names: Sequence[str] | None = None,
-                sink: dict[Path, bytes] | None = None) -> Path:
-    """Write the Chrome/Perfetto trace of `record` to `path` atomically (or add it to
-    `sink`, for the caller to write with the rest of its output set); the path."""
+                sink: dict[Path, bytes] | None = None, schedule: Any = None) -> Path:
+    """Write the Chrome/Perfetto trace of `record` (of the pipelined `schedule` when
+    given: stages as tracks, inputs as slices) to `path` atomically (or add it to `sink`,
+    for the caller to write with the rest of its output set); the path."""
     path = check_file_target(path, UsageError, "trace")
-    text = dumps_trace(build_trace(record, frequency_hz, max_events_per_track, layer_names))
+    if schedule is not None:
+        doc = build_pipeline_trace(schedule, layer_names or [], frequency_hz)
+    else:
+        doc = build_trace(record, frequency_hz, max_events_per_track, layer_names)
+    text = dumps_trace(doc)
     write_or_collect({path: text.encode("utf-8")}, sink, UsageError)
     return path
 

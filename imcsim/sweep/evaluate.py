@@ -23,8 +23,9 @@ from imcsim.sweep.spec import Point, canonical_json
 if TYPE_CHECKING:
     from imcsim.workload.layer import Network
 
-DESCRIPTOR_COLUMNS = ("point", "design", "net", "sparsity", "seed")
-METRIC_COLUMNS = ("cycles", "time_s", "energy_j", "power_w", "area_mm2", "utilisation")
+DESCRIPTOR_COLUMNS = ("point", "design", "net", "sparsity", "seed", "batch")
+METRIC_COLUMNS = ("cycles", "time_s", "energy_j", "power_w", "area_mm2", "utilisation",
+                  "latency_s", "throughput_per_s", "energy_per_input_j")
 RATIO_COLUMNS = ("baseline", "speedup", "energy_efficiency", "power_efficiency")
 
 
@@ -36,10 +37,11 @@ def _network(name: str, sparsity: float | None, seed: int) -> Network:
 
 
 @lru_cache(maxsize=256)
-def _metrics(arch: Arch, net: str, sparsity: float | None, seed: int) -> dict[str, Any]:
+def _metrics(arch: Arch, net: str, sparsity: float | None, seed: int,
+             batch: int = 1) -> dict[str, Any]:
     from imcsim.app import run  # the Python API, as the command line uses it
 
-    totals = run(arch, _network(net, sparsity, seed)).totals
+    totals = run(arch, _network(net, sparsity, seed), batch=batch).totals
     return {key: totals[key] for key in METRIC_COLUMNS}
 
 
@@ -53,14 +55,15 @@ def evaluate(point: Point) -> dict[str, Any]:
     """The flat result row of `point`: descriptors, swept values, metrics, ratios."""
     from imcsim.comparison import ratios
 
-    design = _metrics(point.arch, point.net, point.sparsity, point.seed)
+    design = _metrics(point.arch, point.net, point.sparsity, point.seed, point.batch)
     row: dict[str, Any] = {"point": point.id, "design": point.design, "net": point.net,
-                           "sparsity": point.sparsity, "seed": point.seed}
+                           "sparsity": point.sparsity, "seed": point.seed,
+                           "batch": point.batch}
     row.update(point.columns)
     row.update(design)
     row.update(dict.fromkeys(RATIO_COLUMNS))
     if point.baseline is not None:
-        base = _metrics(point.baseline, point.net, point.sparsity, point.seed)
+        base = _metrics(point.baseline, point.net, point.sparsity, point.seed, point.batch)
         row["baseline"] = point.baseline_name
         row.update(ratios(base["time_s"], design["time_s"], base["energy_j"],
                           design["energy_j"]))

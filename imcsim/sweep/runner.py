@@ -54,18 +54,19 @@ def _rows(backend: Backend, points: list[Point]
 
 def run_sweep(spec_path: str | Path, out_dir: str | Path, workers: int | None = None,
               dask: str | None = None, progress: bool = True, *, limit: int | None = None,
-              connect_timeout: float = 10.0, plots: bool = True) -> Path:
+              connect_timeout: float = 10.0, plots: bool = True, batch: int = 1) -> Path:
     """Run the sweep at `spec_path` into `out_dir`; returns the path of sweep.csv.
 
     workers: processes (default os.cpu_count(); 1 runs inline; with dask="local", the
     cluster's workers). dask: None, "local" (a LocalCluster) or a scheduler address
     ("tcp://HOST:PORT", reached within `connect_timeout` seconds or UsageError).
     limit: evaluate at most this many of the points left, then stop (the CSV then holds
-    the points done so far). Raises ImcsimError on a bad spec or argument before
+    the points done so far). batch: inputs per run of the points that do not sweep it.
+    Raises ImcsimError on a bad spec or argument before
     anything is written. Worker processes start with forkserver (else spawn): a script
     calling this with workers > 1 needs the usual `if __name__ == "__main__":` guard.
     """
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, batch)
     workers = check_workers(workers)
     dask = check_dask(dask)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)

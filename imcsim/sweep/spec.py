@@ -6,7 +6,7 @@
     baseline: ParaPIM              # optional: a design name (ratio columns are against it)
     networks: [resnet18]           # zoo names
     grid:                          # or `points:`, a list of dicts with the same axes
-      sparsity: [0.5, 0.8]         # axes: design, net, sparsity, seed, or a dotted arch key
+      sparsity: [0.5, 0.8]         # axes: design, net, sparsity, seed, batch, or a dotted arch key
       chip.rows: [256, 512]
 
 Every point runs each design (unless it names a `design`) on each network (unless it
@@ -37,12 +37,13 @@ from typing import Any
 from imcsim.arch import Arch, load_arch
 from imcsim.errors import ConfigError, ImcsimError
 from imcsim.shipped import resolve_design
+from imcsim.workload.layer import MAX_BATCH, check_batch
 
 MAX_POINTS = 100_000  # a sweep's points: each is at least one simulation
 TOP_KEYS = ("description", "designs", "baseline", "networks", "grid", "points")
 DESIGN_KEYS = ("name", "arch", "overrides")
 BASELINE_KEYS = ("design", "apply_sweep_overrides")
-AXES = ("design", "net", "sparsity", "seed")  # every other axis is a dotted arch key
+AXES = ("design", "net", "sparsity", "seed", "batch")  # any other axis: a dotted arch key
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,11 @@ class Point:
     baseline_name: str | None
     baseline: Arch | None
     config: str  # digest of every input of the result (effective archs, net, sparsity, seed)
+    batch: int = 1  # inputs per run
 
     def describe(self) -> str:
         parts = [self.design, self.net, f"sparsity={self.sparsity}", f"seed={self.seed}"]
+        parts += [f"batch={self.batch}"] if self.batch != 1 else []
         parts += [f"{k}={v}" for k, v in self.overrides]
         return ", ".join(parts)
 
@@ -216,6 +219,12 @@ def _check_axis_value(axis: str, value: Any, names: dict[str, tuple[str, ...]], 
         if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
             raise _err(f"seed must be a non-negative integer, got {value!r}", source, key)
         return int(value)
+    if axis == "batch":
+        if isinstance(value, bool) or not isinstance(value, Integral) \
+                or not 1 <= int(value) <= MAX_BATCH:
+            raise _err(f"batch must be an integer in [1, {MAX_BATCH}], got {value!r}", source,
+                       key)
+        return int(value)
     if axis in names:
         if value not in names[axis]:
             raise _err(f"unknown {axis} {value!r} (known: {', '.join(names[axis])})", source,
@@ -337,7 +346,7 @@ class _Archs:
 
 
 def _expand(where: str, assignment: Assignment, spec: SweepSpec, follow: bool,
-            archs: _Archs) -> list[Point]:
+            archs: _Archs, batch: int = 1) -> list[Point]:
     """The points of one assignment: each of its designs on each of its networks."""
     swept = {k: v for k, v in assignment.items() if k not in AXES}
     designs = ([assignment["design"][0]] if "design" in assignment
@@ -351,6 +360,9 @@ def _expand(where: str, assignment: Assignment, spec: SweepSpec, follow: bool,
                    "networks")
     sparsity = assignment.get("sparsity", (None, ""))[0]
     seed = assignment.get("seed", (0, ""))[0]
+    batch = assignment.get("batch", (batch, ""))[0]
+    # batch 1 leaves the digests as they were before batches (journals stay valid)
+    batched = {"batch": batch} if batch != 1 else {}
     out = []
     for name, net in itertools.product(designs, nets):
         arch, arch_id = archs.get(name, swept)
@@ -358,19 +370,22 @@ def _expand(where: str, assignment: Assignment, spec: SweepSpec, follow: bool,
                          else (None, None))
         canon = {k: get_dotted(arch, k) for k in swept}
         pid = digest({"design": name, "net": net, "sparsity": sparsity, "seed": seed,
-                      "overrides": canon})
+                      "overrides": canon, **batched})
         config = digest({"arch": arch_id, "baseline": base_id, "net": net,
-                         "sparsity": sparsity, "seed": seed}, 32)
+                         "sparsity": sparsity, "seed": seed, **batched}, 32)
         out.append(Point(index=-1, id=pid, design=name, net=net, sparsity=sparsity,
                          seed=seed, overrides=tuple(canon.items()), columns=(), arch=arch,
-                         baseline_name=spec.baseline, baseline=base, config=config))
+                         baseline_name=spec.baseline, baseline=base, config=config,
+                         batch=batch))
     return out
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read, validate and expand the sweep spec at `path` (ConfigError on any problem)."""
+def load_spec(path: str | Path, batch: int = 1) -> SweepSpec:
+    """Read, validate and expand the sweep spec at `path` (ConfigError on any problem);
+    `batch`: the inputs per run of points that do not sweep it."""
     from imcsim.workload.zoo import ZOO
 
+    check_batch(batch)
     path = Path(path)
     source = str(path)
     raw = _read(path)
@@ -387,7 +402,7 @@ def load_spec(path: str | Path) -> SweepSpec:
     points: list[Point] = []
     seen: dict[str, Point] = {}
     for where, assignment in _assignments(raw, names, networks, source):
-        for p in _expand(where, assignment, spec, follow, archs):
+        for p in _expand(where, assignment, spec, follow, archs, batch):
             if p.id in seen:
                 raise _err(f"duplicate point ({p.describe()}) also at #{seen[p.id].index}",
                            source, where)

@@ -7,15 +7,26 @@ graph, infer shapes and lower it to this list.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
+MAX_BATCH = 4096  # inputs per run
+
+
+def check_batch(batch: int) -> None:
+    """A batch is 1 .. MAX_BATCH inputs (UsageError naming `batch` otherwise)."""
+    from imcsim.errors import UsageError
+
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
+        raise UsageError(f"must be an integer in [1, {MAX_BATCH}], got {batch!r}", key="batch")
+
 
 @dataclass(frozen=True)
 class ComputeLayer:
-    """One weight layer (convolution or fully connected), batch 1.
+    """One weight layer (convolution or fully connected), over `batch` inputs.
 
     `weights` holds quantized integer levels (int8), shape (out_channels, in_channels //
     groups, kernel_h, kernel_w); for ternary layers the values are in {-1, 0, +1}. `scale`
@@ -42,6 +53,7 @@ class ComputeLayer:
     has_bias: bool = False  # a bias add follows (own bias or a folded BatchNormalization)
     op: str = ""  # source graph op: "Conv", "Gemm" or "MatMul"
     weight_name: str = ""  # initializer the weights come from (shared weights share it)
+    batch: int = 1  # inputs processed together: their output pixels side by side
 
     @property
     def fan_in(self) -> int:
@@ -50,7 +62,9 @@ class ComputeLayer:
 
     @property
     def out_pixels(self) -> int:
-        return self.out_hw[0] * self.out_hw[1]
+        """Output positions over the batch (batch x out_h x out_w): what a mapping spreads
+        over its lanes; the weights are the same for every one."""
+        return self.batch * self.out_hw[0] * self.out_hw[1]
 
     @property
     def macs(self) -> int:
@@ -85,3 +99,14 @@ class Network:
     @property
     def total_macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
+
+    @property
+    def batch(self) -> int:
+        return self.layers[0].batch if self.layers else 1
+
+    def batched(self, batch: int) -> Network:
+        """The same network over `batch` inputs at once (every layer's output positions
+        times `batch`)."""
+        check_batch(batch)
+        layers = tuple(dataclasses.replace(layer, batch=batch) for layer in self.layers)
+        return dataclasses.replace(self, layers=layers)

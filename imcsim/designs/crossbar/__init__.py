@@ -27,6 +27,11 @@ class CrossbarKind(DesignKind):
 
         return plan_network(arch, net)
 
+    def stage_activation_bits(self, arch: CrossbarArch, single: Any) -> int | None:
+        """Resident weights (every layer keeps its tiles): layers pipeline, passing
+        input_bits activations."""
+        return arch.crossbar.input_bits if single.details.get("resident") else None
+
     def accuracy_hook(self, arch: CrossbarArch, rng: np.random.Generator,
                       options: HookOptions) -> tuple[Any, str]:
         from imcsim.designs.crossbar.accuracy import analog_hook
