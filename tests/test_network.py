@@ -68,7 +68,7 @@ def law(fat, parapim):
     """Speedup and energy efficiency against sparsity, under the published mappings (one
     pixel per column) and the default search (channels side by side too)."""
     out = {}
-    for s in (0.0, 0.45, 0.5, 0.7, 0.9):
+    for s in (0.0, 0.5, 0.7, 0.9):
         net = load_network("resnet18", sparsity=s, seed=3)
         out[s, "pixel"] = compare(simulate(pixel_mapping(fat), net),
                                   simulate(pixel_mapping(parapim), net))
@@ -86,7 +86,7 @@ def test_the_published_law_within_15_percent(sparsity, law):
                                                                     rel=0.15)
 
 
-@pytest.mark.parametrize("sparsity", [0.45, 0.7, 0.9])
+@pytest.mark.parametrize("sparsity", [0.5, 0.7, 0.9])
 def test_the_law_holds_at_other_sparsities(sparsity, law):
     """speedup ~ SA speedup / (1 - s) and energy efficiency ~ SA energy ratio / (1 - s):
     zero skipping times the SA gain, less FAT's fixed data-movement overheads, which grow

@@ -215,7 +215,7 @@ def test_output_is_byte_identical_across_runs(run_doc, compare_doc, tmp_path):
 
 def test_formats_subset_and_unknown_format(run_doc, tmp_path):
     paths = plots.plot_compare(_compare_like(run_doc), tmp_path, formats=("svg",))
-    assert [p.name for p in paths] == ["compare.svg"]
+    assert [p.name for p in paths] == ["compare.svg", "compare_latency_throughput.svg"]
     with pytest.raises(UsageError, match="plot format"):
         plots.plot_run(run_doc, tmp_path, formats=("pdf", "exe"))
     assert not list(tmp_path.glob("run_*"))  # nothing written when a format is refused
@@ -229,8 +229,11 @@ def _compare_like(run_doc):
     """A tiny compare document (design equal to the baseline: every ratio 1)."""
     layers = [{"name": la["name"], "speedup": 1.0, "energy_efficiency": 1.0}
               for la in run_doc["layers"][:3]]
+    total = {key: run_doc["total"][key] for key in ("latency_s", "throughput_per_s")}
     return {"arch": "A", "baseline": "B", "net": run_doc["net"], "quantizer": "q",
-            "speedup": 1.0, "energy_efficiency": 1.0, "layers": layers}
+            "speedup": 1.0, "energy_efficiency": 1.0, "layers": layers, "batch": 1,
+            "latency_speedup": 1.0, "throughput_ratio": 1.0, "design_total": total,
+            "baseline_total": total}
 
 
 def test_out_dir_that_is_a_file_is_refused(run_doc, tmp_path):

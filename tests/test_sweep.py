@@ -110,6 +110,21 @@ def test_design_and_net_axes(tmp_path):
         ("FAT", "resnet20", 0, None), ("FAT", "resnet20", 1, None)]
 
 
+def test_batch_axis_and_default(tmp_path):
+    """`batch` is an axis; points that do not sweep it take the run's default, and a
+    batch of 1 keeps the ids it had before batches existed."""
+    spec = load_spec(write_spec(tmp_path / "b.yaml", grid={"batch": [1, 4]}))
+    assert [p.batch for p in spec.points] == [1, 4, 1, 4]
+    plain = load_spec(write_spec(tmp_path / "p.yaml"))
+    eight = load_spec(write_spec(tmp_path / "p.yaml"), batch=8)
+    assert {p.batch for p in eight.points} == {8}
+    assert not {p.id for p in plain.points} & {p.id for p in eight.points}
+    first = plain.points[0]  # batch 1: the id is the digest of what it was before batches
+    assert first.id == digest({"design": first.design, "net": first.net,
+                               "sparsity": first.sparsity, "seed": first.seed,
+                               "overrides": {}})
+
+
 def test_relative_arch_path_from_spec_dir(tmp_path):
     shipped = ROOT / "workloads" / "sweeps" / "fat_sparsity.yaml"
     spec = load_spec(shipped)
@@ -154,6 +169,7 @@ def test_shipped_assumption_sweep_changes_one_parameter_per_point():
     ({"grid": {"net": ["resnet20"]}}, "grid.net", "networks is given too"),
     ({"networks": None}, "networks", "missing"),
     ({"grid": {"design": ["FAT", "Fat"]}}, "grid.design[1]", "unknown design"),
+    ({"grid": {"batch": [2, 0]}}, "grid.batch[1]", "batch must be an integer"),
 ])
 def test_validation_names_file_and_key(tmp_path, changes, key, words):
     spec = write_spec(tmp_path / "bad.yaml", **changes)
