@@ -79,6 +79,13 @@ class ComputeLayer:
         """Nonzero stored weights (counted once)."""
         return int(np.count_nonzero(self.weights))
 
+    @cached_property
+    def sign_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per output channel: its positive and its negative weights (counted once)."""
+        w = self.weights.reshape(self.out_channels, -1)
+        return (np.count_nonzero(w > 0, axis=1).astype(np.int64),
+                np.count_nonzero(w < 0, axis=1).astype(np.int64))
+
     @property
     def weight_sparsity(self) -> float:
         """Fraction of zero weights."""

@@ -80,7 +80,7 @@ class Mapping:
     gather_channels: bool = True
     # candidates (best by the closed-form estimate) the search then costs exactly and
     # times on the engine, keeping the best by the objective
-    exact_candidates: int = positive(default=8, at_most=4096)
+    exact_candidates: int = positive(default=3, at_most=4096)
 
 
 @dataclass(frozen=True, kw_only=True)

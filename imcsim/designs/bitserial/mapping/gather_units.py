@@ -47,19 +47,17 @@ def is_added(weights: np.ndarray, sparse: bool) -> np.ndarray:
     return weights > 0 if sparse else weights >= 0
 
 
-def channel_counts(weights: np.ndarray, sparse: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per output channel: the positions it adds and those it subtracts."""
-    w = weights.reshape(weights.shape[0], -1)
-    minus = np.count_nonzero(w < 0, axis=1)
-    plus = np.count_nonzero(is_added(w, sparse), axis=1)
-    return plus.astype(np.int64), minus.astype(np.int64)
+def channel_counts(layer: ComputeLayer, sparse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per output channel: the positions it adds (`is_added`) and those it subtracts."""
+    positive, negative = layer.sign_counts
+    return (positive if sparse else layer.fan_in - negative), negative
 
 
 def order_units(layer: ComputeLayer, tiles: int, split: int, per_pass: int, sparse: bool,
                 balance: bool) -> GatherUnits:
     """Every (tile, channel, part) unit, heaviest first when `balance` (ties: tile,
     channel, part), else in (tile, channel, part) order."""
-    plus_o, minus_o = channel_counts(layer.weights, sparse)
+    plus_o, minus_o = channel_counts(layer, sparse)
     cout = len(plus_o)
     t, o, k = (a.ravel() for a in np.meshgrid(np.arange(tiles), np.arange(cout),
                                               np.arange(split), indexing="ij"))
