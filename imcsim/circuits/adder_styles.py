@@ -59,6 +59,17 @@ class AdderStyle:
         (operand zero-extended to len(acc) rows); checks and uses `carry_row`."""
         raise NotImplementedError
 
+    def and_program(self, a_rows: list[int], b_row: int, t_rows: list[int],
+                    zero_row: int) -> Program:
+        """t_i := a_i AND b, bit by bit: the carry of a full add of (a_i, b, 0) is
+        maj(a_i, b, 0) = a_i AND b, written from the sense amplifier (rows checked by the
+        caller)."""
+        raise NotImplementedError
+
+    def and_counts(self, m: int) -> dict[str, int]:
+        """Closed-form primitive counts of `and_program` over m bits."""
+        raise NotImplementedError
+
     def counts(self, n: int) -> dict[str, int]:
         """Closed-form primitive counts of an n-bit add/subtract (every key, zeros included)."""
         if n < 1:
@@ -104,6 +115,16 @@ class ParaPimAdder(AdderStyle):
     def _counts(self, n: int) -> dict[str, int]:
         return full_counts(activate=n, row_opens=3 * n, sense=n, write=2 * n + 1)
 
+    def and_program(self, a_rows: list[int], b_row: int, t_rows: list[int],
+                    zero_row: int) -> Program:
+        prog: Program = []
+        for a, t in zip(a_rows, t_rows, strict=True):
+            prog += [activate(a, b_row, zero_row), sense(SenseFn.FA3), write(t, Source.CARRY)]
+        return prog
+
+    def and_counts(self, m: int) -> dict[str, int]:
+        return full_counts(activate=m, row_opens=3 * m, sense=m, write=m)
+
 
 @ADDER_STYLES.register
 class FatAdder(AdderStyle):
@@ -130,6 +151,16 @@ class FatAdder(AdderStyle):
 
     def _counts(self, n: int) -> dict[str, int]:
         return full_counts(activate=n, row_opens=2 * n, sense=n, latch=n + 1, write=n)
+
+    def and_program(self, a_rows: list[int], b_row: int, t_rows: list[int],
+                    zero_row: int) -> Program:
+        prog: Program = [set_latch(0)]  # the latch is the third input: 0
+        for a, t in zip(a_rows, t_rows, strict=True):
+            prog += [activate(a, b_row), sense(SenseFn.FA_LATCHED), write(t, Source.CARRY)]
+        return prog
+
+    def and_counts(self, m: int) -> dict[str, int]:
+        return full_counts(activate=m, row_opens=2 * m, sense=m, latch=1, write=m)
 
 
 def adder_style(style: str | AdderStyle) -> AdderStyle:
