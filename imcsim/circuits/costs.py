@@ -89,14 +89,18 @@ class SubarrayOpCosts:
     reserved_rows: int  # AdderStyle.reserved_rows: two constant-zero rows + its carry rows
 
     @classmethod
-    def build(cls, prim: PrimitiveCosts, style: str, n: int) -> SubarrayOpCosts:
-        """The operations of adder `style` with n-bit accumulators, costed by `prim`."""
+    def build(cls, prim: PrimitiveCosts, style: str, n: int,
+              load_write_pj: float | None = None) -> SubarrayOpCosts:
+        """The operations of adder `style` with n-bit accumulators, costed by `prim`;
+        a row of external data written at `load_write_pj` per bit when given."""
         adder = adder_style(style)
+        load = prim if load_write_pj is None else PrimitiveCosts(
+            prim.cycles, {**prim.energy_pj, "write": load_write_pj})
         return cls(
             style=adder.name,
             acc_bits=n,
             add=prim.cost(adder.counts(n)),
-            load_row=prim.cost(mp.load_counts(1)),
+            load_row=load.cost(mp.load_counts(1)),
             reset_row=prim.cost(mp.reset_counts(1)),
             readout_row=prim.cost(mp.readout_counts(1)),
             reserved_rows=adder.reserved_rows,

@@ -125,7 +125,8 @@ def _num(v: float) -> str:
 def validate_text(checks: list[dict[str, Any]]) -> str:
     rows = [[c["name"], _num(c["published"]), _num(c["simulated"]),
              f"{c['tolerance']:.0%}" if c["tolerance"] else "exact",
-             "calibrated" if c["calibrated"] else "emergent",
+             "calibrated" if c["calibrated"] else "explained" if "ablation" in c
+             else "emergent",
              "PASS" if c["pass"] else "FAIL"] for c in checks]
     n_fail = sum(not c["pass"] for c in checks)
     notes = [f"{c['name']}: checked under the ablation {c['ablation']['name']}; the full "

@@ -27,7 +27,8 @@ def primitive_costs(arch: BitSerialArch) -> PrimitiveCosts:
 def subarray_op_costs(arch: BitSerialArch) -> SubarrayOpCosts:
     """The costs of the operations the mappings are made of, for `arch`."""
     return SubarrayOpCosts.build(primitive_costs(arch), arch.sense_amp.kind,
-                                 arch.datatypes.accumulator_bits)
+                                 arch.datatypes.accumulator_bits,
+                                 arch.technology.load_write_energy_pj_per_bit)
 
 
 def static_power_w(arch: BitSerialArch) -> float:

@@ -35,6 +35,9 @@ class Technology:
     write_ns: float = positive()  # write one row
     open_energy_pj_per_cell: float = non_negative()  # per opened cell per activation
     write_energy_pj_per_bit: float = non_negative()
+    # writing external data (activation bits, partial sums) into a row; default: as any
+    # write. Its own key so that an accounting without activation loading is an override
+    load_write_energy_pj_per_bit: float | None = non_negative(default=None)
     cell_area_um2: float = positive()
     array_periphery_area_factor: float = non_negative(default=0.0)  # decoders, drivers
     leakage_w_per_subarray: float = non_negative(default=0.0)
