@@ -49,9 +49,36 @@ def _check(spec: dict[str, Any], simulated: float, source: str,
 
 def _compare_with(design: Path, baseline: Path, net: Any,
                   overrides: dict[str, Any] | None) -> dict[str, Any]:
-    from imcsim.arch.loader import load_arch
+    from imcsim.arch import load_arch
 
     return compare_designs(load_arch(design, overrides), load_arch(baseline, overrides), net)
+
+
+def _comparison_checks(group: dict[str, Any], design: Path, baseline: Path, seed: int
+                       ) -> list[dict[str, Any]]:
+    """The checks of a design-against-baseline group, at its sparsity or, for laws
+    (a check with `law` instead of `published`: law / (1 - s)), at each of its
+    sparsities. An ablated check compares again under the ablation's overrides."""
+    checks = []
+    for sparsity in group.get("sparsities", [group.get("sparsity")]):
+        net = load_network(group["network"], sparsity=sparsity, seed=seed)
+        full_cmp = compare_designs(design, baseline, net)
+        ablated: dict[str, dict[str, Any]] = {}
+        for spec in group["checks"]:
+            if "law" in spec:
+                spec = {**spec, "name": f"{spec['name']}, {sparsity:.0%} sparsity",
+                        "published": float(spec["law"]) / (1 - sparsity)}
+            full = _lookup(full_cmp, spec["key"])
+            if "ablation" not in spec:
+                checks.append(_check(spec, full, group["source"]))
+                continue
+            overrides = spec["ablation"]["overrides"]
+            key = repr(sorted(overrides.items()))
+            if key not in ablated:
+                ablated[key] = _compare_with(design, baseline, net, overrides)
+            checks.append(_check(spec, _lookup(ablated[key], spec["key"]), group["source"],
+                                 full))
+    return checks
 
 
 def validate(arch: str | Path = "fat", baseline: str | Path = "parapim",
@@ -62,18 +89,10 @@ def validate(arch: str | Path = "fat", baseline: str | Path = "parapim",
 
     design_file, baseline_file = resolve_design(arch), resolve_design(baseline)
     ref = published()
-    fat_ref = ref["fat_vs_parapim"]
-    net = load_network(fat_ref["network"], sparsity=fat_ref["sparsity"], seed=seed)
-    cmp = compare_designs(design_file, baseline_file, net)
     checks = []
-    for spec in fat_ref["checks"]:
-        full = _lookup(cmp, spec["key"])
-        if "ablation" in spec:
-            ablated = _compare_with(design_file, baseline_file, net,
-                                    spec["ablation"]["overrides"])
-            checks.append(_check(spec, _lookup(ablated, spec["key"]), fat_ref["source"], full))
-        else:
-            checks.append(_check(spec, full, fat_ref["source"]))
+    for name in ("fat_vs_parapim", "fat_vs_parapim_laws"):
+        checks += _comparison_checks(ref[name], design_file, baseline_file, seed)
+    net = load_network(ref["fat_vs_parapim"]["network"], seed=seed)
     totals = {"total_macs": net.total_macs, "total_params": net.total_params}
     checks += [_check(spec, _lookup(totals, spec["key"]), ref["resnet18"]["source"])
                for spec in ref["resnet18"]["checks"]]
