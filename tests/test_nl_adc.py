@@ -140,3 +140,18 @@ def test_circuit_command_nl_adc():
     json.dumps(doc)
     assert doc["circuit"] == "nl-adc" and "codes" not in doc and "RMS" in text
     assert doc["ramp_cells"] == 32 and doc["bias_cells"] == 5
+
+
+@pytest.mark.parametrize("bits, representable", [(6, True), (7, False), (8, False)])
+def test_a_ramp_below_g_min_is_refused_not_clipped(nl, bits, representable):
+    """tanh over +-6: at 7-8 bits the flat tails' steps would need conductances under
+    G_min (clipped they gave 7-46 LSB errors silently); such a ramp is refused, naming the
+    key and the count; where it can be built, ideal devices are exact."""
+    p = dc.replace(_ideal(nl), function="tanh", domain_min=-6.0, domain_max=6.0, bits=bits)
+    if representable:
+        assert run_nl_adc(p, 0)["max_error_lsb"] == 0
+        return
+    with pytest.raises(ConfigError) as info:
+        run_nl_adc(p, 0)
+    assert info.value.key == "bits" and "cannot represent tanh" in str(info.value)
+    assert "g_min_us" in str(info.value)

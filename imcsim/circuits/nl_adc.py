@@ -15,7 +15,8 @@ piecewise-linear for tables).
 
 Ramp. Steps s_0 = t_1 - a, s_k = t_{k+1} - t_k, s_{2^N - 1} = b - t_{2^N - 1} (the last
 step closes the ramp at b), one memristor each, G_i = g_u s_i with g_u = G_max / max_i s_i
-(the largest step uses the full ON conductance; targets below G_min sit at G_min).
+(the largest step uses the full ON conductance; a ramp needing a step below G_min cannot
+represent the function at these bits and is refused with the step count, not clipped).
 Ramp current at counter step k: I_R,k = V_read sum_{i<=k} G_i.
 
 Comparison. The MAC column, offset by the bias cells, delivers
@@ -110,13 +111,28 @@ def ideal_codes(x, target: Target, bits: int) -> np.ndarray:
 
 
 def ramp_design(p: NlAdcParams, target: Target) -> tuple[np.ndarray, float]:
-    """Nominal ramp conductances G_0 .. G_{2^N - 1} (uS) and the scale g_u (uS per unit)."""
+    """Nominal ramp conductances G_0 .. G_{2^N - 1} (uS) and the scale g_u (uS per unit).
+
+    The largest step takes G_max; a step that would need less than G_min cannot be
+    programmed (it would sit at G_min and shift every later transition): such a ramp
+    cannot represent the function at these bits and is refused (ConfigError naming
+    `bits`), never clipped silently."""
     top = 2 ** p.bits - 1
     t = target.inverse((np.arange(1, top + 1) - 0.5) / top)
     edges = np.concatenate(([target.a], t, [target.b]))
     steps = np.diff(edges)
     g_u = p.device.g_max_us / steps.max()
-    return np.clip(steps * g_u, p.device.g_min_us, None), g_u
+    g = steps * g_u
+    short = int(np.count_nonzero(g < p.device.g_min_us))
+    if short:
+        raise ConfigError(
+            f"the ramp cannot represent {p.function} on [{p.domain_min:g}, "
+            f"{p.domain_max:g}] at {p.bits} bits: {short} of its {g.size} steps need less "
+            f"than g_min_us ({p.device.g_min_us:g} uS; the smallest needs {g.min():.3g} uS) "
+            f"when the largest takes g_max_us ({p.device.g_max_us:g} uS); use fewer bits, "
+            "a narrower domain or cells with a wider conductance window",
+            source=p.source or None, key="bits")
+    return g, g_u
 
 
 def _codes(m: np.ndarray, ramp: np.ndarray, v_read: float, offset_ua: float, top: int):
