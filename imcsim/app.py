@@ -175,11 +175,15 @@ class Result:
 
             write_run_outputs(out, self.document(), sink=sink)
         if plot is not None:
-            from imcsim.report.plots import plot_run, plot_utilisation_timeline
+            from imcsim.report.plots import plot_pipeline, plot_run, plot_utilisation_timeline
 
             plot_run(self.document(), plot, formats=formats, sink=sink)
-            plot_utilisation_timeline(self.result.record, self.result.frequency_hz, plot,
-                                      formats=formats, lanes=self.result.lanes, sink=sink)
+            if self.result.schedule is not None:  # the record is one input's: a Gantt instead
+                plot_pipeline(self.result.schedule, [la.name for la in self.result.layers],
+                              self.result.frequency_hz, plot, formats=formats, sink=sink)
+            else:
+                plot_utilisation_timeline(self.result.record, self.result.frequency_hz, plot,
+                                          formats=formats, lanes=self.result.lanes, sink=sink)
         return write_files(sink, UsageError)
 
 

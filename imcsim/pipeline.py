@@ -15,7 +15,9 @@ cycles per input. So, inputs i in order and stages l in order,
     end[l, i]   = start[l, i] + s_l
 
 (the same recurrences as the pipelined schedules of ISAAC, Shafiee et al., ISCA 2016,
-and NeuroSim's pipeline mode, at whole-input granularity). A stage waiting only for an
+and NeuroSim's pipeline mode, at whole-input granularity). Stages follow the network's
+layer order as a chain: a layer on a parallel branch (a residual downsample) waits for
+the layer listed before it, which can only lengthen the latency, not the interval. A stage waiting only for an
 output slot is *blocked* (stalled on a full buffer). The first input's latency is
 end[L - 1, 0]; the steady-state throughput is (N - 1) / (end[L - 1, N - 1] -
 end[L - 1, 0]), never above 1 / max_l s_l.

@@ -129,11 +129,15 @@ def test_digital_batch_runs_inputs_side_by_side(fat, resnet20):
 
 def test_batch_on_the_command_line(capsys, tmp_path):
     assert main(["run", "--arch", "pcm", "--net", "resnet20", "--batch", "4", "--format",
-                 "json", "--quiet", "--trace", str(tmp_path / "t.json")]) == 0
+                 "json", "--quiet", "--trace", str(tmp_path / "t.json"), "--plot",
+                 str(tmp_path / "plots"), "--plot-format", "svg"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["total"]["batch"] == 4 and "pipeline" in doc
     trace = json.loads((tmp_path / "t.json").read_text())
     slices = [e for e in trace["traceEvents"] if e.get("ph") == "X"]
     assert len(slices) == 4 * len(doc["layers"])  # a slice per input per stage
+    # the single-input record's timeline would mislead: the pipeline's Gantt instead
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "pipeline.svg", "run_cycles.svg", "run_energy.svg", "run_utilisation.svg"]
     assert main(["run", "--arch", "fat", "--net", "resnet20", "--batch", "0"]) == 2
     assert "batch" in capsys.readouterr().err

@@ -293,6 +293,40 @@ def plot_utilisation_timeline(record: Any, frequency_hz: float, out_dir: str | P
         record, frequency_hz, lanes, bins)}, out_dir, formats, sink)
 
 
+def _figure_pipeline(schedule: Any, stage_names: Sequence[str], frequency_hz: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    end = int(schedule.cycles)
+    scale, unit = _time_unit(end / frequency_hz)
+    to_time = scale / frequency_hz
+    n = len(stage_names)
+    fig = Figure(figsize=(12.0, max(3.0, 0.22 * n + 1.5)), layout="constrained")
+    ax = fig.subplots()
+    colors = ("tab:blue", "tab:orange")
+    for k in range(n):
+        spans = [(float(schedule.start[k, i]) * to_time,
+                  float(schedule.end[k, i] - schedule.start[k, i]) * to_time)
+                 for i in range(schedule.inputs)]
+        ax.broken_barh(spans, (k - 0.4, 0.8),
+                       facecolors=[colors[i % 2] for i in range(schedule.inputs)])
+    ax.set_yticks(range(n), stage_names, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, end * to_time if end else 1)
+    ax.set_xlabel(f"time ({unit}); inputs alternate in colour")
+    ax.set_title(f"Pipeline: {schedule.inputs} inputs through {n} stages, one per "
+                 f"{schedule.interval_cycles:,.0f} cycles")
+    return fig
+
+
+def plot_pipeline(schedule: Any, stage_names: Sequence[str], frequency_hz: float,
+                  out_dir: str | Path, formats: Sequence[str] = DEFAULT_FORMATS,
+                  sink: dict[Path, bytes] | None = None) -> list[Path]:
+    """A pipelined batch (`imcsim.pipeline.Schedule`): stages as rows, each input's time on
+    each stage as a bar: ``pipeline``."""
+    return _save({"pipeline": _figure_pipeline(schedule, stage_names, frequency_hz)},
+                 out_dir, formats, sink)
+
+
 # ---------------------------------------------------------------- sparsity sweep
 
 
