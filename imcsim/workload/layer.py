@@ -10,8 +10,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from imcsim.workload.op_kinds import OpWork
 
 MAX_BATCH = 4096  # inputs per run
 
@@ -102,10 +106,19 @@ class Network:
     input_shape: tuple[int, ...]  # first graph input without the batch dim: C, H, W for CNNs
     quantizer: str  # description of how the weights were quantized, with seed
     source: str  # zoo name or file path
+    # every other node's work (activation x activation matmuls, elementwise, reduction,
+    # data movement; one input), in node order: designs run only `layers` for now
+    other_ops: tuple[OpWork, ...] = ()
 
     @property
     def total_macs(self) -> int:
+        """MACs of the weight layers (what the designs run)."""
         return sum(layer.macs for layer in self.layers)
+
+    @property
+    def activation_macs(self) -> int:
+        """MACs of the Gemm/MatMul nodes between two activations (attention), one input."""
+        return sum(op.macs for op in self.other_ops if op.kind == "activation")
 
     @property
     def batch(self) -> int:

@@ -13,7 +13,9 @@ from imcsim.workload.builder import deferred_weights
 from imcsim.workload.graph import Graph, trainable_parameter_count
 from imcsim.workload.layer import ComputeLayer, Network
 from imcsim.workload.lower import Quantizer, lower
+from imcsim.workload.op_kinds import WEIGHT, graph_work
 from imcsim.workload.quantize import TWN_DELTA_FACTOR, ternarize_to_sparsity, ternarize_twn
+from imcsim.workload.shapes import infer_shapes
 from imcsim.workload.zoo import ZOO
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -111,6 +113,7 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
         graph = read_graph(source, int(seed))
     quantize, desc = _float_quantizer(sparsity)
     layers = lower(graph, quantize, weight_bits=2, source=source, threads=None)
+    work = graph_work(graph, infer_shapes(graph, source=source), source)
     if source in ZOO:
         desc = f"{desc}, seed {seed}"
     else:
@@ -119,4 +122,4 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     return Network(name=graph.name, layers=tuple(layers),
                    total_params=trainable_parameter_count(graph),
                    input_shape=tuple(shape[1:]) if shape else (), quantizer=desc,
-                   source=source)
+                   source=source, other_ops=tuple(w for w in work if w.kind != WEIGHT))

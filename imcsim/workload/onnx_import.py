@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from imcsim.errors import WorkloadError
-from imcsim.workload.fold import fold_weight_quantizers, prune_initializers, remove_aliases
+from imcsim.workload.const_fold import fold_constants
+from imcsim.workload.fold import prune_initializers, remove_aliases
 from imcsim.workload.graph import Graph, Node, Tensor, node_key
-from imcsim.workload.shapes import MAX_ELEMENTS, SUPPORTED_OPS, infer_shapes
+from imcsim.workload.shapes import MAX_ELEMENTS, infer_shapes
 
 MIN_OPSET = 8
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
@@ -157,7 +158,9 @@ class _Converter:
 
     def __init__(self, onnx: Any, graph: Graph, opset: int, src: str):
         self.onnx, self.graph, self.opset, self.src = onnx, graph, opset, src
+        self.opset_imports: list[Any] = []
         self.names: set[str] = set()
+        self.protos: dict[str, Any] = {}
 
     def const(self, name: str, data: np.ndarray) -> str:
         self.graph.initializers[name] = Tensor(name, data.shape, data.dtype.name, data)
@@ -184,10 +187,43 @@ class _Converter:
         if op == "Constant":
             self.const(node.outputs[0], _constant(node, key, self.src))
             return
-        if op not in SUPPORTED_OPS and op != "Dropout":
-            raise WorkloadError(f"unsupported operator '{op}'", source=self.src, key=key)
-        self.normalise(node)
+        self.protos[name] = proto
         self.graph.nodes.append(node)
+
+    def evaluate(self, node: Node, values: list[np.ndarray | None]) -> list[np.ndarray]:
+        """`node` on constant inputs, by onnx's reference evaluator on a one-node model
+        (the node as the file has it, at the file's opsets)."""
+        onnx, helper = self.onnx, self.onnx.helper
+        from onnx.reference import ReferenceEvaluator
+
+        proto = onnx.NodeProto()
+        proto.CopyFrom(self.protos[node.name])
+        names = ["" if v is None else f"i{k}" for k, v in enumerate(values)]
+        del proto.input[:]
+        proto.input.extend(names)
+        del proto.output[:]
+        proto.output.extend(f"o{k}" for k in range(len(node.outputs)))
+        undefined = onnx.TensorProto.UNDEFINED
+        graph = helper.make_graph(
+            [proto], "fold", [helper.make_tensor_value_info(n, undefined, None)
+                              for n in names if n],
+            [helper.make_tensor_value_info(o, undefined, None) for o in proto.output])
+        model = helper.make_model(graph, opset_imports=self.opset_imports)
+        feeds = {n: v for n, v in zip(names, values, strict=True) if n}
+        try:
+            return [np.asarray(o) for o in ReferenceEvaluator(model).run(None, feeds)]
+        except Exception as exc:  # the reference ops raise many kinds on bad inputs
+            raise WorkloadError(f"cannot evaluate on its constant inputs: "
+                                f"{type(exc).__name__}: {exc}", source=self.src,
+                                key=node_key(node)) from None
+
+    def input_const(self, node: Node, attr: str, dtype: Any, default: Any = None) -> None:
+        """Move attribute `attr` (an opset < 10/11/13 form) to the next input."""
+        value = node.attrs.pop(attr, default)
+        if value is not None:
+            node.inputs.append(self.const(f"{node.name}.{attr}", np.asarray(value, dtype)))
+        else:
+            node.inputs.append("")
 
     def normalise(self, node: Node) -> None:
         """Rewrite attribute/input forms of older or newer opsets to the opset-17 form."""
@@ -204,7 +240,17 @@ class _Converter:
         elif node.op == "Reshape" and "shape" in node.attrs:  # opset < 5
             shape = np.asarray(node.attrs.pop("shape"), np.int64)
             node.inputs = [node.inputs[0], self.const(f"{node.name}.shape", shape)]
-        elif node.op == "ReduceMean" and len(node.inputs) > 1:  # opset >= 18
+        elif node.op in ("Unsqueeze", "Squeeze") and "axes" in node.attrs:  # < 13
+            self.input_const(node, "axes", np.int64)
+        elif node.op == "Slice" and "starts" in node.attrs:  # opset < 10
+            node.inputs = node.inputs[:1]
+            for attr in ("starts", "ends", "axes"):
+                self.input_const(node, attr, np.int64)
+        elif node.op == "Pad" and "pads" in node.attrs:  # opset < 11
+            node.inputs = node.inputs[:1]
+            self.input_const(node, "pads", np.int64)
+            self.input_const(node, "value", np.float32, 0.0)
+        elif node.op.startswith("Reduce") and len(node.inputs) > 1:  # axes as an input
             axes = self.graph.weight(node.input(1))
             if node.input(1) and axes is None:
                 raise WorkloadError("axes must be a constant", source=self.src,
@@ -237,12 +283,13 @@ def import_onnx(path: str | Path) -> Graph:
                                         if vi.name not in inits],
                   [o.name for o in g.output], [], {})
     conv = _Converter(onnx, graph, opset, src)
+    conv.opset_imports = list(model.opset_import)
     for name, data in inits.items():
         conv.const(name, data)
     for i, proto in enumerate(g.node):
         conv.add(proto, i)
     remove_aliases(graph, source=src)
-    fold_weight_quantizers(graph, source=src)
+    fold_constants(graph, conv.evaluate, conv.normalise, source=src)
     prune_initializers(graph)
     infer_shapes(graph, source=src)
     return graph
