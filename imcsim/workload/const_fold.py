@@ -157,7 +157,9 @@ def _evaluate(graph: Graph, node: Node, values: list[np.ndarray | None],
 
 
 def _store(graph: Graph, name: str, value: np.ndarray, shapes: dict[str, Shape]) -> None:
-    value = np.ascontiguousarray(value)
+    value = np.asarray(value)  # (np.ascontiguousarray would make a scalar 1-D)
+    if not value.flags.c_contiguous:
+        value = value.copy()
     graph.initializers[name] = Tensor(name, tuple(int(d) for d in value.shape),
                                       value.dtype.name, value)
     shapes[name] = tuple(int(d) for d in value.shape)

@@ -19,6 +19,7 @@ weight, (O, 1) for Gemm with transB=1, (1, N) for MatMul or Gemm with transB=0, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,17 +110,23 @@ class Graph:
 NON_TRAINABLE_INPUTS: dict[str, tuple[int, ...]] = {
     "BatchNormalization": (3, 4), "Clip": (1, 2), "Quant": (1, 2, 3),
     "QuantizeLinear": (1, 2), "DequantizeLinear": (1, 2), "Reshape": (1,), "Split": (1,),
-    "Gather": (1,),
+    "Gather": (1,), "Pad": (1, 2, 3), "Slice": (1, 2, 3, 4), "Expand": (1,), "Tile": (1,),
+    "Unsqueeze": (1,), "Squeeze": (1,),
 }
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+# Arithmetic whose scalar constants are settings (LayerNorm's exponent 2 and epsilon,
+# GELU's sqrt(2), 1 and 0.5, attention's 1/sqrt(d)), not trainable parameters.
+SCALAR_SETTING_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mod",
+                                "Where", "Equal", "Less", "Greater"})
 
 
 def trainable_parameter_count(graph: Graph) -> int:
     """Number of trainable parameters: float or quantized initializers consumed by a node.
 
     Each initializer counts once (a weight shared by several nodes, e.g. the time steps
-    of an unrolled LSTM, counts once); the inputs in NON_TRAINABLE_INPUTS and other
-    non-float initializers (e.g. int64 shape constants) are excluded.
+    of an unrolled LSTM, counts once); the inputs in NON_TRAINABLE_INPUTS, one-element
+    constants of the arithmetic ops in SCALAR_SETTING_OPS and other non-float
+    initializers (e.g. int64 shape constants) are excluded.
     """
     counted: set[str] = set()
     total = 0
@@ -132,6 +139,8 @@ def trainable_parameter_count(graph: Graph) -> int:
             if t.dtype not in FLOAT_DTYPES and not t.is_quantized:
                 continue
             shape = t.known_shape or ()
+            if node.op in SCALAR_SETTING_OPS and math.prod(shape) == 1:
+                continue
             counted.add(name)
             total += int(np.prod(shape, dtype=np.int64))
     return total

@@ -10,12 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from imcsim.workload.op_kinds import OpWork
 
 MAX_BATCH = 4096  # inputs per run
 
@@ -94,6 +90,20 @@ class ComputeLayer:
     def weight_sparsity(self) -> float:
         """Fraction of zero weights."""
         return float(1.0 - self.nonzero_weights / self.weight_count)
+
+
+@dataclass(frozen=True)
+class OpWork:
+    """The work of one graph node that is not a weight layer, or of one that is (see
+    `op_kinds` for how each op is classified and counted)."""
+
+    name: str
+    op: str
+    kind: str  # "weight" | "activation" | "elementwise" | "reduction" | "data"
+    macs: int  # multiply-accumulates: weight and activation kinds, else 0
+    elements: int  # reduction: elements read; data: moved; elementwise: computed
+    output_shape: tuple[int, ...]
+    index: int  # position in the graph's node order
 
 
 @dataclass(frozen=True)

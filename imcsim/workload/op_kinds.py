@@ -21,11 +21,15 @@ Mul, Add) is counted node by node, as reductions and elementwise ops.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from imcsim.errors import WorkloadError
 from imcsim.workload.graph import Graph, Node, node_key
+from imcsim.workload.layer import Network, OpWork
 from imcsim.workload.shapes import Shape, window
+
+__all__ = ["ACTIVATION", "DATA", "ELEMENTWISE", "KINDS", "REDUCTION", "WEIGHT", "OpWork",
+           "graph_work", "is_weight_layer", "node_work", "require_weight_layers_only",
+           "runnable"]
 
 WEIGHT, ACTIVATION, ELEMENTWISE, REDUCTION, DATA = (
     "weight", "activation", "elementwise", "reduction", "data")
@@ -37,19 +41,6 @@ REDUCTION_OPS = frozenset({"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", 
                            "AveragePool", "GlobalAveragePool", "GlobalMaxPool"})
 DATA_OPS = frozenset({"Transpose", "Reshape", "Flatten", "Unsqueeze", "Squeeze", "Expand",
                       "Slice", "Split", "Concat", "Gather", "Pad", "Tile", "Identity"})
-
-
-@dataclass(frozen=True)
-class OpWork:
-    """The work of one graph node (see the module docstring for `kind`)."""
-
-    name: str
-    op: str
-    kind: str
-    macs: int  # multiply-accumulates: weight and activation kinds, else 0
-    elements: int  # reduction: elements read; data: moved; elementwise: computed
-    output_shape: tuple[int, ...]
-    index: int  # position in the graph's node order
 
 
 def is_weight_layer(graph: Graph, node: Node, src: str) -> bool:
@@ -115,6 +106,12 @@ def graph_work(graph: Graph, shapes: dict[str, Shape], src: str | None = None
     """`node_work` of every node of `graph`, in node order."""
     source = src or graph.name
     return [node_work(graph, n, shapes, i, source) for i, n in enumerate(graph.nodes)]
+
+
+def runnable(network: Network) -> Network:
+    """`network`, if every design can run it (`require_weight_layers_only`)."""
+    require_weight_layers_only(network.other_ops, network.source)
+    return network
 
 
 def require_weight_layers_only(other_ops: tuple[OpWork, ...] | list[OpWork],
