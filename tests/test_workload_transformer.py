@@ -381,3 +381,31 @@ def test_torchvision_exports(tmp_path: Path) -> None:
     path = tmp_path / "resnet18.onnx"
     torch.onnx.export(model, torch.zeros(1, 3, 224, 224), str(path), opset_version=13)
     assert load_network(str(path)).total_macs == load_network("resnet18").total_macs
+
+
+LIGHT = ("light_bvlc_alexnet", "light_densenet121", "light_inception_v1",
+         "light_inception_v2", "light_resnet50", "light_shufflenet", "light_squeezenet",
+         "light_vgg19", "light_zfnet512")
+
+
+@pytest.mark.parametrize("name", LIGHT)
+def test_onnx_light_models(name: str) -> None:
+    """The onnx package's light models (weights built by ConstantOfShape): weight MACs
+    equal a count from onnx's own shape inference, Conv by Conv and Gemm by Gemm."""
+    path = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / f"{name}.onnx"
+    if not path.is_file():
+        pytest.skip(f"{path} is not shipped with this onnx version")
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    dims = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
+            for vi in [*model.graph.value_info, *model.graph.input, *model.graph.output]}
+    expected = 0
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            w = dims[node.input[1]]
+            expected += math.prod(dims[node.output[0]]) * math.prod(w[1:])
+        elif node.op_type in ("Gemm", "MatMul"):
+            a = dims[node.input[0]]
+            trans_a = any(at.name == "transA" and at.i for at in node.attribute)
+            expected += math.prod(dims[node.output[0]]) * (a[0] if trans_a else a[-1])
+    net = load_network(str(path))
+    assert net.total_macs == expected > 0 and net.activation_macs == 0

@@ -7,8 +7,9 @@ elementwise / reduction / data-movement work with an element count (`OpWork`).
   Gemm/MatMul: K). These are the layers `lower` turns into `ComputeLayer`s.
 * "activation": Gemm/MatMul between two activations (attention Q.K^T and A.V). MACs =
   output elements x K (the batch axes broadcast, as numpy's matmul).
-* "reduction": ReduceMean/Sum/..., Softmax, LogSoftmax, LayerNormalization, the pools:
-  `elements` = elements read (a windowed pool: output elements x window).
+* "reduction": ReduceMean/Sum/..., Softmax, LogSoftmax, LayerNormalization, the pools,
+  LRN: `elements` = elements read (a windowed pool: output elements x window; LRN:
+  output elements x size).
 * "data": Transpose, Reshape, Flatten, (Un)Squeeze, Expand, Slice, Split, Concat, Gather,
   Pad, Tile, Identity: zero MACs, `elements` = elements written (moved).
 * "elementwise": every other op (activations, BatchNormalization, Add, Mul, Div, Pow,
@@ -38,7 +39,7 @@ KINDS = (WEIGHT, ACTIVATION, ELEMENTWISE, REDUCTION, DATA)
 REDUCTION_OPS = frozenset({"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
                            "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp",
                            "Softmax", "LogSoftmax", "LayerNormalization", "MaxPool",
-                           "AveragePool", "GlobalAveragePool", "GlobalMaxPool"})
+                           "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN"})
 DATA_OPS = frozenset({"Transpose", "Reshape", "Flatten", "Unsqueeze", "Squeeze", "Expand",
                       "Slice", "Split", "Concat", "Gather", "Pad", "Tile", "Identity"})
 
@@ -93,6 +94,8 @@ def node_work(graph: Graph, node: Node, shapes: dict[str, Shape], index: int,
             win = window(node, (x[2], x[3]), None, src,
                          ceil_mode=bool(int(node.attrs.get("ceil_mode", 0))))
             elements = _numel(out) * win.kernel[0] * win.kernel[1]
+        elif node.op == "LRN":
+            elements = _numel(out) * int(node.attrs.get("size", 1))
     elif node.op in DATA_OPS:
         kind = DATA
         elements = sum(_numel(shapes[o]) for o in node.outputs if o)

@@ -153,7 +153,7 @@ def layer_norm(node: Node, s: list[Shape | None], src: str, g: Graph) -> list[Sh
 UNARY_OPS = ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Softmax", "LogSoftmax", "Identity",
              "Erf", "Gelu", "HardSwish", "HardSigmoid", "Sqrt", "Exp", "Log", "Neg", "Abs",
              "Reciprocal", "Cast", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Not",
-             "Floor", "Ceil", "Round", "Sign", "Sin", "Cos")
+             "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "LRN")
 BINARY_OPS = ("Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater",
               "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "PRelu")
 REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
