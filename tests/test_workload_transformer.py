@@ -409,3 +409,45 @@ def test_onnx_light_models(name: str) -> None:
             expected += math.prod(dims[node.output[0]]) * (a[0] if trans_a else a[-1])
     net = load_network(str(path))
     assert net.total_macs == expected > 0 and net.activation_macs == 0
+
+
+@pytest.mark.parametrize("opset", [13, 17, 20])
+def test_graph_exec_matches_onnx_reference(tmp_path: Path, opset: int) -> None:
+    """The periphery executor runs the encoder block (both LayerNorm forms, GELU,
+    attention, Transpose, Reshape) as onnx's reference evaluator does."""
+    from onnx.reference import ReferenceEvaluator
+
+    from imcsim.functional.graph_exec import run_graph
+
+    path = _encoder(tmp_path, opset=opset)
+    x = RNG.standard_normal((1, 6, 16)).astype(np.float32)
+    (expected,) = ReferenceEvaluator(str(path)).run(None, {"x": x})
+    graph = import_onnx(path)
+    got = run_graph(graph, {"x": x})[graph.outputs[0]]
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_graph_exec_data_movement(tmp_path: Path) -> None:
+    from onnx.reference import ReferenceEvaluator
+
+    from imcsim.functional.graph_exec import run_graph
+
+    nodes = [mk("Pad", ["x", "pads"], ["p"], name="pad"),
+             mk("HardSwish", ["p"], ["hs"], name="hswish"),
+             mk("HardSigmoid", ["hs"], ["hg"], name="hsig"),
+             mk("Transpose", ["hg"], ["t"], name="nhwc", perm=[0, 2, 3, 1]),
+             mk("Unsqueeze", ["t", "ax"], ["u"], name="unsq"),
+             mk("Squeeze", ["u", "ax"], ["sq"], name="sq"),
+             mk("Slice", ["sq", "st", "en", "axs"], ["sl"], name="slice"),
+             mk("Split", ["sl", "parts"], ["a", "b"], name="split", axis=3),
+             mk("Gather", ["b", "idx"], ["g"], name="gather", axis=1)]
+    inits = {"pads": _i64(0, 0, 1, 1, 0, 0, 1, 2), "ax": _i64(1), "st": _i64(1),
+             "en": _i64(-1), "axs": _i64(1), "parts": _i64(1, 2), "idx": _i64(2, 0)}
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 5, 5])
+    path = _save(tmp_path, nodes, [x], ["a", "g"], inits)
+    feed = 4 * RNG.standard_normal((1, 3, 5, 5)).astype(np.float32)
+    expected = ReferenceEvaluator(str(path)).run(None, {"x": feed})
+    env = run_graph(import_onnx(path), {"x": feed})
+    for name, want in zip(("a", "g"), expected, strict=True):
+        np.testing.assert_allclose(env[name], want, rtol=1e-5, atol=1e-6)
