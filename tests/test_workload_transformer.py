@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imcsim.errors import WorkloadError
+from imcsim.errors import UsageError, WorkloadError
 from imcsim.workload import import_onnx, load_network, workload_info, workload_info_text
 from imcsim.workload.op_kinds import ACTIVATION, DATA, ELEMENTWISE, REDUCTION, WEIGHT
 
@@ -113,7 +113,7 @@ class _Block:
         return self.node("Transpose", [shaped], perm=perm)[0]
 
     def build(self, x: str) -> str:
-        d, seq = self.d, self.seq
+        d = self.d
         h = self.layer_norm(x, "ln1")
         q = self.heads_first(self.linear(h, d, d, "q"), [0, 2, 1, 3])
         k = self.heads_first(self.linear(h, d, d, "k"), [0, 2, 3, 1])
@@ -123,7 +123,7 @@ class _Block:
         probs = self.node("Softmax", [self.node("Div", [scores, scale])[0]], axis=-1)[0]
         ctx = self.node("MatMul", [probs, v])[0]  # activation x activation
         ctx = self.node("Transpose", [ctx], perm=[0, 2, 1, 3])[0]
-        merged = self.node("Reshape", [ctx, self.const("merge", _i64(1, seq, d))])[0]
+        merged = self.node("Reshape", [ctx, self.const("merge", _i64(1, -1, d))])[0]
         x = self.node("Add", [x, self.linear(merged, d, d, "o")])[0]
         h = self.layer_norm(x, "ln2")
         h = self.gelu(self.linear(h, d, self.ff, "fc1"))
@@ -451,3 +451,38 @@ def test_graph_exec_data_movement(tmp_path: Path) -> None:
     env = run_graph(import_onnx(path), {"x": feed})
     for name, want in zip(("a", "g"), expected, strict=True):
         np.testing.assert_allclose(env[name], want, rtol=1e-5, atol=1e-6)
+
+
+def test_dynamic_sequence_refused_then_pinned(tmp_path: Path) -> None:
+    """A dynamic sequence axis is refused with the message it had; --seq N or
+    --input-shape pin it (the shape subgraphs then fold)."""
+    b = _Block(6, 16, 2, 32, 13)
+    y = b.build("x")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", 16])
+    path = _save(tmp_path, b.nodes, [x], [y], b.inits, 13, "dyn.onnx")
+    with pytest.raises(WorkloadError, match=r"input dimension 1 is unknown \(seq\)") as e:
+        import_onnx(path)
+    assert e.value.key == "input x"
+    for seq, net in ((9, load_network(str(path), seq=9)),
+                     (4, load_network(str(path), input_shapes={"x": (1, 4, 16)}))):
+        weight, activation = _expected_macs(seq, 16, 2, 32)
+        assert (net.total_macs, net.activation_macs) == (weight, activation)
+    with pytest.raises(WorkloadError, match="does not fit") as e:
+        load_network(str(path), input_shapes={"x": (1, 4, 8)})
+    assert e.value.key == "input x"
+    with pytest.raises(WorkloadError, match="no graph input named 'y'"):
+        load_network(str(path), input_shapes={"y": (1, 4, 16)})
+    with pytest.raises(UsageError) as u:
+        load_network("resnet20", seq=4)
+    assert u.value.key == "seq"
+    proc = subprocess.run([sys.executable, "-m", "imcsim.cli", "workload", "info", str(path),
+                           "--seq", "9", "--format", "json"], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(proc.stdout)["activation_macs"] == _expected_macs(9, 16, 2, 32)[1]
+    proc = subprocess.run([sys.executable, "-m", "imcsim.cli", "workload", "info", str(path),
+                           "--input-shape", "x=1,4"], capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "input x" in proc.stderr and "does not fit" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "imcsim.cli", "workload", "info", str(path),
+                           "--input-shape", "x:1,4"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "input-shape" in proc.stderr

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,23 +107,45 @@ def _array(onnx: Any, tensor: Any, base: Path, src: str) -> np.ndarray:
                             source=src, key=key) from None
 
 
-def _input(onnx: Any, vi: Any, src: str) -> Tensor:
+def _input(onnx: Any, vi: Any, src: str, seq: int | None = None,
+           pinned: tuple[int, ...] | None = None) -> Tensor:
+    """A graph input with a static shape: its declared dims, a symbolic batch (axis 0) as
+    1, any other unknown dim as `seq` if given; `pinned` replaces the whole shape (its
+    rank, and any static dim, must agree with the file's)."""
     key = f"input {vi.name}"
     tt = vi.type.tensor_type
     if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
-        raise WorkloadError("input shape is unknown; export the model with static input "
-                            "shapes", source=src, key=key)
+        if pinned is None:
+            raise WorkloadError("input shape is unknown; export the model with static "
+                                "input shapes, or pin it: --input-shape NAME=D1,D2,...",
+                                source=src, key=key)
+        declared: list[int | None] = [None] * len(pinned)
+    else:
+        declared = [int(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0
+                    else None for d in tt.shape.dim]
+    dtype = "float32" if not tt.elem_type else \
+        np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)).name
+    if pinned is not None:
+        if len(pinned) != len(declared) or any(
+                d is not None and d != p for d, p in zip(declared, pinned, strict=True)):
+            raise WorkloadError(f"pinned shape {list(pinned)} does not fit the declared "
+                                f"{['?' if d is None else d for d in declared]}",
+                                source=src, key=key)
+        return Tensor(vi.name, tuple(pinned), dtype)
     dims = []
-    for axis, d in enumerate(tt.shape.dim):
-        if d.HasField("dim_value") and d.dim_value > 0:
-            dims.append(int(d.dim_value))
+    for axis, d in enumerate(declared):
+        if d is not None:
+            dims.append(d)
         elif axis == 0:
             dims.append(1)  # symbolic batch -> 1
+        elif seq is not None:
+            dims.append(seq)
         else:
-            raise WorkloadError(f"input dimension {axis} is unknown ({d.dim_param or '?'}); "
+            name = tt.shape.dim[axis].dim_param or "?"
+            raise WorkloadError(f"input dimension {axis} is unknown ({name}); "
                                 f"give the model static input shapes (e.g. onnx.tools."
-                                f"update_model_dims)", source=src, key=key)
-    dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)).name
+                                f"update_model_dims), or pin it: --seq N or --input-shape "
+                                f"NAME=D1,D2,...", source=src, key=key)
     return Tensor(vi.name, tuple(dims), dtype)
 
 
@@ -265,12 +288,18 @@ class _Converter:
                                     source=self.src, key=node_key(node))
 
 
-def import_onnx(path: str | Path) -> Graph:
+def import_onnx(path: str | Path, *, seq: int | None = None,
+                input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Graph:
     """Read an ONNX/QONNX model into a `Graph` (shape-checked; see the module docstring).
+
+    `seq` pins every unknown input dimension but the batch axis (a sequence length);
+    `input_shapes` pins whole input shapes by input name (batch included).
 
     Raises WorkloadError(source=path) for a missing, truncated or non-ONNX file, an opset
     older than 8, a missing or short external-data file (key "initializer NAME"), an
-    unsupported operator (key "node NAME (OP)") or unknown input shapes (key "input NAME").
+    unsupported operator (key "node NAME (OP)"), unknown input shapes or a pinned shape
+    that does not fit (key "input NAME"), a pinned name that is no input (key
+    "input-shape").
     """
     path = Path(path)
     src = str(path)
@@ -279,8 +308,14 @@ def import_onnx(path: str | Path) -> Graph:
     opset = _opset(model, src)
     g = model.graph
     inits = {t.name: _array(onnx, t, path.parent, src) for t in g.initializer}
-    graph = Graph(g.name or path.stem, [_input(onnx, vi, src) for vi in g.input
-                                        if vi.name not in inits],
+    pins = dict(input_shapes or {})
+    names = [vi.name for vi in g.input if vi.name not in inits]
+    for name in pins:
+        if name not in names:
+            raise WorkloadError(f"no graph input named {name!r} (inputs: "
+                                f"{', '.join(names)})", source=src, key="input-shape")
+    graph = Graph(g.name or path.stem, [_input(onnx, vi, src, seq, pins.get(vi.name))
+                                        for vi in g.input if vi.name not in inits],
                   [o.name for o in g.output], [], {})
     conv = _Converter(onnx, graph, opset, src)
     conv.opset_imports = list(model.opset_import)
