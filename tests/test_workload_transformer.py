@@ -486,3 +486,29 @@ def test_dynamic_sequence_refused_then_pinned(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "imcsim.cli", "workload", "info", str(path),
                            "--input-shape", "x:1,4"], capture_output=True, text=True)
     assert proc.returncode == 2 and "input-shape" in proc.stderr
+
+
+def test_embedding_gather_and_native_round_trip(tmp_path: Path) -> None:
+    """A BERT-like front end: an embedding Gather with activation (token id) indices is
+    data movement whose table counts as parameters; the graph survives the native format
+    and the ONNX exporter with the same MAC split."""
+    from imcsim.workload import graph_to_onnx, import_to_native
+
+    seq, vocab, d = 6, 50, 16
+    b = _Block(seq, d, 2, 32, 13)
+    emb = b.node("Gather", [b.const("embed", _f32(vocab, d)), "ids"], axis=0)[0]
+    y = b.build(emb)
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, [1, seq])
+    path = _save(tmp_path, b.nodes, [ids], [y], b.inits, 13, "bert.onnx")
+    net = load_network(str(path))
+    gather = next(o for o in net.other_ops if o.op == "Gather")
+    assert (gather.kind, gather.elements, gather.macs) == (DATA, seq * d, 0)
+    block = load_network(str(_encoder(tmp_path, seq, d, 2, 32, 13)))
+    assert net.total_params == block.total_params + vocab * d
+    native = load_network(str(import_to_native(path, tmp_path / "w" / "bert.yaml")))
+    onnx.save(graph_to_onnx(import_onnx(path)), str(tmp_path / "rt.onnx"))
+    again = load_network(str(tmp_path / "rt.onnx"))
+    for other in (native, again):
+        assert (other.total_macs, other.activation_macs, other.total_params) == \
+            (net.total_macs, net.activation_macs, net.total_params)
+        assert [o.kind for o in other.other_ops] == [o.kind for o in net.other_ops]

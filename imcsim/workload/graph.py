@@ -4,8 +4,9 @@ Op names, attribute names and input order follow ONNX opset 17 (Conv, Gemm, MatM
 BatchNormalization, Relu, Clip, Add, Concat, MaxPool, Reshape, Split, ...; Reshape's
 shape, Split's split and Clip's min/max are inputs, ReduceMean's axes an attribute) plus
 the QONNX `Quant` op, so the native YAML/JSON reader and the ONNX importer both produce a
-`Graph` directly (`shapes.SUPPORTED_OPS` lists the ops). Layout is NCHW; weights of a
-Conv are (out_ch, in_ch/group, kh, kw) as in ONNX. Nodes are listed in topological
+`Graph` directly (`shapes.SUPPORTED_OPS` lists the ops). Tensors have any rank (a
+transformer's [batch, seq, d], attention's [batch, heads, seq, seq]); a Conv's layout is
+NCHW, its weights (out_ch, in_ch/group, kh, kw) as in ONNX. Nodes are listed in topological
 (execution) order, as ONNX requires. An empty input name means an omitted optional input
 (ONNX convention).
 

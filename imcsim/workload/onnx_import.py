@@ -1,17 +1,27 @@
 """ONNX (and QONNX) import: an `.onnx` file -> `Graph` (`import onnx` happens here, lazily).
 
-Supported (opset >= 8; normalised to the IR's opset-17 forms): Conv (group, dilations,
-strides, pads, auto_pad), Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, Tanh,
-LeakyRelu, Softmax, Add, Sub, Mul, Div, Sum, Concat, Split, Gather, MaxPool/AveragePool
-(ceil_mode), GlobalAveragePool/GlobalMaxPool, ReduceMean, Flatten, Reshape (constant
-shape), Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant
-and QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
+Supported (opset >= 8; normalised to the IR's opset-17 forms), on tensors of any rank:
+Conv (2-D: group, dilations, strides, pads, auto_pad), Gemm, MatMul (any rank; with a
+constant [K, N] weight it is a weight layer over all the activation's rows, between two
+activations it is attention work, see `op_kinds`), BatchNormalization, LayerNormalization,
+the activations (Relu, Clip, Sigmoid, Tanh, LeakyRelu, Erf, Gelu, HardSwish, HardSigmoid,
+...), Softmax, elementwise arithmetic (Add, Sub, Mul, Div, Pow, Sqrt, Where, ...), the
+Reduce ops, pools, LRN, and data movement (Transpose, Reshape, Flatten, Unsqueeze,
+Squeeze, Expand, Slice, Split, Concat, Gather, Pad, Tile); `shapes.SUPPORTED_OPS` lists
+them. Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant and
+QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
 activations). Weights may live in external-data files beside the model.
 
+Every node whose inputs are all constants is then evaluated (onnx's reference evaluator,
+see `const_fold`), and Shape of a tensor of static shape is a constant: the shape
+subgraphs exporters keep, Clip in brevitas QCDQ weights and ConstantOfShape weights fold
+away, whatever their ops, before the remaining graph is shape-checked.
+
 A symbolic or missing batch dimension (axis 0) of a graph input is taken as 1; any other
-unknown input dimension is an error. BatchNormalization stays in the graph and is folded
-into the preceding layer's per-channel scale when lowering (see `lower`), so the graph
-keeps the model's parameter count.
+unknown input dimension is an error unless pinned (`seq`, `input_shapes`).
+BatchNormalization stays in the graph and is folded into the preceding layer's
+per-channel scale when lowering (see `lower`), so the graph keeps the model's parameter
+count.
 """
 
 from __future__ import annotations
