@@ -160,8 +160,11 @@ def test_encoder_block_macs_and_kinds(tmp_path: Path, opset: int) -> None:
     net = load_network(str(path))
     weight, activation = _expected_macs(seq, d, heads, ff)
     assert net.total_macs == weight and net.activation_macs == activation
-    # weights, biases and the two LayerNorms' gamma and beta; no scalar settings
-    assert net.total_params == 4 * d * d + 2 * d * ff + 4 * d + ff + d + 4 * d
+    # weights, biases and the two LayerNorms' gamma and beta, plus the one-element
+    # constants of Add/Mul/Div (counted as in CNNs): the attention scale, GELU's sqrt(2),
+    # 1 and 0.5, and in the decomposed LayerNorms each epsilon (Pow's exponent is not)
+    scalars = 1 + (3 if opset < 20 else 0) + (2 if opset < 17 else 0)
+    assert net.total_params == 4 * d * d + 2 * d * ff + 4 * d + ff + d + 4 * d + scalars
     assert [la.name for la in net.layers] == [n.name for n in graph.nodes
                                               if n.op == "MatMul" and n.inputs[1] in
                                               graph.initializers]
@@ -512,3 +515,13 @@ def test_embedding_gather_and_native_round_trip(tmp_path: Path) -> None:
         assert (other.total_macs, other.activation_macs, other.total_params) == \
             (net.total_macs, net.activation_macs, net.total_params)
         assert [o.kind for o in other.other_ops] == [o.kind for o in net.other_ops]
+
+
+def test_huge_constant_refused_before_evaluation(tmp_path: Path) -> None:
+    nodes = [mk("ConstantOfShape", ["big"], ["w"], name="cos"),
+             mk("Add", ["x", "w"], ["y"], name="add")]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    path = _save(tmp_path, nodes, [x], ["y"], {"big": _i64(1 << 20, 1 << 20)})
+    with pytest.raises(WorkloadError, match="more than") as e:
+        import_onnx(path)
+    assert (e.value.source, e.value.key) == (str(path), "node cos (ConstantOfShape)")

@@ -115,10 +115,12 @@ NON_TRAINABLE_INPUTS: dict[str, tuple[int, ...]] = {
     "Unsqueeze": (1,), "Squeeze": (1,),
 }
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-# Arithmetic whose scalar constants are settings (LayerNorm's exponent 2 and epsilon,
-# GELU's sqrt(2), 1 and 0.5, attention's 1/sqrt(d)), not trainable parameters.
-SCALAR_SETTING_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mod",
-                                "Where", "Equal", "Less", "Greater"})
+# Ops whose one-element constants are settings (LayerNorm's exponent 2), not trainable
+# parameters. Add, Sub, Mul and Div are not among them: their scalar constants (an
+# epsilon, GELU's sqrt(2), attention's 1/sqrt(d)) count as one parameter each, as they
+# did before these ops' graphs (CNNs) could hold anything else, so CNN counts stay.
+SCALAR_SETTING_OPS = frozenset({"Pow", "Max", "Min", "Mod", "Where", "Equal", "Less",
+                                "Greater"})
 
 
 def trainable_parameter_count(graph: Graph) -> int:
@@ -126,7 +128,7 @@ def trainable_parameter_count(graph: Graph) -> int:
 
     Each initializer counts once (a weight shared by several nodes, e.g. the time steps
     of an unrolled LSTM, counts once); the inputs in NON_TRAINABLE_INPUTS, one-element
-    constants of the arithmetic ops in SCALAR_SETTING_OPS and other non-float
+    constants of the ops in SCALAR_SETTING_OPS and other non-float
     initializers (e.g. int64 shape constants) are excluded.
     """
     counted: set[str] = set()
