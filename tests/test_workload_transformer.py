@@ -525,3 +525,23 @@ def test_huge_constant_refused_before_evaluation(tmp_path: Path) -> None:
     with pytest.raises(WorkloadError, match="more than") as e:
         import_onnx(path)
     assert (e.value.source, e.value.key) == (str(path), "node cos (ConstantOfShape)")
+
+
+def test_qdq_weight_through_transpose_keeps_levels(tmp_path: Path) -> None:
+    """DequantizeLinear(W[out, in]) -> Transpose -> MatMul (a Linear as some exporters
+    write it): the layer keeps the integer levels and the per-output-channel scale."""
+    n_out, n_in, seq = 5, 8, 3
+    levels = RNG.integers(-3, 4, (n_out, n_in)).astype(np.int8)
+    scale = RNG.uniform(0.01, 0.1, n_out).astype(np.float32)
+    nodes = [mk("DequantizeLinear", ["wq", "s", "zp"], ["w"], name="dq", axis=0),
+             mk("Transpose", ["w"], ["wt"], name="t", perm=[1, 0]),
+             mk("MatMul", ["x", "wt"], ["y"], name="fc")]
+    inits = {"wq": levels, "s": scale, "zp": np.zeros(n_out, np.int8)}
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, seq, n_in])
+    path = _save(tmp_path, nodes, [x], ["y"], inits, 13)
+    net = load_network(str(path))
+    (layer,) = net.layers
+    assert layer.weight_bits == 8 and layer.macs == seq * n_in * n_out
+    assert np.array_equal(layer.weights[:, :, 0, 0], levels)
+    np.testing.assert_allclose(layer.scale, scale)
+    assert "levels from the file kept (1 layers, 8-bit)" in net.quantizer

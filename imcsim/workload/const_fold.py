@@ -14,7 +14,8 @@ node's output becomes an initializer before its readers are visited. What folds:
 
 A brevitas QCDQ weight (QuantizeLinear -> Clip -> DequantizeLinear on a constant float
 weight) folds to integer levels with the DequantizeLinear's per-channel scale; the Clip's
-integer bounds give the bit width. Every node that is not folded is first passed to
+integer bounds give the bit width. A Transpose between a dequantized weight and its
+MatMul keeps the levels (and transposes the scale). Every node that is not folded is first passed to
 `prepare` (the importer's opset normalisation) and then shape-checked (`infer_node`), so
 the shapes of the tensors a later `Shape` reads are known; an unsupported op left in the
 graph is reported there, naming the node.
@@ -28,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 
 from imcsim.errors import WorkloadError
-from imcsim.workload.fold import QUANTIZER_OPS, fold_quantizer
+from imcsim.workload.fold import QUANTIZER_OPS, fold_quantizer, transpose_quantized
 from imcsim.workload.graph import Graph, Node, Tensor, node_key
 from imcsim.workload.shapes import MAX_ELEMENTS, Shape, infer_node
 
@@ -111,6 +112,9 @@ def fold_constants(graph: Graph, evaluate: Evaluator, prepare: Preparer | None =
             _store(graph, node.outputs[0], value, shapes)
         elif values is not None and node.op in QUANTIZER_OPS:
             fold_quantizer(graph, node, consumers, src, clip_ranges.get(node.inputs[0]))
+            shapes[node.outputs[0]] = graph.initializers[node.outputs[0]].known_shape or ()
+        elif values is not None and node.op == "Transpose" and \
+                transpose_quantized(graph, node, consumers.get(node.outputs[0], [])):
             shapes[node.outputs[0]] = graph.initializers[node.outputs[0]].known_shape or ()
         elif values is not None:
             _evaluate(graph, node, values, evaluate, shapes, src)

@@ -158,9 +158,7 @@ def fold_quantizer(graph: Graph, node: Node, consumers: dict[str, list[Node]],
         hi = float(np.max(clip_range[1] - z))
         bits = min(bits, signed_bits(lo, hi))
     readers = consumers.get(out, [])
-    as_weight = readers and out not in graph.outputs and all(
-        n.op in WEIGHT_OPS and n.inputs.index(out) == 1 for n in readers)
-    if as_weight:
+    if weight_readers(graph, out, readers):
         if bits > 8 or np.any(levels != np.round(levels)):
             raise WorkloadError(f"weight levels must be integers of at most 8 bits "
                                 f"(bit width {bits})", source=src, key=node_key(node))
@@ -170,6 +168,35 @@ def fold_quantizer(graph: Graph, node: Node, consumers: dict[str, list[Node]],
     else:
         real = (levels * scale).astype(np.float32)
         graph.initializers[out] = Tensor(out, real.shape, "float32", real)
+
+
+def weight_readers(graph: Graph, out: str, readers: list[Node]) -> bool:
+    """True if every reader of constant `out` takes it as a weight (input 1 of a
+    Conv/Gemm/MatMul) or transposes it (a Transpose of a constant, folded next, which
+    keeps the levels for its own weight readers)."""
+    return bool(readers) and out not in graph.outputs and all(
+        (n.op in WEIGHT_OPS and n.inputs.index(out) == 1) or
+        (n.op == "Transpose" and n.inputs[0] == out) for n in readers)
+
+
+def transpose_quantized(graph: Graph, node: Node, readers: list[Node]) -> bool:
+    """Fold a Transpose of a quantized constant keeping its levels and scale (transposed
+    alike) when `weight_readers` allows; False (nothing done) otherwise."""
+    t = graph.initializers.get(node.inputs[0])
+    data = None if t is None else t.data
+    out = node.outputs[0]
+    if t is None or data is None or not t.is_quantized or \
+            not weight_readers(graph, out, readers):
+        return False
+    perm = [int(p) for p in node.attrs.get("perm", range(data.ndim - 1, -1, -1))]
+    levels = np.ascontiguousarray(np.transpose(data, perm))
+    scale = None
+    if t.scale is not None:
+        s = np.asarray(t.scale)
+        s = s.reshape((1,) * (data.ndim - s.ndim) + s.shape)
+        scale = np.ascontiguousarray(np.transpose(s, perm))
+    graph.initializers[out] = Tensor(out, levels.shape, t.dtype, levels, scale, t.bits)
+    return True
 
 
 def fold_weight_quantizers(graph: Graph, *, source: str | None = None) -> None:
