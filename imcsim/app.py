@@ -203,12 +203,13 @@ def _network(net: str | Path | Network, sparsity: float | None, seed: int,
              progress: bool = False) -> Network:
     """`net` itself, or the zoo network / (shipped) graph file it names, loaded."""
     from imcsim.workload.loader import load_network
+    from imcsim.workload.op_kinds import runnable
 
     if isinstance(net, Network):
-        return net
+        return runnable(net)
     source = resolve_network(net)
     _status(f"{source}: drawing and quantizing the weights", progress)
-    return load_network(source, sparsity=sparsity, seed=seed)
+    return runnable(load_network(source, sparsity=sparsity, seed=seed))
 
 
 def run(arch: str | Path | ArchBase, net: str | Path | Network, *,

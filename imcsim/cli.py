@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     info = wsub.add_parser("info", help="per-layer shapes, MACs, params, bits, sparsity")
     info.add_argument("net", metavar="NAME|PATH")
     info.add_argument("--sparsity", type=float, default=None)
+    info.add_argument("--seq", type=int, default=None,
+                      help="pin an .onnx file's unknown non-batch input dims (sequence)")
+    info.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1,D2,..",
+                      help="pin an .onnx input's whole shape (repeatable)")
     _common(info, net=False)
     imp = wsub.add_parser("import", help="ONNX/QONNX model -> native YAML + npz")
     imp.add_argument("model", metavar="MODEL.onnx")
@@ -216,8 +220,11 @@ def cmd_circuit(args: argparse.Namespace) -> int:
 def cmd_workload(args: argparse.Namespace) -> int:
     if args.workload_command == "info":
         from imcsim.workload import load_network, workload_info, workload_info_text
+        from imcsim.workload.pins import parse_input_shapes
 
-        doc = workload_info(load_network(args.net, sparsity=args.sparsity, seed=args.seed))
+        doc = workload_info(load_network(args.net, sparsity=args.sparsity, seed=args.seed,
+                                         seq=args.seq,
+                                         input_shapes=parse_input_shapes(args.input_shape)))
         _emit(args, doc, workload_info_text(doc))
     else:
         from imcsim.workload import import_to_native

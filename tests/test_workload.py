@@ -15,6 +15,7 @@ from imcsim.errors import UsageError, WorkloadError
 from imcsim.workload import ComputeLayer, Network, load_network
 from imcsim.workload.graph import Graph, Node, Tensor, trainable_parameter_count
 from imcsim.workload.lower import lower
+from imcsim.workload.op_kinds import graph_work, require_weight_layers_only
 from imcsim.workload.parallel import THREADS_ENV, map_ordered, thread_count
 from imcsim.workload.quantize import ternarize_to_sparsity, ternarize_twn, zero_count
 from imcsim.workload.shapes import infer_shapes
@@ -415,11 +416,22 @@ def test_inconsistent_shapes_name_node(node: Node, inits: dict, fragment: str) -
 
 
 def test_matmul_without_weight_initializer() -> None:
-    g = Graph("t", [Tensor("x", (1, 4)), Tensor("y", (1, 4))], ["m"],
+    """A MatMul of two activations is no weight layer: lowering leaves it out, `op_kinds`
+    counts its activation x activation MACs, and a run refuses it naming the node."""
+    g = Graph("t", [Tensor("x", (1, 2)), Tensor("y", (1, 3))], ["m"],
               [Node("m", "MatMul", ["x", "y"], ["m"])], {})
     g.inputs[:] = [Tensor("x", (1, 1)), Tensor("y", (1, 3))]
-    assert infer_shapes(g)["m"] == (1, 3)  # shapes are fine, but B is an activation
-    with pytest.raises(WorkloadError, match="must be an initializer") as e:
+    shapes = infer_shapes(g)
+    assert shapes["m"] == (1, 3)  # shapes are fine, but B is an activation
+    assert lower(g, ternarize_twn) == []
+    work = graph_work(g, shapes)
+    assert [(w.kind, w.macs) for w in work] == [("activation", 1 * 3 * 1)]
+    with pytest.raises(WorkloadError, match="between two activations") as e:
+        require_weight_layers_only(work, "t")
+    assert e.value.key == "node m (MatMul)"
+    g.initializers["x"] = Tensor("x", (1, 1), "float32", _ones(1, 1))
+    del g.inputs[0]
+    with pytest.raises(WorkloadError, match="constant first input") as e:
         lower(g, ternarize_twn)
     assert e.value.key == "node m (MatMul)"
 
@@ -434,10 +446,12 @@ def test_lower_first_error_independent_of_threads(matmul_first: bool) -> None:
     mm = [Node("m", "MatMul", ["a", "y"], ["m"])]
     inits = {"w": _ones(c, 4, 3, 3), "g": _ones(c), "b": np.zeros(c, np.float32),
              "mu": np.zeros(c, np.float32), "var": -_ones(c)}
-    g = Graph("t", [Tensor("x", (1, 4, 8, 8)), Tensor("a", (1, 1)), Tensor("y", (1, 3))],
+    g = Graph("t", [Tensor("x", (1, 4, 8, 8)), Tensor("a", (1, 1))],
               ["m", "bn"], mm + conv if matmul_first else conv + mm,
               {n: Tensor(n, d.shape, "float32", d) for n, d in inits.items()})
-    expected = "must be an initializer" if matmul_first else "running variance"
+    # quantized weight whose levels are not integers: cannot be lowered
+    g.initializers["y"] = Tensor("y", (1, 3), "float32", _ones(1, 3) / 2, _ones(1, 3), 2)
+    expected = "must hold integer levels" if matmul_first else "running variance"
     for threads in (1, 4, None):
         with pytest.raises(WorkloadError, match=expected):
             lower(g, ternarize_twn, threads=threads)

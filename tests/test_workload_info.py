@@ -39,6 +39,8 @@ def test_info_resnet20() -> None:
     assert (first["op"], first["kind"], first["weight_bits"]) == ("Conv", "conv", 2)
     assert fc["input_shape"] == [64] and fc["output_shape"] == [10] and fc["op"] == "Gemm"
     assert sum(r["macs"] for r in info["layers"]) == info["total_macs"]
+    assert (info["weight_macs"], info["activation_macs"]) == (info["total_macs"], 0)
+    assert {o["kind"] for o in info["other_ops"]} == {"elementwise", "reduction", "data"}
     for row, layer in zip(info["layers"], net.layers, strict=True):
         assert row["sparsity"] == pytest.approx(1 - np.count_nonzero(layer.weights) / layer.weight_count)
 
@@ -52,8 +54,10 @@ def test_info_text() -> None:
     assert header == ["layer", "op", "kind", "input", "output", "kernel", "MACs", "weights",
                       "bits", "zeros"]
     assert any("3x3/2 g96" in line for line in lines)
-    assert lines[-1].split() == ["total", "300,774,272"]
-    assert len(lines) == 5 + 53 + 1
+    assert lines[-2].split() == ["total", "300,774,272"]
+    assert lines[-1].startswith("periphery (untimed): elementwise ")
+    assert "(weight MACs: 300,774,272   activation x activation MACs: 0)" in lines[2]
+    assert len(lines) == 5 + 53 + 2
 
 
 def test_import_to_native(tmp_path: Path) -> None:

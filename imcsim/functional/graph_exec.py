@@ -9,8 +9,9 @@ bit-exact digital in-memory path, and noisy analog or photonic models:
 `LinearCall` carries the layer's im2col rows, the real weights, their integer levels and
 per-channel scale when the weights are quantized, and how the rows were quantized when
 the layer's input comes straight from a quantizer (QONNX Quant or QuantizeLinear).
-Other ops (BatchNormalization, activations, pooling, Add, Concat, reshapes, quantizers)
-run in the digital periphery, in float64, with ONNX semantics.
+Other ops (BatchNormalization, activations, pooling, Add, Concat, reshapes, quantizers,
+and the transformer-style ops of `nd_ops`) run in the digital periphery, in float64,
+with ONNX semantics; a MatMul of two activations (attention) is computed exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from imcsim.errors import WorkloadError
 from imcsim.functional.im2col import im2col_nchw
+from imcsim.functional.nd_ops import run_nd_op
 from imcsim.workload.graph import Graph, Node, node_key
 from imcsim.workload.shapes import window
 
@@ -187,6 +189,8 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
         if node.input(2):
             y = y + _value(env, node.input(2)).reshape(1, -1, 1, 1)
         return [y]
+    if op == "MatMul" and node.input(1) not in graph.initializers:
+        return [np.matmul(x, _value(env, node.input(1)))]  # activation x activation: exact
     if op in ("Gemm", "MatMul"):
         wname = node.input(1)
         if wname not in graph.initializers:
@@ -266,4 +270,8 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
         if x_name in qinfo:  # Q then DQ: the output is real = scale (q - zp)
             qinfo[node.outputs[0]] = qinfo[x_name]
         return [(x - zero) * scale]
+    outs = run_nd_op(op, [_value(env, n) if n else None for n in node.inputs], a,
+                     len(node.outputs))
+    if outs is not None:
+        return outs
     raise WorkloadError(f"operator {op} cannot be executed", source=src, key=node_key(node))

@@ -128,36 +128,87 @@ def _quantize_linear(graph: Graph, node: Node, src: str) -> np.ndarray:
     return np.clip(np.round(x / s) + z, info.min, info.max).astype(dtype)
 
 
+QUANTIZER_OPS = ("Quant", "QuantizeLinear", "DequantizeLinear")
+
+
+def signed_bits(lo: float, hi: float) -> int:
+    """The narrowest signed width (at least 2) holding every integer in [lo, hi]."""
+    b = 2
+    while -(2 ** (b - 1)) > lo or 2 ** (b - 1) - 1 < hi:
+        b += 1
+    return b
+
+
+def fold_quantizer(graph: Graph, node: Node, consumers: dict[str, list[Node]],
+                   src: str, clip_range: tuple[float, float] | None = None) -> None:
+    """Evaluate one Quant/QuantizeLinear/DequantizeLinear of a constant (input 0 is an
+    initializer with data) into an initializer named after its output; the caller drops
+    the node. `clip_range`: the integer bounds of a Clip folded between QuantizeLinear and
+    this DequantizeLinear (a brevitas QCDQ weight), which give its bit width."""
+    out = node.outputs[0]
+    if node.op == "QuantizeLinear":
+        q = _quantize_linear(graph, node, src)
+        graph.initializers[out] = Tensor(out, q.shape, str(q.dtype), q)
+        return
+    levels, scale, bits = (_quant if node.op == "Quant" else _dequantize)(graph, node, src)
+    if node.op == "DequantizeLinear" and clip_range is not None:
+        zp = graph.weight(node.input(2))
+        z = 0.0 if zp is None else np.asarray(zp, np.float64)
+        lo = float(np.min(clip_range[0] - z))
+        hi = float(np.max(clip_range[1] - z))
+        bits = min(bits, signed_bits(lo, hi))
+    readers = consumers.get(out, [])
+    if weight_readers(graph, out, readers):
+        if bits > 8 or np.any(levels != np.round(levels)):
+            raise WorkloadError(f"weight levels must be integers of at most 8 bits "
+                                f"(bit width {bits})", source=src, key=node_key(node))
+        data = levels.astype(np.int8)
+        graph.initializers[out] = Tensor(out, data.shape, "int8", data,
+                                         np.asarray(scale, np.float32), bits)
+    else:
+        real = (levels * scale).astype(np.float32)
+        graph.initializers[out] = Tensor(out, real.shape, "float32", real)
+
+
+def weight_readers(graph: Graph, out: str, readers: list[Node]) -> bool:
+    """True if every reader of constant `out` takes it as a weight (input 1 of a
+    Conv/Gemm/MatMul) or transposes it (a Transpose of a constant, folded next, which
+    keeps the levels for its own weight readers)."""
+    return bool(readers) and out not in graph.outputs and all(
+        (n.op in WEIGHT_OPS and n.inputs.index(out) == 1) or
+        (n.op == "Transpose" and n.inputs[0] == out) for n in readers)
+
+
+def transpose_quantized(graph: Graph, node: Node, readers: list[Node]) -> bool:
+    """Fold a Transpose of a quantized constant keeping its levels and scale (transposed
+    alike) when `weight_readers` allows; False (nothing done) otherwise."""
+    t = graph.initializers.get(node.inputs[0])
+    data = None if t is None else t.data
+    out = node.outputs[0]
+    if t is None or data is None or not t.is_quantized or \
+            not weight_readers(graph, out, readers):
+        return False
+    perm = [int(p) for p in node.attrs.get("perm", range(data.ndim - 1, -1, -1))]
+    levels = np.ascontiguousarray(np.transpose(data, perm))
+    scale = None
+    if t.scale is not None:
+        s = np.asarray(t.scale)
+        s = s.reshape((1,) * (data.ndim - s.ndim) + s.shape)
+        scale = np.ascontiguousarray(np.transpose(s, perm))
+    graph.initializers[out] = Tensor(out, levels.shape, t.dtype, levels, scale, t.bits)
+    return True
+
+
 def fold_weight_quantizers(graph: Graph, *, source: str | None = None) -> None:
     """Evaluate Quant/QuantizeLinear/DequantizeLinear of constants (in place)."""
     src = source or graph.name
     consumers = graph.consumers()
     kept: list[Node] = []
     for node in graph.nodes:
-        folded = node.op in ("Quant", "QuantizeLinear", "DequantizeLinear") and \
-            graph.weight(node.input(0)) is not None
-        if not folded:
-            kept.append(node)
-            continue
-        out = node.outputs[0]
-        if node.op == "QuantizeLinear":
-            q = _quantize_linear(graph, node, src)
-            graph.initializers[out] = Tensor(out, q.shape, str(q.dtype), q)
-            continue
-        levels, scale, bits = (_quant if node.op == "Quant" else _dequantize)(graph, node, src)
-        readers = consumers.get(out, [])
-        as_weight = readers and out not in graph.outputs and all(
-            n.op in WEIGHT_OPS and n.inputs.index(out) == 1 for n in readers)
-        if as_weight:
-            if bits > 8 or np.any(levels != np.round(levels)):
-                raise WorkloadError(f"weight levels must be integers of at most 8 bits "
-                                    f"(bit width {bits})", source=src, key=node_key(node))
-            data = levels.astype(np.int8)
-            graph.initializers[out] = Tensor(out, data.shape, "int8", data,
-                                             np.asarray(scale, np.float32), bits)
+        if node.op in QUANTIZER_OPS and graph.weight(node.input(0)) is not None:
+            fold_quantizer(graph, node, consumers, src)
         else:
-            real = (levels * scale).astype(np.float32)
-            graph.initializers[out] = Tensor(out, real.shape, "float32", real)
+            kept.append(node)
     graph.nodes = kept
 
 

@@ -4,8 +4,9 @@ Op names, attribute names and input order follow ONNX opset 17 (Conv, Gemm, MatM
 BatchNormalization, Relu, Clip, Add, Concat, MaxPool, Reshape, Split, ...; Reshape's
 shape, Split's split and Clip's min/max are inputs, ReduceMean's axes an attribute) plus
 the QONNX `Quant` op, so the native YAML/JSON reader and the ONNX importer both produce a
-`Graph` directly (`shapes.SUPPORTED_OPS` lists the ops). Layout is NCHW; weights of a
-Conv are (out_ch, in_ch/group, kh, kw) as in ONNX. Nodes are listed in topological
+`Graph` directly (`shapes.SUPPORTED_OPS` lists the ops). Tensors have any rank (a
+transformer's [batch, seq, d], attention's [batch, heads, seq, seq]); a Conv's layout is
+NCHW, its weights (out_ch, in_ch/group, kh, kw) as in ONNX. Nodes are listed in topological
 (execution) order, as ONNX requires. An empty input name means an omitted optional input
 (ONNX convention).
 
@@ -19,6 +20,7 @@ weight, (O, 1) for Gemm with transB=1, (1, N) for MatMul or Gemm with transB=0, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,17 +111,25 @@ class Graph:
 NON_TRAINABLE_INPUTS: dict[str, tuple[int, ...]] = {
     "BatchNormalization": (3, 4), "Clip": (1, 2), "Quant": (1, 2, 3),
     "QuantizeLinear": (1, 2), "DequantizeLinear": (1, 2), "Reshape": (1,), "Split": (1,),
-    "Gather": (1,),
+    "Gather": (1,), "Pad": (1, 2, 3), "Slice": (1, 2, 3, 4), "Expand": (1,), "Tile": (1,),
+    "Unsqueeze": (1,), "Squeeze": (1,),
 }
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+# Ops whose one-element constants are settings (LayerNorm's exponent 2), not trainable
+# parameters. Add, Sub, Mul and Div are not among them: their scalar constants (an
+# epsilon, GELU's sqrt(2), attention's 1/sqrt(d)) count as one parameter each, as they
+# did before these ops' graphs (CNNs) could hold anything else, so CNN counts stay.
+SCALAR_SETTING_OPS = frozenset({"Pow", "Max", "Min", "Mod", "Where", "Equal", "Less",
+                                "Greater"})
 
 
 def trainable_parameter_count(graph: Graph) -> int:
     """Number of trainable parameters: float or quantized initializers consumed by a node.
 
     Each initializer counts once (a weight shared by several nodes, e.g. the time steps
-    of an unrolled LSTM, counts once); the inputs in NON_TRAINABLE_INPUTS and other
-    non-float initializers (e.g. int64 shape constants) are excluded.
+    of an unrolled LSTM, counts once); the inputs in NON_TRAINABLE_INPUTS, one-element
+    constants of the ops in SCALAR_SETTING_OPS and other non-float
+    initializers (e.g. int64 shape constants) are excluded.
     """
     counted: set[str] = set()
     total = 0
@@ -132,6 +142,8 @@ def trainable_parameter_count(graph: Graph) -> int:
             if t.dtype not in FLOAT_DTYPES and not t.is_quantized:
                 continue
             shape = t.known_shape or ()
+            if node.op in SCALAR_SETTING_OPS and math.prod(shape) == 1:
+                continue
             counted.add(name)
             total += int(np.prod(shape, dtype=np.int64))
     return total

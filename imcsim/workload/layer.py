@@ -93,6 +93,20 @@ class ComputeLayer:
 
 
 @dataclass(frozen=True)
+class OpWork:
+    """The work of one graph node that is not a weight layer, or of one that is (see
+    `op_kinds` for how each op is classified and counted)."""
+
+    name: str
+    op: str
+    kind: str  # "weight" | "activation" | "elementwise" | "reduction" | "data"
+    macs: int  # multiply-accumulates: weight and activation kinds, else 0
+    elements: int  # reduction: elements read; data: moved; elementwise: computed
+    output_shape: tuple[int, ...]
+    index: int  # position in the graph's node order
+
+
+@dataclass(frozen=True)
 class Network:
     """A lowered network: its weight layers in execution order plus bookkeeping."""
 
@@ -102,10 +116,19 @@ class Network:
     input_shape: tuple[int, ...]  # first graph input without the batch dim: C, H, W for CNNs
     quantizer: str  # description of how the weights were quantized, with seed
     source: str  # zoo name or file path
+    # every other node's work (activation x activation matmuls, elementwise, reduction,
+    # data movement; one input), in node order: designs run only `layers` for now
+    other_ops: tuple[OpWork, ...] = ()
 
     @property
     def total_macs(self) -> int:
+        """MACs of the weight layers (what the designs run)."""
         return sum(layer.macs for layer in self.layers)
+
+    @property
+    def activation_macs(self) -> int:
+        """MACs of the Gemm/MatMul nodes between two activations (attention), one input."""
+        return sum(op.macs for op in self.other_ops if op.kind == "activation")
 
     @property
     def batch(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
@@ -13,7 +14,9 @@ from imcsim.workload.builder import deferred_weights
 from imcsim.workload.graph import Graph, trainable_parameter_count
 from imcsim.workload.layer import ComputeLayer, Network
 from imcsim.workload.lower import Quantizer, lower
+from imcsim.workload.op_kinds import WEIGHT, graph_work
 from imcsim.workload.quantize import TWN_DELTA_FACTOR, ternarize_to_sparsity, ternarize_twn
+from imcsim.workload.shapes import infer_shapes
 from imcsim.workload.zoo import ZOO
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -34,13 +37,32 @@ def _is_file_name(name: str) -> bool:
     return os.sep in name or "/" in name or name.lower().endswith(FILE_SUFFIXES)
 
 
-def read_graph(name_or_path: str | os.PathLike, seed: int = 0) -> Graph:
-    """The graph of a zoo name (synthetic weights from `seed`) or of a native/ONNX file.
+def _check_pins(name: str, seq: int | None, input_shapes: Mapping[str, tuple[int, ...]] | None
+                ) -> None:
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, Integral)
+                            or seq < 1):
+        raise UsageError(f"must be a positive integer, got {seq!r}", key="seq")
+    for key, shape in (input_shapes or {}).items():
+        if not shape or any(isinstance(d, bool) or not isinstance(d, Integral) or d < 1
+                            for d in shape):
+            raise UsageError(f"shape of {key!r} must be positive integers, got "
+                             f"{shape!r}", key="input-shape")
+    if (seq is not None or input_shapes) and not name.lower().endswith(".onnx"):
+        raise UsageError(f"--seq and --input-shape pin the inputs of an .onnx file, not of "
+                         f"{name!r}", key="seq" if seq is not None else "input-shape")
+
+
+def read_graph(name_or_path: str | os.PathLike, seed: int = 0, *, seq: int | None = None,
+               input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Graph:
+    """The graph of a zoo name (synthetic weights from `seed`) or of a native/ONNX file;
+    `seq` / `input_shapes` pin an ONNX file's unknown input dimensions (`import_onnx`).
 
     Raises WorkloadError (key "net") for an unknown name, a missing file or an unknown
-    file type; reader errors name the file and the key inside it.
+    file type; reader errors name the file and the key inside it; UsageError (key "seq"
+    / "input-shape") for a bad pin or one given for another source than an .onnx file.
     """
     name = os.fspath(name_or_path)
+    _check_pins(name, seq, input_shapes)
     if name in ZOO:
         return ZOO[name](int(seed))
     known = ", ".join(sorted(ZOO))
@@ -57,7 +79,7 @@ def read_graph(name_or_path: str | os.PathLike, seed: int = 0) -> Graph:
     if suffix == ".onnx":
         from imcsim.workload.onnx_import import import_onnx
 
-        return import_onnx(name)
+        return import_onnx(name, seq=seq, input_shapes=input_shapes)
     raise WorkloadError(f"unknown network file type '{suffix}' (use "
                         f"{', '.join(FILE_SUFFIXES)})", source=name, key="net")
 
@@ -84,7 +106,8 @@ def _file_quantizer(graph: Graph, layers: list[ComputeLayer], float_desc: str) -
 
 
 def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
-                 seed: int = 0) -> Network:
+                 seed: int = 0, *, seq: int | None = None,
+                 input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Network:
     """Load a zoo network (by name) or a graph file (.yaml/.yml/.json native, .onnx),
     quantize its weights and lower it to `ComputeLayer`s.
 
@@ -98,6 +121,8 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
         `sparsity` if given). `seed` is not used (nothing random is drawn).
     Weights are drawn (zoo) and ternarized one tensor per task on a thread pool (see
     `parallel`, `IMCSIM_THREADS`); the result does not depend on the number of threads.
+    `seq` / `input_shapes` pin an ONNX file's unknown input dimensions (a sequence
+    length; whole shapes by input name; see `import_onnx`).
     `Network.source` is the zoo name or the path as given. Raises WorkloadError (key
     "net") for an unknown name or missing file, reader errors naming the file and key,
     UsageError (key "sparsity" / "seed") for a bad sparsity or seed.
@@ -108,9 +133,10 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
     source = os.fspath(name_or_path)
     with deferred_weights():  # zoo weights are drawn in `lower`'s tasks, in parallel
-        graph = read_graph(source, int(seed))
+        graph = read_graph(source, int(seed), seq=seq, input_shapes=input_shapes)
     quantize, desc = _float_quantizer(sparsity)
     layers = lower(graph, quantize, weight_bits=2, source=source, threads=None)
+    work = graph_work(graph, infer_shapes(graph, source=source), source)
     if source in ZOO:
         desc = f"{desc}, seed {seed}"
     else:
@@ -119,4 +145,4 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     return Network(name=graph.name, layers=tuple(layers),
                    total_params=trainable_parameter_count(graph),
                    input_shape=tuple(shape[1:]) if shape else (), quantizer=desc,
-                   source=source)
+                   source=source, other_ops=tuple(w for w in work if w.kind != WEIGHT))

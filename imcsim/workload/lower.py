@@ -1,9 +1,13 @@
 """Lower a `Graph` to the flat list of weight layers (`ComputeLayer`) hardware sees.
 
 Each Conv, Gemm and MatMul-with-weight-initializer becomes one ComputeLayer, in node
-order. A Gemm/MatMul is kind "fc": a 1x1 convolution over a 1x1 input, weights stored as
-(out, in, 1, 1). BatchNormalization, Relu, Add and the pools do not become
-ComputeLayers: they run in the digital periphery (their cost belongs to the mapping).
+order. A Gemm/MatMul is kind "fc": a 1x1 convolution over an R x 1 input, R its
+activation rows (1 for a CNN classifier; batch x sequence for a Linear on [batch, seq,
+d], whose weights stay stationary while the rows stream), weights stored as (out, in, 1,
+1). BatchNormalization, Relu, Add, the pools and every other op do not become
+ComputeLayers: they run in the digital periphery (their cost belongs to the mapping);
+`op_kinds` says what they compute, including the Gemm/MatMul of two activations
+(attention), which no design runs yet.
 
 Weights: an initializer that is already quantized (integer levels with `bits`, see
 `graph`) keeps its levels and scale; a float one goes through `quantize`. A weight shared
@@ -27,6 +31,7 @@ from imcsim.errors import WorkloadError
 from imcsim.workload.builder import HeWeight
 from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.layer import ComputeLayer
+from imcsim.workload.op_kinds import is_weight_layer
 from imcsim.workload.parallel import map_ordered
 from imcsim.workload.quantize import BLOCK, LARGE
 from imcsim.workload.shapes import Shape, infer_shapes, node_key, window
@@ -84,11 +89,6 @@ def _levels(graph: Graph, node: Node, shapes: dict[str, Shape], quantize: Quanti
     if node.op == "Conv":
         w, out_axis, transpose = data, 0, False
     else:
-        a = shapes[node.inputs[0]]
-        trans_a = node.op == "Gemm" and int(node.attrs.get("transA", 0))
-        if (a[1] if trans_a else a[0]) != 1:
-            raise WorkloadError(f"only batch 1 is supported, activation shape {list(a)}",
-                                source=src, key=key)
         transpose = _fc_transposed(node)
         w, out_axis = (data.T if transpose else data), (1 if transpose else 0)
     t_scale = out_channel_scale(t.scale, data.shape, out_axis, src, key)
@@ -152,19 +152,30 @@ def _bn_multiplier(graph: Graph, node: Node, consumers: dict[str, list[Node]],
     return gamma / np.sqrt(var + eps)
 
 
-def _geometry(node: Node, shapes: dict[str, Shape], src: str) -> tuple | None:
+def fc_rows(node: Node, shapes: dict[str, Shape]) -> int:
+    """Activation rows of a Gemm/MatMul weight layer: Gemm's M; for MatMul the product of
+    every axis of the activation but the last (batch x sequence for [batch, seq, d])."""
+    a = shapes[node.inputs[0]]
+    if node.op == "Gemm":
+        return a[1] if int(node.attrs.get("transA", 0)) else a[0]
+    return math.prod(a[:-1])
+
+
+def _geometry(graph: Graph, node: Node, shapes: dict[str, Shape], src: str) -> tuple | None:
     """(kind, groups, in_ch, in_hw, (kernel, strides, pads, dilations, out_hw)) of a
-    Conv/Gemm/MatMul node; None for other ops."""
+    weight layer; None for other nodes (a Gemm/MatMul of two activations included). A
+    Gemm/MatMul over R activation rows is a 1x1 convolution over an R x 1 input."""
+    if not is_weight_layer(graph, node, src):
+        return None
     if node.op == "Conv":
         x, w = shapes[node.inputs[0]], shapes[node.inputs[1]]
         win = window(node, (x[2], x[3]), (w[2], w[3]), src)
         return ("conv", int(node.attrs.get("group", 1)), x[1], x[2:4],
                 (win.kernel, win.strides, win.pads, win.dilations, win.out_hw))
-    if node.op in ("Gemm", "MatMul"):
-        w = shapes[node.inputs[1]]
-        in_ch = w[1] if not _fc_transposed(node) else w[0]
-        return "fc", 1, in_ch, (1, 1), ((1, 1), (1, 1), (0, 0, 0, 0), (1, 1), (1, 1))
-    return None
+    w = shapes[node.inputs[1]]
+    in_ch = w[1] if not _fc_transposed(node) else w[0]
+    hw = (fc_rows(node, shapes), 1)
+    return "fc", 1, in_ch, hw, ((1, 1), (1, 1), (0, 0, 0, 0), (1, 1), hw)
 
 
 def check_finite_initializers(graph: Graph, src: str) -> None:
@@ -207,7 +218,7 @@ def lower(graph: Graph, quantize: Quantizer, *, weight_bits: int = 2,
     error: Exception | None = None
     for node in graph.nodes:
         try:
-            geometry = _geometry(node, shapes, src)
+            geometry = _geometry(graph, node, shapes, src)
             if geometry is None:
                 continue
             ckey = f"{node.op == 'Conv'}{_fc_transposed(node)}{node.inputs[1]}"

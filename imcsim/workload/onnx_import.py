@@ -1,32 +1,44 @@
 """ONNX (and QONNX) import: an `.onnx` file -> `Graph` (`import onnx` happens here, lazily).
 
-Supported (opset >= 8; normalised to the IR's opset-17 forms): Conv (group, dilations,
-strides, pads, auto_pad), Gemm, MatMul, BatchNormalization, Relu, Clip, Sigmoid, Tanh,
-LeakyRelu, Softmax, Add, Sub, Mul, Div, Sum, Concat, Split, Gather, MaxPool/AveragePool
-(ceil_mode), GlobalAveragePool/GlobalMaxPool, ReduceMean, Flatten, Reshape (constant
-shape), Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant
-and QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
+Supported (opset >= 8; normalised to the IR's opset-17 forms), on tensors of any rank:
+Conv (2-D: group, dilations, strides, pads, auto_pad), Gemm, MatMul (any rank; with a
+constant [K, N] weight it is a weight layer over all the activation's rows, between two
+activations it is attention work, see `op_kinds`), BatchNormalization, LayerNormalization,
+the activations (Relu, Clip, Sigmoid, Tanh, LeakyRelu, Erf, Gelu, HardSwish, HardSigmoid,
+...), Softmax, elementwise arithmetic (Add, Sub, Mul, Div, Pow, Sqrt, Where, ...), the
+Reduce ops, pools, LRN, and data movement (Transpose, Reshape, Flatten, Unsqueeze,
+Squeeze, Expand, Slice, Split, Concat, Gather, Pad, Tile); `shapes.SUPPORTED_OPS` lists
+them. Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant and
+QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
 activations). Weights may live in external-data files beside the model.
 
+Every node whose inputs are all constants is then evaluated (onnx's reference evaluator,
+see `const_fold`), and Shape of a tensor of static shape is a constant: the shape
+subgraphs exporters keep, Clip in brevitas QCDQ weights and ConstantOfShape weights fold
+away, whatever their ops, before the remaining graph is shape-checked.
+
 A symbolic or missing batch dimension (axis 0) of a graph input is taken as 1; any other
-unknown input dimension is an error. BatchNormalization stays in the graph and is folded
-into the preceding layer's per-channel scale when lowering (see `lower`), so the graph
-keeps the model's parameter count.
+unknown input dimension is an error unless pinned (`seq`, `input_shapes`).
+BatchNormalization stays in the graph and is folded into the preceding layer's
+per-channel scale when lowering (see `lower`), so the graph keeps the model's parameter
+count.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from imcsim.errors import WorkloadError
-from imcsim.workload.fold import fold_weight_quantizers, prune_initializers, remove_aliases
+from imcsim.workload.const_fold import fold_constants
+from imcsim.workload.fold import prune_initializers, remove_aliases
 from imcsim.workload.graph import Graph, Node, Tensor, node_key
-from imcsim.workload.shapes import MAX_ELEMENTS, SUPPORTED_OPS, infer_shapes
+from imcsim.workload.shapes import MAX_ELEMENTS, infer_shapes
 
 MIN_OPSET = 8
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
@@ -105,23 +117,45 @@ def _array(onnx: Any, tensor: Any, base: Path, src: str) -> np.ndarray:
                             source=src, key=key) from None
 
 
-def _input(onnx: Any, vi: Any, src: str) -> Tensor:
+def _input(onnx: Any, vi: Any, src: str, seq: int | None = None,
+           pinned: tuple[int, ...] | None = None) -> Tensor:
+    """A graph input with a static shape: its declared dims, a symbolic batch (axis 0) as
+    1, any other unknown dim as `seq` if given; `pinned` replaces the whole shape (its
+    rank, and any static dim, must agree with the file's)."""
     key = f"input {vi.name}"
     tt = vi.type.tensor_type
     if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
-        raise WorkloadError("input shape is unknown; export the model with static input "
-                            "shapes", source=src, key=key)
+        if pinned is None:
+            raise WorkloadError("input shape is unknown; export the model with static "
+                                "input shapes, or pin it: --input-shape NAME=D1,D2,...",
+                                source=src, key=key)
+        declared: list[int | None] = [None] * len(pinned)
+    else:
+        declared = [int(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0
+                    else None for d in tt.shape.dim]
+    dtype = "float32" if not tt.elem_type else \
+        np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)).name
+    if pinned is not None:
+        if len(pinned) != len(declared) or any(
+                d is not None and d != p for d, p in zip(declared, pinned, strict=True)):
+            raise WorkloadError(f"pinned shape {list(pinned)} does not fit the declared "
+                                f"{['?' if d is None else d for d in declared]}",
+                                source=src, key=key)
+        return Tensor(vi.name, tuple(pinned), dtype)
     dims = []
-    for axis, d in enumerate(tt.shape.dim):
-        if d.HasField("dim_value") and d.dim_value > 0:
-            dims.append(int(d.dim_value))
+    for axis, d in enumerate(declared):
+        if d is not None:
+            dims.append(d)
         elif axis == 0:
             dims.append(1)  # symbolic batch -> 1
+        elif seq is not None:
+            dims.append(seq)
         else:
-            raise WorkloadError(f"input dimension {axis} is unknown ({d.dim_param or '?'}); "
+            name = tt.shape.dim[axis].dim_param or "?"
+            raise WorkloadError(f"input dimension {axis} is unknown ({name}); "
                                 f"give the model static input shapes (e.g. onnx.tools."
-                                f"update_model_dims)", source=src, key=key)
-    dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)).name
+                                f"update_model_dims), or pin it: --seq N or --input-shape "
+                                f"NAME=D1,D2,...", source=src, key=key)
     return Tensor(vi.name, tuple(dims), dtype)
 
 
@@ -157,7 +191,9 @@ class _Converter:
 
     def __init__(self, onnx: Any, graph: Graph, opset: int, src: str):
         self.onnx, self.graph, self.opset, self.src = onnx, graph, opset, src
+        self.opset_imports: list[Any] = []
         self.names: set[str] = set()
+        self.protos: dict[str, Any] = {}
 
     def const(self, name: str, data: np.ndarray) -> str:
         self.graph.initializers[name] = Tensor(name, data.shape, data.dtype.name, data)
@@ -184,10 +220,43 @@ class _Converter:
         if op == "Constant":
             self.const(node.outputs[0], _constant(node, key, self.src))
             return
-        if op not in SUPPORTED_OPS and op != "Dropout":
-            raise WorkloadError(f"unsupported operator '{op}'", source=self.src, key=key)
-        self.normalise(node)
+        self.protos[name] = proto
         self.graph.nodes.append(node)
+
+    def evaluate(self, node: Node, values: list[np.ndarray | None]) -> list[np.ndarray]:
+        """`node` on constant inputs, by onnx's reference evaluator on a one-node model
+        (the node as the file has it, at the file's opsets)."""
+        onnx, helper = self.onnx, self.onnx.helper
+        from onnx.reference import ReferenceEvaluator
+
+        proto = onnx.NodeProto()
+        proto.CopyFrom(self.protos[node.name])
+        names = ["" if v is None else f"i{k}" for k, v in enumerate(values)]
+        del proto.input[:]
+        proto.input.extend(names)
+        del proto.output[:]
+        proto.output.extend(f"o{k}" for k in range(len(node.outputs)))
+        undefined = onnx.TensorProto.UNDEFINED
+        graph = helper.make_graph(
+            [proto], "fold", [helper.make_tensor_value_info(n, undefined, None)
+                              for n in names if n],
+            [helper.make_tensor_value_info(o, undefined, None) for o in proto.output])
+        model = helper.make_model(graph, opset_imports=self.opset_imports)
+        feeds = {n: v for n, v in zip(names, values, strict=True) if n}
+        try:
+            return [np.asarray(o) for o in ReferenceEvaluator(model).run(None, feeds)]
+        except Exception as exc:  # the reference ops raise many kinds on bad inputs
+            raise WorkloadError(f"cannot evaluate on its constant inputs: "
+                                f"{type(exc).__name__}: {exc}", source=self.src,
+                                key=node_key(node)) from None
+
+    def input_const(self, node: Node, attr: str, dtype: Any, default: Any = None) -> None:
+        """Move attribute `attr` (an opset < 10/11/13 form) to the next input."""
+        value = node.attrs.pop(attr, default)
+        if value is not None:
+            node.inputs.append(self.const(f"{node.name}.{attr}", np.asarray(value, dtype)))
+        else:
+            node.inputs.append("")
 
     def normalise(self, node: Node) -> None:
         """Rewrite attribute/input forms of older or newer opsets to the opset-17 form."""
@@ -204,7 +273,17 @@ class _Converter:
         elif node.op == "Reshape" and "shape" in node.attrs:  # opset < 5
             shape = np.asarray(node.attrs.pop("shape"), np.int64)
             node.inputs = [node.inputs[0], self.const(f"{node.name}.shape", shape)]
-        elif node.op == "ReduceMean" and len(node.inputs) > 1:  # opset >= 18
+        elif node.op in ("Unsqueeze", "Squeeze") and "axes" in node.attrs:  # < 13
+            self.input_const(node, "axes", np.int64)
+        elif node.op == "Slice" and "starts" in node.attrs:  # opset < 10
+            node.inputs = node.inputs[:1]
+            for attr in ("starts", "ends", "axes"):
+                self.input_const(node, attr, np.int64)
+        elif node.op == "Pad" and "pads" in node.attrs:  # opset < 11
+            node.inputs = node.inputs[:1]
+            self.input_const(node, "pads", np.int64)
+            self.input_const(node, "value", np.float32, 0.0)
+        elif node.op.startswith("Reduce") and len(node.inputs) > 1:  # axes as an input
             axes = self.graph.weight(node.input(1))
             if node.input(1) and axes is None:
                 raise WorkloadError("axes must be a constant", source=self.src,
@@ -219,12 +298,18 @@ class _Converter:
                                     source=self.src, key=node_key(node))
 
 
-def import_onnx(path: str | Path) -> Graph:
+def import_onnx(path: str | Path, *, seq: int | None = None,
+                input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Graph:
     """Read an ONNX/QONNX model into a `Graph` (shape-checked; see the module docstring).
+
+    `seq` pins every unknown input dimension but the batch axis (a sequence length);
+    `input_shapes` pins whole input shapes by input name (batch included).
 
     Raises WorkloadError(source=path) for a missing, truncated or non-ONNX file, an opset
     older than 8, a missing or short external-data file (key "initializer NAME"), an
-    unsupported operator (key "node NAME (OP)") or unknown input shapes (key "input NAME").
+    unsupported operator (key "node NAME (OP)"), unknown input shapes or a pinned shape
+    that does not fit (key "input NAME"), a pinned name that is no input (key
+    "input-shape").
     """
     path = Path(path)
     src = str(path)
@@ -233,16 +318,23 @@ def import_onnx(path: str | Path) -> Graph:
     opset = _opset(model, src)
     g = model.graph
     inits = {t.name: _array(onnx, t, path.parent, src) for t in g.initializer}
-    graph = Graph(g.name or path.stem, [_input(onnx, vi, src) for vi in g.input
-                                        if vi.name not in inits],
+    pins = dict(input_shapes or {})
+    names = [vi.name for vi in g.input if vi.name not in inits]
+    for name in pins:
+        if name not in names:
+            raise WorkloadError(f"no graph input named {name!r} (inputs: "
+                                f"{', '.join(names)})", source=src, key="input-shape")
+    graph = Graph(g.name or path.stem, [_input(onnx, vi, src, seq, pins.get(vi.name))
+                                        for vi in g.input if vi.name not in inits],
                   [o.name for o in g.output], [], {})
     conv = _Converter(onnx, graph, opset, src)
+    conv.opset_imports = list(model.opset_import)
     for name, data in inits.items():
         conv.const(name, data)
     for i, proto in enumerate(g.node):
         conv.add(proto, i)
     remove_aliases(graph, source=src)
-    fold_weight_quantizers(graph, source=src)
+    fold_constants(graph, conv.evaluate, conv.normalise, source=src)
     prune_initializers(graph)
     infer_shapes(graph, source=src)
     return graph

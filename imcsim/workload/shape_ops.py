@@ -87,11 +87,12 @@ def split(node: Node, s: list[Shape | None], src: str, g: Graph) -> list[Shape]:
 
 
 def gather(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
-    """Gather with constant indices: data[:axis] + indices.shape + data[axis+1:]."""
+    """Gather: data[:axis] + indices.shape + data[axis+1:]; constant indices are checked
+    against the dimension (activation indices: an embedding lookup)."""
     x, idx = s
     axis = _axis(node, len(x), src)
-    ind = _const(node, 1, g, src, "indices")
-    if ind.size and (ind.min() < -x[axis] or ind.max() >= x[axis]):
+    ind = g.weight(node.input(1))
+    if ind is not None and ind.size and (ind.min() < -x[axis] or ind.max() >= x[axis]):
         raise _err(node, src, f"indices out of range for dimension {x[axis]}")
     return x[:axis] + tuple(idx) + x[axis + 1:]
 
@@ -116,8 +117,8 @@ def reshape(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
     return tuple(out)
 
 
-def reduce_mean(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
-    """ReduceMean over attribute `axes` (default: all), keepdims default 1."""
+def reduce(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
+    """ReduceMean, ReduceSum, ... over attribute `axes` (default: all), keepdims default 1."""
     x = s[0]
     axes = node.attrs.get("axes")
     try:
@@ -132,23 +133,49 @@ def reduce_mean(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
     return tuple(d for i, d in enumerate(x) if i not in red)
 
 
+def layer_norm(node: Node, s: list[Shape | None], src: str, g: Graph) -> list[Shape]:
+    """LayerNormalization over the axes from `axis` (default -1) on; the optional Mean and
+    InvStdDev outputs keep the leading axes, size 1 after."""
+    x = s[0]
+    assert x is not None  # input 0 is required: infer_node checks it is present
+    axis = _axis(node, len(x), src, default=-1)
+    for i, p in enumerate(s[1:], start=1):
+        if p is not None:
+            try:
+                np.broadcast_shapes(p, x[axis:])
+            except ValueError:
+                raise _err(node, src, f"input {i} {list(p)} does not broadcast to the "
+                                      f"normalised axes {list(x[axis:])}") from None
+    stats = x[:axis] + (1,) * (len(x) - axis)
+    return [x] + [stats] * (len(node.outputs) - 1)
+
+
+UNARY_OPS = ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Softmax", "LogSoftmax", "Identity",
+             "Erf", "Gelu", "HardSwish", "HardSigmoid", "Sqrt", "Exp", "Log", "Neg", "Abs",
+             "Reciprocal", "Cast", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Not",
+             "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "LRN")
+BINARY_OPS = ("Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater",
+              "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "PRelu")
+REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+              "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp")
+
 # op -> (shape function, minimum inputs, maximum inputs or None = any)
 EXTRA_OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
-    **{op: (same_shape, 1, 1) for op in ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Softmax",
-                                        "Identity")},
+    **{op: (same_shape, 1, 1) for op in UNARY_OPS},
     "Clip": (same_shape, 1, 3),
     "Quant": (same_shape, 4, 4),
     "QuantizeLinear": (same_shape, 2, 3),
     "DequantizeLinear": (same_shape, 2, 3),
-    "Add": (broadcast, 2, 2),
-    "Sub": (broadcast, 2, 2),
-    "Mul": (broadcast, 2, 2),
-    "Div": (broadcast, 2, 2),
+    **{op: (broadcast, 2, 2) for op in BINARY_OPS},
+    "Where": (broadcast, 3, 3),
     "Sum": (broadcast, 1, None),
+    "Max": (broadcast, 1, None),
+    "Min": (broadcast, 1, None),
     "Concat": (concat, 1, None),
     "Split": (split, 1, 2),
     "Gather": (gather, 2, 2),
     "Reshape": (reshape, 2, 2),
-    "ReduceMean": (reduce_mean, 1, 1),
+    **{op: (reduce, 1, 1) for op in REDUCE_OPS},
+    "LayerNormalization": (layer_norm, 1, 3),
 }
-MULTI_OUTPUT_OPS = frozenset({"Split"})
+MULTI_OUTPUT_OPS = frozenset({"Split", "LayerNormalization"})

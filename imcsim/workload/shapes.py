@@ -19,9 +19,11 @@ import numpy as np
 
 from imcsim.errors import WorkloadError
 from imcsim.workload.graph import Graph, Node, Shape, node_key
+from imcsim.workload.shape_move import MOVE_OPS
 from imcsim.workload.shape_ops import EXTRA_OPS, MULTI_OUTPUT_OPS, ShapeFn
 
-__all__ = ["SUPPORTED_OPS", "Shape", "Window", "infer_shapes", "node_key", "window"]
+__all__ = ["SUPPORTED_OPS", "Shape", "Window", "infer_node", "infer_shapes", "node_key",
+           "window"]
 
 
 @dataclass(frozen=True)
@@ -182,11 +184,19 @@ def _gemm(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
 
 
 def _matmul(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
+    """numpy matmul: [..., M, K] x [..., K, N] -> [..., M, N], batch axes broadcast; a
+    rank-1 operand gains (and loses) a size-1 axis."""
     a, b = s[0], s[1]
-    if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
-        raise WorkloadError(f"only rank-2 MatMul [M, K] x [K, N] is supported, got "
-                            f"{list(a)} x {list(b)}", source=src, key=node_key(node))
-    return (a[0], b[1])
+    aa = (1,) + a if len(a) == 1 else a
+    bb = b + (1,) if len(b) == 1 else b
+    try:
+        if not a or not b or aa[-1] != bb[-2]:
+            raise ValueError
+        lead = tuple(int(d) for d in np.broadcast_shapes(aa[:-2], bb[:-2]))
+    except ValueError:
+        raise WorkloadError(f"MatMul shapes {list(a)} x {list(b)} do not match",
+                            source=src, key=node_key(node)) from None
+    return lead + ((aa[-2],) if len(a) > 1 else ()) + ((bb[-1],) if len(b) > 1 else ())
 
 
 # op -> (shape function, minimum inputs, maximum inputs or None = any)
@@ -201,6 +211,7 @@ _OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
     "GlobalMaxPool": (_global_pool, 1, 1),
     "Flatten": (_flatten, 1, 1),
     **EXTRA_OPS,
+    **MOVE_OPS,
 }
 
 SUPPORTED_OPS = tuple(_OPS)
@@ -241,7 +252,7 @@ def infer_shapes(graph: Graph, *, source: str | None = None) -> dict[str, Shape]
                                 key=f"initializer {name}")
         shapes[name] = _bounded(shp, src, f"initializer {name}")
     for node in graph.nodes:
-        _infer_node(graph, node, shapes, src)
+        infer_node(graph, node, shapes, src)
         for out in node.outputs:
             if out in shapes:
                 _bounded(shapes[out], src, node_key(node))
@@ -252,7 +263,7 @@ def infer_shapes(graph: Graph, *, source: str | None = None) -> dict[str, Shape]
     return shapes
 
 
-def _infer_node(graph: Graph, node: Node, shapes: dict[str, Shape], src: str) -> None:
+def infer_node(graph: Graph, node: Node, shapes: dict[str, Shape], src: str) -> None:
     """Check one node's inputs and record the shapes of its outputs in `shapes`."""
     key = node_key(node)
     if node.op not in _OPS:
