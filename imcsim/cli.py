@@ -27,6 +27,8 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
         p.add_argument("--sparsity", type=float, default=None,
                        help="target zero fraction of the ternary weights, in [0, 1) "
                             "(default: TWN threshold 0.7*mean|W|)")
+        p.add_argument("--seq", type=int, default=None, metavar="N",
+                       help="tokens of a sequence network (bert_base, gpt2; default 128)")
         p.add_argument("--batch", type=int, default=1, metavar="N",
                        help="inputs per run: pipeline stages where weights stay on chip, "
                             "else layer by layer with the inputs side by side (default 1)")
@@ -114,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = wsub.add_parser("info", help="per-layer shapes, MACs, params, bits, sparsity")
     info.add_argument("net", metavar="NAME|PATH")
     info.add_argument("--sparsity", type=float, default=None)
+    info.add_argument("--seq", type=int, default=None, metavar="N",
+                      help="tokens of a sequence network (bert_base, gpt2; default 128)")
     _common(info, net=False)
     imp = wsub.add_parser("import", help="ONNX/QONNX model -> native YAML + npz")
     imp.add_argument("model", metavar="MODEL.onnx")
@@ -163,7 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = app.run(args.arch, args.net, sparsity=args.sparsity, seed=args.seed,
                       progress=not args.quiet, options={"repeat": args.repeat},
                       functional=args.functional, functional_layers=args.functional_layers,
-                      accuracy=accuracy, batch=args.batch)
+                      accuracy=accuracy, batch=args.batch, seq=args.seq)
     if args.out or args.plot or args.trace:
         outcome.save(**outputs)
     _emit(args, outcome.document(), outcome.text())
@@ -176,7 +180,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.plot:
         app.check_outputs(plot=args.plot, formats=_formats(args))
     cmp = app.compare_designs(args.arch, args.baseline, args.net, sparsity=args.sparsity,
-                              seed=args.seed, progress=not args.quiet, batch=args.batch)
+                              seed=args.seed, progress=not args.quiet, batch=args.batch,
+                              seq=args.seq)
     if args.plot:
         from imcsim.report.plots import plot_compare
 
@@ -217,7 +222,8 @@ def cmd_workload(args: argparse.Namespace) -> int:
     if args.workload_command == "info":
         from imcsim.workload import load_network, workload_info, workload_info_text
 
-        doc = workload_info(load_network(args.net, sparsity=args.sparsity, seed=args.seed))
+        doc = workload_info(load_network(args.net, sparsity=args.sparsity, seed=args.seed,
+                                         seq=args.seq))
         _emit(args, doc, workload_info_text(doc))
     else:
         from imcsim.workload import import_to_native

@@ -16,7 +16,7 @@ from imcsim.workload.lower import Quantizer, lower
 from imcsim.workload.op_kinds import WEIGHT, graph_work
 from imcsim.workload.quantize import TWN_DELTA_FACTOR, ternarize_to_sparsity, ternarize_twn
 from imcsim.workload.shapes import infer_shapes
-from imcsim.workload.zoo import ZOO
+from imcsim.workload.zoo import MAX_SEQ, SEQUENCE_NETWORKS, ZOO
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
 FILE_SUFFIXES = (*NATIVE_SUFFIXES, ".onnx")
@@ -36,13 +36,18 @@ def _is_file_name(name: str) -> bool:
     return os.sep in name or "/" in name or name.lower().endswith(FILE_SUFFIXES)
 
 
-def read_graph(name_or_path: str | os.PathLike, seed: int = 0) -> Graph:
-    """The graph of a zoo name (synthetic weights from `seed`) or of a native/ONNX file.
+def read_graph(name_or_path: str | os.PathLike, seed: int = 0, seq: int | None = None
+               ) -> Graph:
+    """The graph of a zoo name (synthetic weights from `seed`; `seq` tokens for a
+    sequence network) or of a native/ONNX file.
 
     Raises WorkloadError (key "net") for an unknown name, a missing file or an unknown
-    file type; reader errors name the file and the key inside it.
+    file type, UsageError (key "seq") for a `seq` the network cannot take; reader errors
+    name the file and the key inside it.
     """
     name = os.fspath(name_or_path)
+    if seq is not None:
+        return sequence_graph(name, int(seed), seq)
     if name in ZOO:
         return ZOO[name](int(seed))
     known = ", ".join(sorted(ZOO))
@@ -85,8 +90,20 @@ def _file_quantizer(graph: Graph, layers: list[ComputeLayer], float_desc: str) -
     return "; ".join(parts)
 
 
+def sequence_graph(name: str, seed: int, seq: object) -> Graph:
+    """A sequence network of the zoo over `seq` tokens."""
+    if name not in SEQUENCE_NETWORKS:
+        takes = ", ".join(sorted(SEQUENCE_NETWORKS))
+        raise UsageError(f"{name} has no token sequence to set (networks that do: {takes})",
+                         key="seq")
+    if isinstance(seq, bool) or not isinstance(seq, Integral) \
+            or not 1 <= int(seq) <= MAX_SEQ[name]:
+        raise UsageError(f"{name} takes 1..{MAX_SEQ[name]} tokens, got {seq!r}", key="seq")
+    return SEQUENCE_NETWORKS[name](seed, int(seq))
+
+
 def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
-                 seed: int = 0) -> Network:
+                 seed: int = 0, seq: int | None = None) -> Network:
     """Load a zoo network (by name) or a graph file (.yaml/.yml/.json native, .onnx),
     quantize its weights and lower it to `ComputeLayer`s.
 
@@ -102,7 +119,8 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     `parallel`, `IMCSIM_THREADS`); the result does not depend on the number of threads.
     `Network.source` is the zoo name or the path as given. Raises WorkloadError (key
     "net") for an unknown name or missing file, reader errors naming the file and key,
-    UsageError (key "sparsity" / "seed") for a bad sparsity or seed.
+    UsageError (key "sparsity" / "seed" / "seq") for a bad sparsity, seed or sequence
+    length (`seq`: the tokens of a zoo sequence network, default its own).
     """
     if sparsity is not None:
         sparsity = _check_sparsity(sparsity)
@@ -110,12 +128,12 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
     source = os.fspath(name_or_path)
     with deferred_weights():  # zoo weights are drawn in `lower`'s tasks, in parallel
-        graph = read_graph(source, int(seed))
+        graph = read_graph(source, int(seed), seq)
     quantize, desc = _float_quantizer(sparsity)
     layers = lower(graph, quantize, weight_bits=2, source=source, threads=None)
     work = graph_work(graph, infer_shapes(graph, source=source), source)
     if source in ZOO:
-        desc = f"{desc}, seed {seed}"
+        desc = f"{desc}, seed {seed}" + (f", {seq} tokens" if seq is not None else "")
     else:
         desc = _file_quantizer(graph, layers, desc)
     shape = graph.inputs[0].known_shape if graph.inputs else None
