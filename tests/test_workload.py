@@ -464,8 +464,8 @@ def test_unknown_network() -> None:
     with pytest.raises(WorkloadError) as e:
         load_network("resnet99")
     assert e.value.key == "net"
-    assert ("unknown network 'resnet99'; known: alexnet, lstm, mobilenetv2, resnet18, "
-            "resnet20, resnet34, vgg16") in str(e.value)
+    assert ("unknown network 'resnet99'; known: alexnet, bert_base, gpt2, lstm, mobilenetv2, "
+            "resnet18, resnet20, resnet34, vgg16, vit_b_16") in str(e.value)
 
 
 def test_missing_network_file(tmp_path) -> None:
