@@ -200,13 +200,11 @@ def _network(net: str | Path | Network, sparsity: float | None, seed: int,
     """`net` itself, or the zoo network / (shipped) graph file it names, loaded (`seq`
     tokens for a sequence network)."""
     from imcsim.workload.loader import load_network
-    from imcsim.workload.op_kinds import runnable
-
     if isinstance(net, Network):
-        return runnable(net)
+        return net
     source = resolve_network(net)
     _status(f"{source}: drawing and quantizing the weights", progress)
-    return runnable(load_network(source, sparsity=sparsity, seed=seed, seq=seq))
+    return load_network(source, sparsity=sparsity, seed=seed, seq=seq)
 
 
 def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
