@@ -21,10 +21,13 @@ class Placed:
 
 def check_ops(placement: Placement, source: str) -> None:
     """`placement.ops` maps op type names to places (ConfigError naming the key)."""
-    if not isinstance(placement.ops, dict):
+    ops = placement.ops
+    pairs = ops.items() if isinstance(ops, dict) else ops
+    if not isinstance(ops, (dict, tuple)) or not all(
+            isinstance(p, tuple) and len(p) == 2 for p in pairs):
         raise ConfigError("expected a mapping of op types to places", source=source,
                           key="placement.ops")
-    for op, place in placement.ops.items():
+    for op, place in pairs:
         key = f"placement.ops.{op}"
         if not isinstance(op, str) or not op.isidentifier():
             raise ConfigError("op types are names such as Softmax", source=source, key=key)
@@ -40,7 +43,7 @@ def place(arch: WithPeriphery, net: Network) -> list[Placed]:
     check_ops(policy, arch.source)
     out = []
     for work in net.other_ops:
-        where = policy.ops.get(work.op, getattr(policy, work.kind))
+        where = policy.place_of(work.op, work.kind)
         if unit is None:
             where = "periphery"
         if work.kind == ACTIVATION and where != "vector_unit":

@@ -51,8 +51,19 @@ class Placement:
     elementwise: str = one_of(PLACES, default="vector_unit")
     reduction: str = one_of(PLACES, default="vector_unit")
     data: str = one_of(PLACES, default="vector_unit")
-    # {op type: place}; checked when placing (`placement.check_ops`), keys named in errors
-    ops: dict[str, str] = field(default_factory=dict, metadata={"raw": True})
+    # {op type: place} in the YAML, kept as sorted (op, place) pairs (an arch is hashable);
+    # checked when placing (`placement.check_ops`), keys named in errors
+    ops: Any = field(default=(), metadata={"raw": True})
+
+    def __post_init__(self) -> None:
+        if isinstance(self.ops, dict):  # as read: kept as (op, place) pairs, by op
+            pairs = list(self.ops.items())
+            pairs.sort(key=lambda p: str(p[0]))
+            object.__setattr__(self, "ops", tuple(pairs))
+
+    def place_of(self, op: str, kind: str) -> str:
+        """Where an `op` node of work `kind` runs: its op type's entry, else its kind's."""
+        return dict(self.ops).get(op, getattr(self, kind))
 
 
 class WithPeriphery(Protocol):
