@@ -200,23 +200,24 @@ def _design(arch: str | Path | ArchBase, options: dict[str, Any] | None = None) 
 
 
 def _network(net: str | Path | Network, sparsity: float | None, seed: int,
-             progress: bool = False) -> Network:
-    """`net` itself, or the zoo network / (shipped) graph file it names, loaded."""
+             progress: bool = False, seq: int | None = None) -> Network:
+    """`net` itself, or the zoo network / (shipped) graph file it names, loaded (`seq`
+    tokens for a sequence network)."""
     from imcsim.workload.loader import load_network
-    from imcsim.workload.op_kinds import runnable
 
     if isinstance(net, Network):
-        return runnable(net)
+        return net
     source = resolve_network(net)
     _status(f"{source}: drawing and quantizing the weights", progress)
-    return runnable(load_network(source, sparsity=sparsity, seed=seed))
+    return load_network(source, sparsity=sparsity, seed=seed, seq=seq)
 
 
 def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         sparsity: float | None = None, seed: int = 0, progress: bool = False,
         options: dict[str, Any] | None = None, functional: bool = False,
         functional_layers: int | None = None,
-        accuracy: AccuracyRequest | None = None, batch: int = 1) -> Result:
+        accuracy: AccuracyRequest | None = None, batch: int = 1,
+        seq: int | None = None) -> Result:
     """Simulate `net` (a zoo name, a graph file or a Network) on `arch` (a YAML path or
     an arch) over `batch` inputs, with the functional check and the accuracy run when
     asked (both on one input)."""
@@ -230,7 +231,7 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
                          key="functional_layers")
     if accuracy is not None and not isinstance(net, (str, Path)):
         raise UsageError("accuracy needs the network's file (the graph is run)", key="net")
-    network = _network(net, sparsity, seed, progress)
+    network = _network(net, sparsity, seed, progress, seq)
     result = simulate(design, network, progress=progress, batch=batch)
     outcome = Result(design, network, result)
     if functional:
@@ -248,14 +249,15 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
 
 def compare_designs(arch: str | Path | ArchBase, baseline: str | Path | ArchBase,
                     net: str | Path | Network, *, sparsity: float | None = None,
-                    seed: int = 0, progress: bool = False, batch: int = 1) -> dict[str, Any]:
+                    seed: int = 0, progress: bool = False, batch: int = 1,
+                    seq: int | None = None) -> dict[str, Any]:
     """The comparison document of `arch` against `baseline` on one network, over
     `batch` inputs."""
     from imcsim.comparison import compare
     from imcsim.simulate import simulate
 
     check_batch(batch)
-    network = _network(net, sparsity, seed, progress)
+    network = _network(net, sparsity, seed, progress, seq)
     return compare(simulate(_design(arch), network, progress=progress, batch=batch),
                    simulate(_design(baseline), network, progress=progress, batch=batch))
 

@@ -27,6 +27,8 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
         p.add_argument("--sparsity", type=float, default=None,
                        help="target zero fraction of the ternary weights, in [0, 1) "
                             "(default: TWN threshold 0.7*mean|W|)")
+        p.add_argument("--seq", type=int, default=None, metavar="N",
+                       help="tokens of a sequence network (bert_base, gpt2; default 128)")
         p.add_argument("--batch", type=int, default=1, metavar="N",
                        help="inputs per run: pipeline stages where weights stay on chip, "
                             "else layer by layer with the inputs side by side (default 1)")
@@ -114,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = wsub.add_parser("info", help="per-layer shapes, MACs, params, bits, sparsity")
     info.add_argument("net", metavar="NAME|PATH")
     info.add_argument("--sparsity", type=float, default=None)
-    info.add_argument("--seq", type=int, default=None,
-                      help="pin an .onnx file's unknown non-batch input dims (sequence)")
+    info.add_argument("--seq", type=int, default=None, metavar="N",
+                      help="tokens: of a zoo sequence network (bert_base, gpt2; default "
+                           "128), or an .onnx file's unknown non-batch input dims")
     info.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1,D2,..",
                       help="pin an .onnx input's whole shape (repeatable)")
     _common(info, net=False)
@@ -167,7 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = app.run(args.arch, args.net, sparsity=args.sparsity, seed=args.seed,
                       progress=not args.quiet, options={"repeat": args.repeat},
                       functional=args.functional, functional_layers=args.functional_layers,
-                      accuracy=accuracy, batch=args.batch)
+                      accuracy=accuracy, batch=args.batch, seq=args.seq)
     if args.out or args.plot or args.trace:
         outcome.save(**outputs)
     _emit(args, outcome.document(), outcome.text())
@@ -180,7 +183,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.plot:
         app.check_outputs(plot=args.plot, formats=_formats(args))
     cmp = app.compare_designs(args.arch, args.baseline, args.net, sparsity=args.sparsity,
-                              seed=args.seed, progress=not args.quiet, batch=args.batch)
+                              seed=args.seed, progress=not args.quiet, batch=args.batch,
+                              seq=args.seq)
     if args.plot:
         from imcsim.report.plots import plot_compare
 

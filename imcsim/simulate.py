@@ -15,9 +15,11 @@ import numpy as np
 from imcsim.designs.base import ArchBase
 from imcsim.designs.registry import design_kind
 from imcsim.engine import run
-from imcsim.engine.types import JobRecord
+from imcsim.engine.types import JobRecord, StreamPhase
+from imcsim.periphery import plan as periphery
+from imcsim.periphery.placement import place
 from imcsim.pipeline import schedule, shared_interval, summary
-from imcsim.report.result import LayerResult, RunResult
+from imcsim.report.result import LayerResult, OpResult, RunResult
 from imcsim.workload.layer import Network
 
 
@@ -41,11 +43,21 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
         if bits is not None:
             return pipelined(arch, net, single, batch, bits)
         net = net.batched(batch)
+    placed = place(arch, net)  # before any work: a node with nowhere to run fails here
     plan = kind.plan(arch, net, progress)
-    engine = run(plan.phases, plan.resources)
-    cycles = engine.layer_cycles(len(net.layers))
+    n = len(net.layers)
+    table = list(plan.resources)
+    vector_phases: list[StreamPhase] = []
+    vector_costs: list[periphery.OpCost] = []
+    if arch.vector_unit is not None:
+        table += periphery.resources(arch.vector_unit)
+        vector_phases, vector_costs = periphery.phases(placed, arch, [r.name for r in table],
+                                                       n, net.batch)
+    engine = run([*plan.phases, *vector_phases], table)
+    all_cycles = engine.layer_cycles(n + len(vector_phases))
+    cycles = all_cycles[:n]
     costs = plan.costs(cycles, engine)
-    busy = busy_lane_cycles(engine.record, len(net.layers))
+    busy = busy_lane_cycles(engine.record, n + len(vector_phases))
     lanes_total = engine.record.compute_lanes()
     f = arch.clock.frequency_hz
     layers = []
@@ -56,11 +68,23 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
             energy_breakdown_j=layer_costs.energy_breakdown_j,
             utilisation=float(busy[idx] / (lanes_total * cyc)) if cyc else 0.0,
             weight_sparsity=layer.weight_sparsity, details=layer_costs.details))
+    on_unit = [p for p in placed if p.place == "vector_unit"]
+    ops = [OpResult(p.work.name, p.work.op, p.work.kind, p.work.macs * net.batch,
+                    p.work.elements * net.batch, int(cyc), int(cyc) / f,
+                    {k: v * 1e-12 for k, v in c.energy_pj.items()})
+           for p, c, cyc in zip(on_unit, vector_costs, all_cycles[n:], strict=True)]
+    area = dict(costs.area_breakdown_mm2)
+    run_energy: dict[str, float] = {}
+    if arch.vector_unit is not None:
+        if area:
+            area["vector_unit"] = arch.vector_unit.area_mm2
+        total_s = (int(cycles.sum()) + sum(op.cycles for op in ops)) / f
+        run_energy["vector_unit_leakage"] = arch.vector_unit.leakage_w * total_s
     return RunResult(arch=arch.name, arch_source=arch.source, kind=kind.name, net=net.name,
                      quantizer=net.quantizer, frequency_hz=f, layers=layers,
-                     area_breakdown_mm2=costs.area_breakdown_mm2, lanes=kind.lanes,
+                     area_breakdown_mm2=area, lanes=kind.lanes,
                      lanes_total=lanes_total, details=costs.details, record=engine.record,
-                     batch=net.batch)
+                     batch=net.batch, ops=ops, run_energy_j=run_energy)
 
 
 def pipelined(arch: ArchBase, net: Network, single: RunResult, batch: int,
@@ -68,6 +92,11 @@ def pipelined(arch: ArchBase, net: Network, single: RunResult, batch: int,
     """`batch` inputs through the layers as pipeline stages (`imcsim.pipeline`), from the
     single-input run: each stage busy `batch` times its single-input cycles at its
     single-input energy, the chip's leakage over the pipelined run's length."""
+    if single.ops:
+        from imcsim.errors import UsageError
+
+        raise UsageError("a pipelined batch with work on the vector unit is not modelled yet "
+                         "(run --batch 1, or place that work in the periphery)", key="batch")
     record = single.record
     entry, shared = shared_interval(record.resource, record.layer, record.start, record.end)
     capacity = [arch.pipeline.stage_buffer_inputs] * (len(net.layers) - 1)

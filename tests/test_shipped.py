@@ -13,10 +13,11 @@ import pytest
 from imcsim import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
-DESIGNS = {"aid_sram", "fat", "fat_sram", "parapim", "pcm", "photonic", "reram_ramp"}
+DESIGNS = {"aid_sram", "fat", "fat_sram", "fat_transformer", "parapim", "pcm", "photonic",
+           "reram_ramp"}
 
 
-def test_the_seven_designs_and_the_data_are_shipped():
+def test_the_designs_and_the_data_are_shipped():
     assert set(shipped.designs()) == DESIGNS
     assert {"fat_sparsity", "fat_assumptions"} <= set(shipped.sweeps())
     assert {"digits_cnn_twn", "resnet20_ternary"} <= set(shipped.networks())

@@ -15,7 +15,7 @@ from imcsim.errors import UsageError, WorkloadError
 from imcsim.workload import ComputeLayer, Network, load_network
 from imcsim.workload.graph import Graph, Node, Tensor, trainable_parameter_count
 from imcsim.workload.lower import lower
-from imcsim.workload.op_kinds import graph_work, require_weight_layers_only
+from imcsim.workload.op_kinds import graph_work
 from imcsim.workload.parallel import THREADS_ENV, map_ordered, thread_count
 from imcsim.workload.quantize import ternarize_to_sparsity, ternarize_twn, zero_count
 from imcsim.workload.shapes import infer_shapes
@@ -426,8 +426,13 @@ def test_matmul_without_weight_initializer() -> None:
     assert lower(g, ternarize_twn) == []
     work = graph_work(g, shapes)
     assert [(w.kind, w.macs) for w in work] == [("activation", 1 * 3 * 1)]
+    from imcsim import load_arch
+    from imcsim.periphery.placement import place
+    from imcsim.workload.layer import Network
+
+    net = Network("t", (), 0, (1,), "", "t", other_ops=tuple(work))
     with pytest.raises(WorkloadError, match="between two activations") as e:
-        require_weight_layers_only(work, "t")
+        place(load_arch("fat"), net)  # no vector unit: nowhere to run it
     assert e.value.key == "node m (MatMul)"
     g.initializers["x"] = Tensor("x", (1, 1), "float32", _ones(1, 1))
     del g.inputs[0]
@@ -464,8 +469,8 @@ def test_unknown_network() -> None:
     with pytest.raises(WorkloadError) as e:
         load_network("resnet99")
     assert e.value.key == "net"
-    assert ("unknown network 'resnet99'; known: alexnet, lstm, mobilenetv2, resnet18, "
-            "resnet20, resnet34, vgg16") in str(e.value)
+    assert ("unknown network 'resnet99'; known: alexnet, bert_base, gpt2, lstm, mobilenetv2, "
+            "resnet18, resnet20, resnet34, vgg16, vit_b_16") in str(e.value)
 
 
 def test_missing_network_file(tmp_path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from imcsim.config.fields import non_negative, positive
+from imcsim.periphery.schema import Placement, VectorUnit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,4 +55,8 @@ class ArchBase:
     clock: Clock
     description: str = ""
     pipeline: Pipeline = field(default_factory=Pipeline)
+    # the digital periphery (imcsim/periphery): a vector unit for the work that is not a
+    # weight MAC, and where each kind of work runs; without a unit that work is untimed
+    vector_unit: VectorUnit | None = None
+    placement: Placement = field(default_factory=Placement)
     source: str = ""

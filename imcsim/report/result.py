@@ -48,6 +48,29 @@ class LayerResult:
 
 
 @dataclass
+class OpResult:
+    """A graph node that is not a weight layer, run on the vector unit (timed)."""
+
+    name: str
+    op: str
+    kind: str  # op_kinds: activation | elementwise | reduction | data
+    macs: int
+    elements: int
+    cycles: int
+    time_s: float
+    energy_breakdown_j: dict[str, float]
+
+    @property
+    def energy_j(self) -> float:
+        return sum(self.energy_breakdown_j.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "op": self.op, "kind": self.kind, "macs": self.macs,
+                "elements": self.elements, "cycles": self.cycles, "time_s": self.time_s,
+                "energy_j": self.energy_j, "energy_breakdown_j": dict(self.energy_breakdown_j)}
+
+
+@dataclass
 class RunResult:
     arch: str
     arch_source: str
@@ -66,12 +89,16 @@ class RunResult:
     # Schedule itself (not serialised); None: layers one after another
     pipeline: dict[str, Any] | None = None
     schedule: Any = field(default=None, repr=False)
+    # nodes run on the vector unit (after the weight layers), and energy of the whole run
+    # outside any one layer or node (the vector unit's leakage)
+    ops: list[OpResult] = field(default_factory=list)
+    run_energy_j: dict[str, float] = field(default_factory=dict)
 
     @property
     def cycles(self) -> int:
         if self.schedule is not None:
             return int(self.schedule.cycles)
-        return sum(layer.cycles for layer in self.layers)
+        return sum(la.cycles for la in self.layers) + sum(op.cycles for op in self.ops)
 
     @property
     def latency_s(self) -> float:
@@ -96,8 +123,10 @@ class RunResult:
     @property
     def energy_breakdown_j(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        for layer in self.layers:
-            for k, v in layer.energy_breakdown_j.items():
+        parts = [la.energy_breakdown_j for la in self.layers]
+        parts += [op.energy_breakdown_j for op in self.ops] + [self.run_energy_j]
+        for part in parts:
+            for k, v in part.items():
                 out[k] = out.get(k, 0.0) + v
         return out
 
@@ -147,4 +176,5 @@ class RunResult:
             },
             "layers": [layer.to_dict() for layer in self.layers],
             **({"pipeline": self.pipeline} if self.pipeline is not None else {}),
+            **({"ops": [op.to_dict() for op in self.ops]} if self.ops else {}),
         }

@@ -60,7 +60,7 @@ def run_text(res: RunResult, kind_lines: list[str] | None = None) -> str:
                      + ", ".join(f"{k} {v:.3f}" for k, v in a.items()) + ")")
     else:
         lines.append("area: not modelled for this kind of design")
-    lines += batch_lines(res)
+    lines += batch_lines(res) + vector_lines(res)
     lines += kind_lines or []
     for key, value in res.details.items():
         if not _scalar(value):
@@ -68,6 +68,22 @@ def run_text(res: RunResult, kind_lines: list[str] | None = None) -> str:
         lines.append(f"{key.replace('_', ' ')}: {value:.4g}" if isinstance(value, float)
                      else f"{key.replace('_', ' ')}: {value}")
     return "\n".join(lines)
+
+
+def vector_lines(res: RunResult) -> list[str]:
+    """The vector unit's share of the run, by kind of work."""
+    if not res.ops:
+        return []
+    total = sum(op.cycles for op in res.ops)
+    by_kind: dict[str, list[int]] = {}
+    for op in res.ops:
+        by_kind.setdefault(op.kind, [0, 0])
+        by_kind[op.kind][0] += 1
+        by_kind[op.kind][1] += op.cycles
+    parts = ", ".join(f"{kind} {n} nodes {cyc:,} cycles" for kind, (n, cyc) in by_kind.items())
+    energy = sum(op.energy_j for op in res.ops)
+    return [f"vector unit: {len(res.ops)} nodes, {total:,} cycles "
+            f"({total / res.cycles:.1%} of the run), {si(energy, 'J')}; {parts}"]
 
 
 def batch_lines(res: RunResult) -> list[str]:

@@ -17,7 +17,7 @@ from imcsim.workload.lower import Quantizer, lower
 from imcsim.workload.op_kinds import WEIGHT, graph_work
 from imcsim.workload.quantize import TWN_DELTA_FACTOR, ternarize_to_sparsity, ternarize_twn
 from imcsim.workload.shapes import infer_shapes
-from imcsim.workload.zoo import ZOO
+from imcsim.workload.zoo import MAX_SEQ, SEQUENCE_NETWORKS, ZOO
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
 FILE_SUFFIXES = (*NATIVE_SUFFIXES, ".onnx")
@@ -48,20 +48,25 @@ def _check_pins(name: str, seq: int | None, input_shapes: Mapping[str, tuple[int
             raise UsageError(f"shape of {key!r} must be positive integers, got "
                              f"{shape!r}", key="input-shape")
     if (seq is not None or input_shapes) and not name.lower().endswith(".onnx"):
-        raise UsageError(f"--seq and --input-shape pin the inputs of an .onnx file, not of "
-                         f"{name!r}", key="seq" if seq is not None else "input-shape")
+        raise UsageError(f"--seq and --input-shape pin the inputs of an .onnx file or set "
+                         f"the tokens of a zoo sequence network, not of {name!r}",
+                         key="seq" if seq is not None else "input-shape")
 
 
 def read_graph(name_or_path: str | os.PathLike, seed: int = 0, *, seq: int | None = None,
                input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Graph:
-    """The graph of a zoo name (synthetic weights from `seed`) or of a native/ONNX file;
-    `seq` / `input_shapes` pin an ONNX file's unknown input dimensions (`import_onnx`).
+    """The graph of a zoo name (synthetic weights from `seed`; `seq` tokens for a zoo
+    sequence network) or of a native/ONNX file (`seq` / `input_shapes` pin an ONNX
+    file's unknown input dimensions, `import_onnx`).
 
     Raises WorkloadError (key "net") for an unknown name, a missing file or an unknown
     file type; reader errors name the file and the key inside it; UsageError (key "seq"
-    / "input-shape") for a bad pin or one given for another source than an .onnx file.
+    / "input-shape") for a bad pin, a `seq` the zoo network cannot take, or a pin given
+    for a source that takes none.
     """
     name = os.fspath(name_or_path)
+    if name in ZOO and seq is not None and not input_shapes:
+        return sequence_graph(name, int(seed), seq)
     _check_pins(name, seq, input_shapes)
     if name in ZOO:
         return ZOO[name](int(seed))
@@ -105,6 +110,18 @@ def _file_quantizer(graph: Graph, layers: list[ComputeLayer], float_desc: str) -
     return "; ".join(parts)
 
 
+def sequence_graph(name: str, seed: int, seq: object) -> Graph:
+    """A sequence network of the zoo over `seq` tokens."""
+    if name not in SEQUENCE_NETWORKS:
+        takes = ", ".join(sorted(SEQUENCE_NETWORKS))
+        raise UsageError(f"{name} has no token sequence to set (networks that do: {takes})",
+                         key="seq")
+    if isinstance(seq, bool) or not isinstance(seq, Integral) \
+            or not 1 <= int(seq) <= MAX_SEQ[name]:
+        raise UsageError(f"{name} takes 1..{MAX_SEQ[name]} tokens, got {seq!r}", key="seq")
+    return SEQUENCE_NETWORKS[name](seed, int(seq))
+
+
 def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
                  seed: int = 0, *, seq: int | None = None,
                  input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Network:
@@ -121,11 +138,13 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
         `sparsity` if given). `seed` is not used (nothing random is drawn).
     Weights are drawn (zoo) and ternarized one tensor per task on a thread pool (see
     `parallel`, `IMCSIM_THREADS`); the result does not depend on the number of threads.
+    `seq` sets a zoo sequence network's tokens (bert_base, gpt2; default 128);
     `seq` / `input_shapes` pin an ONNX file's unknown input dimensions (a sequence
     length; whole shapes by input name; see `import_onnx`).
     `Network.source` is the zoo name or the path as given. Raises WorkloadError (key
     "net") for an unknown name or missing file, reader errors naming the file and key,
-    UsageError (key "sparsity" / "seed") for a bad sparsity or seed.
+    UsageError (key "sparsity" / "seed" / "seq" / "input-shape") for a bad sparsity,
+    seed, sequence length or pin.
     """
     if sparsity is not None:
         sparsity = _check_sparsity(sparsity)
@@ -138,7 +157,7 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     layers = lower(graph, quantize, weight_bits=2, source=source, threads=None)
     work = graph_work(graph, infer_shapes(graph, source=source), source)
     if source in ZOO:
-        desc = f"{desc}, seed {seed}"
+        desc = f"{desc}, seed {seed}" + (f", {seq} tokens" if seq is not None else "")
     else:
         desc = _file_quantizer(graph, layers, desc)
     shape = graph.inputs[0].known_shape if graph.inputs else None

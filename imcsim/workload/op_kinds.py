@@ -25,12 +25,11 @@ import math
 
 from imcsim.errors import WorkloadError
 from imcsim.workload.graph import Graph, Node, node_key
-from imcsim.workload.layer import Network, OpWork
+from imcsim.workload.layer import OpWork
 from imcsim.workload.shapes import Shape, window
 
 __all__ = ["ACTIVATION", "DATA", "ELEMENTWISE", "KINDS", "REDUCTION", "WEIGHT", "OpWork",
-           "graph_work", "is_weight_layer", "node_work", "require_weight_layers_only",
-           "runnable"]
+           "graph_work", "is_weight_layer", "node_work"]
 
 WEIGHT, ACTIVATION, ELEMENTWISE, REDUCTION, DATA = (
     "weight", "activation", "elementwise", "reduction", "data")
@@ -109,21 +108,3 @@ def graph_work(graph: Graph, shapes: dict[str, Shape], src: str | None = None
     """`node_work` of every node of `graph`, in node order."""
     source = src or graph.name
     return [node_work(graph, n, shapes, i, source) for i, n in enumerate(graph.nodes)]
-
-
-def runnable(network: Network) -> Network:
-    """`network`, if every design can run it (`require_weight_layers_only`)."""
-    require_weight_layers_only(network.other_ops, network.source)
-    return network
-
-
-def require_weight_layers_only(other_ops: tuple[OpWork, ...] | list[OpWork],
-                               source: str) -> None:
-    """Until designs place other work: a network with an activation x activation matmul
-    cannot run. Raises WorkloadError naming the first such node and its op."""
-    for work in other_ops:
-        if work.kind == ACTIVATION:
-            raise WorkloadError(f"{work.op} between two activations (attention-style, "
-                                f"{work.macs:,} MACs) cannot run: designs run weight "
-                                f"layers only for now", source=source,
-                                key=f"node {work.name} ({work.op})")

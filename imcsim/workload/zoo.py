@@ -17,6 +17,7 @@ import numpy as np
 
 from imcsim.workload.builder import GraphBuilder
 from imcsim.workload.graph import Graph, Node, Tensor
+from imcsim.workload.zoo_transformers import bert_base, gpt2, vit_b_16
 
 
 def _resnet(name: str, blocks: tuple[int, ...], seed: int) -> Graph:
@@ -206,10 +207,20 @@ def lstm(seed: int = 0) -> Graph:
 # name -> graph factory taking the weight seed; the loader looks names up here.
 ZOO: dict[str, Callable[[int], Graph]] = {
     "alexnet": alexnet,
+    "bert_base": bert_base,
+    "gpt2": gpt2,
     "lstm": lstm,
     "mobilenetv2": mobilenetv2,
     "resnet18": resnet18,
     "resnet20": resnet20,
     "resnet34": resnet34,
     "vgg16": vgg16,
+    "vit_b_16": vit_b_16,
 }
+
+# Networks over a token sequence: `seq` sets its length (their default: 128 tokens).
+SEQUENCE_NETWORKS: dict[str, Callable[[int, int], Graph]] = {
+    "bert_base": bert_base,
+    "gpt2": gpt2,
+}
+MAX_SEQ = {"bert_base": 512, "gpt2": 1024}  # their position embeddings' rows
