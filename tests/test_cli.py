@@ -108,6 +108,16 @@ def test_validate_document(capsys):
     assert names["network speedup, 80% sparsity"]["pass"]
     assert names["ResNet-18 MACs"]["pass"] and names["ResNet-18 parameters"]["pass"]
     assert code == (0 if all(c["pass"] for c in doc["checks"]) else 1)
+    # an explained check passes on its ablation and reports the full model beside it; the
+    # two differ (the ablation changes something)
+    for name in ("network speedup, 80% sparsity", "network energy efficiency, 80% sparsity"):
+        check = names[name]
+        ablation = check["ablation"]
+        assert check["pass"] and ablation["explanation"] and ablation["name"]
+        full = ablation["full_model"]
+        assert abs(full - check["simulated"]) > 0.01 * check["simulated"]
+        assert ablation["full_model_error"] == pytest.approx(
+            (full - check["published"]) / check["published"])
 
 
 def test_run_writes_plots_and_trace(tmp_path, capsys):

@@ -85,6 +85,7 @@ def test_channels_cut_between_items_are_exact(overrides):
     assert cycles[True] < cycles[False]
 
 
+@pytest.mark.slow  # (CI runs it; the gather and pixel layouts have fast exact tests above)
 def test_resnet20_first_stage_both_designs(fat, parapim, resnet20):
     for arch in (fat, parapim):
         report = check_network(arch, resnet20, layers=7)

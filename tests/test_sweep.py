@@ -299,6 +299,7 @@ def test_process_pool_matches_inline(tmp_path, reference):
         == ref_csv
 
 
+@pytest.mark.slow  # starts a Dask cluster (CI runs it)
 def test_dask_local_cluster_matches_process_pool(tmp_path, reference):
     pytest.importorskip("dask.distributed")
     spec, ref_csv = reference
