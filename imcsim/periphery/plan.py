@@ -21,7 +21,7 @@ import numpy as np
 
 from imcsim.engine.types import BUS, COMPUTE, STEP_COMPUTE, STEP_TRANSFER, Resource, StreamPhase
 from imcsim.periphery.placement import Placed
-from imcsim.periphery.schema import WORK_CLASSES, VectorUnit, WithPeriphery
+from imcsim.periphery.schema import VectorUnit, WithPeriphery
 from imcsim.periphery.work import class_counts, moved_elements
 
 UNIT, LINK = "vector", "vector.link"
@@ -69,8 +69,4 @@ def phases(placed: list[Placed], arch: WithPeriphery, names: list[str], first_la
     return out, costs
 
 
-def energy_categories() -> tuple[str, ...]:
-    return ("vector_unit", "vector_link")
-
-
-__all__ = ["LINK", "UNIT", "WORK_CLASSES", "OpCost", "op_cost", "phases", "resources"]
+__all__ = ["LINK", "UNIT", "OpCost", "op_cost", "phases", "resources"]

@@ -26,10 +26,6 @@ class GatherUnits:
     plus: np.ndarray  # n+ of each unit: positions added
     minus: np.ndarray  # n- of each unit: positions subtracted
 
-    @property
-    def passes(self) -> int:
-        return -(-len(self.tile) // self.per_pass)
-
     def pass_of(self, j: int) -> slice:
         return slice(j * self.per_pass, min((j + 1) * self.per_pass, len(self.tile)))
 
