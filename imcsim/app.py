@@ -119,6 +119,8 @@ class Result:
                 doc["functional"] = self.functional.to_dict()
             if self.accuracy is not None:
                 doc["accuracy"] = self.accuracy
+            if self.net.meta:
+                doc["network"] = dict(self.net.meta)
             self._doc = doc
         return self._doc
 
@@ -126,7 +128,7 @@ class Result:
         from imcsim.report.text import run_text
 
         kind = design_kind(self.result.kind)
-        text = run_text(self.result, kind.report_lines(self.result))
+        text = run_text(self.result, kind.report_lines(self.result) + decode_lines(self.net))
         if self.functional is not None:
             text += "\n\n" + self.functional.text()
         if self.accuracy is not None:
@@ -187,6 +189,16 @@ class Result:
         return write_files(sink, UsageError)
 
 
+def decode_lines(net: Network) -> list[str]:
+    """A decode step's KV-cache traffic (per token)."""
+    meta = dict(net.meta)
+    if not meta.get("decode_step"):
+        return []
+    return [f"decode step over {meta['kv_cache_tokens']:,} cached tokens: K/V written "
+            f"{meta['kv_elements_written']:,} elements, read {meta['kv_elements_read']:,} "
+            "(bytes at 8-bit activations)"]
+
+
 def _status(text: str, progress: bool) -> None:
     """One status line on stderr, where progress bars are drawn (a terminal)."""
     from imcsim.report.progress import bar_wanted
@@ -200,7 +212,8 @@ def _design(arch: str | Path | ArchBase, options: dict[str, Any] | None = None) 
 
 
 def _network(net: str | Path | Network, sparsity: float | None, seed: int,
-             progress: bool = False, seq: int | None = None) -> Network:
+             progress: bool = False, seq: int | None = None,
+             kv_cache: int | None = None) -> Network:
     """`net` itself, or the zoo network / (shipped) graph file it names, loaded (`seq`
     tokens for a sequence network)."""
     from imcsim.workload.loader import load_network
@@ -209,7 +222,7 @@ def _network(net: str | Path | Network, sparsity: float | None, seed: int,
         return net
     source = resolve_network(net)
     _status(f"{source}: drawing and quantizing the weights", progress)
-    return load_network(source, sparsity=sparsity, seed=seed, seq=seq)
+    return load_network(source, sparsity=sparsity, seed=seed, seq=seq, kv_cache=kv_cache)
 
 
 def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
@@ -217,7 +230,7 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         options: dict[str, Any] | None = None, functional: bool = False,
         functional_layers: int | None = None,
         accuracy: AccuracyRequest | None = None, batch: int = 1,
-        seq: int | None = None) -> Result:
+        seq: int | None = None, kv_cache: int | None = None) -> Result:
     """Simulate `net` (a zoo name, a graph file or a Network) on `arch` (a YAML path or
     an arch) over `batch` inputs, with the functional check and the accuracy run when
     asked (both on one input)."""
@@ -231,7 +244,7 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
                          key="functional_layers")
     if accuracy is not None and not isinstance(net, (str, Path)):
         raise UsageError("accuracy needs the network's file (the graph is run)", key="net")
-    network = _network(net, sparsity, seed, progress, seq)
+    network = _network(net, sparsity, seed, progress, seq, kv_cache)
     result = simulate(design, network, progress=progress, batch=batch)
     outcome = Result(design, network, result)
     if functional:
@@ -250,14 +263,14 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
 def compare_designs(arch: str | Path | ArchBase, baseline: str | Path | ArchBase,
                     net: str | Path | Network, *, sparsity: float | None = None,
                     seed: int = 0, progress: bool = False, batch: int = 1,
-                    seq: int | None = None) -> dict[str, Any]:
+                    seq: int | None = None, kv_cache: int | None = None) -> dict[str, Any]:
     """The comparison document of `arch` against `baseline` on one network, over
     `batch` inputs."""
     from imcsim.comparison import compare
     from imcsim.simulate import simulate
 
     check_batch(batch)
-    network = _network(net, sparsity, seed, progress, seq)
+    network = _network(net, sparsity, seed, progress, seq, kv_cache)
     return compare(simulate(_design(arch), network, progress=progress, batch=batch),
                    simulate(_design(baseline), network, progress=progress, batch=batch))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from imcsim import __version__
-from imcsim.errors import ImcsimError
+from imcsim.errors import ImcsimError, UsageError
 
 
 def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
@@ -29,6 +29,10 @@ def _common(p: argparse.ArgumentParser, net: bool = True) -> None:
                             "(default: TWN threshold 0.7*mean|W|)")
         p.add_argument("--seq", type=int, default=None, metavar="N",
                        help="tokens of a sequence network (bert_base, gpt2; default 128)")
+        p.add_argument("--decode", action="store_true",
+                       help="one decode step of a decoder (gpt2) with --kv-cache N tokens")
+        p.add_argument("--kv-cache", type=int, default=None, metavar="N",
+                       help="cached tokens of a --decode step")
         p.add_argument("--batch", type=int, default=1, metavar="N",
                        help="inputs per run: pipeline stages where weights stay on chip, "
                             "else layer by layer with the inputs side by side (default 1)")
@@ -121,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "128), or an .onnx file's unknown non-batch input dims")
     info.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1,D2,..",
                       help="pin an .onnx input's whole shape (repeatable)")
+    info.add_argument("--decode", action="store_true",
+                      help="one decode step of a decoder (gpt2) with --kv-cache N tokens")
+    info.add_argument("--kv-cache", type=int, default=None, metavar="N",
+                      help="cached tokens of a --decode step")
     _common(info, net=False)
     imp = wsub.add_parser("import", help="ONNX/QONNX model -> native YAML + npz")
     imp.add_argument("model", metavar="MODEL.onnx")
@@ -154,6 +162,13 @@ def _emit(args: argparse.Namespace, doc: Any, text: str) -> None:
         print(text)
 
 
+def _kv_cache(args: argparse.Namespace) -> int | None:
+    """--decode with --kv-cache N: N; neither: None; one without the other: an error."""
+    if args.decode != (args.kv_cache is not None):
+        raise UsageError("--decode and --kv-cache N go together", key="kv-cache")
+    return args.kv_cache
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from imcsim import app
 
@@ -170,7 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = app.run(args.arch, args.net, sparsity=args.sparsity, seed=args.seed,
                       progress=not args.quiet, options={"repeat": args.repeat},
                       functional=args.functional, functional_layers=args.functional_layers,
-                      accuracy=accuracy, batch=args.batch, seq=args.seq)
+                      accuracy=accuracy, batch=args.batch, seq=args.seq,
+                      kv_cache=_kv_cache(args))
     if args.out or args.plot or args.trace:
         outcome.save(**outputs)
     _emit(args, outcome.document(), outcome.text())
@@ -184,7 +200,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         app.check_outputs(plot=args.plot, formats=_formats(args))
     cmp = app.compare_designs(args.arch, args.baseline, args.net, sparsity=args.sparsity,
                               seed=args.seed, progress=not args.quiet, batch=args.batch,
-                              seq=args.seq)
+                              seq=args.seq, kv_cache=_kv_cache(args))
     if args.plot:
         from imcsim.report.plots import plot_compare
 
@@ -228,7 +244,8 @@ def cmd_workload(args: argparse.Namespace) -> int:
 
         doc = workload_info(load_network(args.net, sparsity=args.sparsity, seed=args.seed,
                                          seq=args.seq,
-                                         input_shapes=parse_input_shapes(args.input_shape)))
+                                         input_shapes=parse_input_shapes(args.input_shape),
+                                         kv_cache=_kv_cache(args)))
         _emit(args, doc, workload_info_text(doc))
     else:
         from imcsim.workload import import_to_native

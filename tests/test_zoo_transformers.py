@@ -10,6 +10,8 @@ tied to the token embedding). Graphs are built without drawing their weights."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from imcsim.cli import main
@@ -86,3 +88,34 @@ def test_workload_info_prints_the_split(capsys):
     out = capsys.readouterr().out
     weight, act, _ = counts("gpt2", 8)
     assert f"weight MACs: {weight:,}" in out and f"activation x activation MACs: {act:,}" in out
+
+
+@pytest.mark.parametrize("cache", [0, 127, 1023])
+def test_gpt2_decode_step(cache):
+    """One new token over N cached ones: one token's weight MACs, attention over N + 1
+    positions, the cache as graph inputs (no parameters), and the K/V traffic."""
+    with deferred_weights():
+        graph = read_graph("gpt2", 0, kv_cache=cache)
+    work = graph_work(graph, infer_shapes(graph, source="gpt2"), "gpt2")
+    weight = sum(w.macs for w in work if w.kind == WEIGHT)
+    act = sum(w.macs for w in work if w.kind == ACTIVATION)
+    assert weight == encoder_macs(1)[0] + D * 50257
+    assert act == L * 2 * H * (cache + 1) * (D // H)
+    assert trainable_parameter_count(graph) == 124_439_808
+    assert graph.meta["kv_elements_written"] == L * 2 * D
+    assert graph.meta["kv_elements_read"] == L * 2 * (cache + 1) * D
+
+
+def test_decode_options_are_checked(capsys):
+    with pytest.raises(UsageError, match="0..1023"):
+        read_graph("gpt2", 0, kv_cache=1024)
+    with pytest.raises(UsageError, match="no decoder"):
+        read_graph("bert_base", 0, kv_cache=4)
+    assert main(["workload", "info", "gpt2", "--kv-cache", "4"]) == 2
+    assert "go together" in capsys.readouterr().err
+    assert main(["run", "--arch", "fat_transformer", "--net", "gpt2", "--decode",
+                 "--kv-cache", "8", "--format", "json", "--quiet"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["network"]["kv_cache_tokens"] == 8 and doc["total"]["batch"] == 1
+    assert sum(op["macs"] for op in doc["ops"] if op["kind"] == "activation") == \
+        L * 2 * H * 9 * (D // H)

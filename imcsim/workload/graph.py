@@ -87,6 +87,7 @@ class Graph:
     outputs: list[str]
     nodes: list[Node]
     initializers: dict[str, Tensor] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # facts of the source (a zoo step)
 
     def weight(self, name: str | None) -> np.ndarray | None:
         """Data of initializer `name`, or None if it is not an initializer with data."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -119,6 +120,7 @@ class Network:
     # every other node's work (activation x activation matmuls, elementwise, reduction,
     # data movement; one input), in node order: designs run only `layers` for now
     other_ops: tuple[OpWork, ...] = ()
+    meta: tuple[tuple[str, Any], ...] = ()  # facts of the source (e.g. a decode step's KV)
 
     @property
     def total_macs(self) -> int:

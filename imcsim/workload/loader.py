@@ -17,7 +17,7 @@ from imcsim.workload.lower import Quantizer, lower
 from imcsim.workload.op_kinds import WEIGHT, graph_work
 from imcsim.workload.quantize import TWN_DELTA_FACTOR, ternarize_to_sparsity, ternarize_twn
 from imcsim.workload.shapes import infer_shapes
-from imcsim.workload.zoo import MAX_SEQ, SEQUENCE_NETWORKS, ZOO
+from imcsim.workload.zoo import DECODERS, MAX_SEQ, SEQUENCE_NETWORKS, ZOO
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
 FILE_SUFFIXES = (*NATIVE_SUFFIXES, ".onnx")
@@ -54,7 +54,8 @@ def _check_pins(name: str, seq: int | None, input_shapes: Mapping[str, tuple[int
 
 
 def read_graph(name_or_path: str | os.PathLike, seed: int = 0, *, seq: int | None = None,
-               input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Graph:
+               input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+               kv_cache: int | None = None) -> Graph:
     """The graph of a zoo name (synthetic weights from `seed`; `seq` tokens for a zoo
     sequence network) or of a native/ONNX file (`seq` / `input_shapes` pin an ONNX
     file's unknown input dimensions, `import_onnx`).
@@ -65,6 +66,8 @@ def read_graph(name_or_path: str | os.PathLike, seed: int = 0, *, seq: int | Non
     for a source that takes none.
     """
     name = os.fspath(name_or_path)
+    if kv_cache is not None:
+        return decode_graph(name, int(seed), kv_cache, seq)
     if name in ZOO and seq is not None and not input_shapes:
         return sequence_graph(name, int(seed), seq)
     _check_pins(name, seq, input_shapes)
@@ -122,9 +125,25 @@ def sequence_graph(name: str, seed: int, seq: object) -> Graph:
     return SEQUENCE_NETWORKS[name](seed, int(seq))
 
 
+def decode_graph(name: str, seed: int, kv_cache: object, seq: int | None) -> Graph:
+    """One decode step of a zoo decoder (gpt2) with a KV cache of `kv_cache` tokens."""
+    if name not in DECODERS:
+        raise UsageError(f"{name} is no decoder with a KV cache (decoders: "
+                         f"{', '.join(sorted(DECODERS))})", key="kv-cache")
+    if seq is not None:
+        raise UsageError("a decode step takes one new token: give --kv-cache, not --seq",
+                         key="seq")
+    top = MAX_SEQ[name] - 1
+    if isinstance(kv_cache, bool) or not isinstance(kv_cache, Integral) \
+            or not 0 <= int(kv_cache) <= top:
+        raise UsageError(f"{name} caches 0..{top} tokens, got {kv_cache!r}", key="kv-cache")
+    return DECODERS[name](seed, 1, int(kv_cache))
+
+
 def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
                  seed: int = 0, *, seq: int | None = None,
-                 input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Network:
+                 input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+                 kv_cache: int | None = None) -> Network:
     """Load a zoo network (by name) or a graph file (.yaml/.yml/.json native, .onnx),
     quantize its weights and lower it to `ComputeLayer`s.
 
@@ -139,6 +158,7 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     Weights are drawn (zoo) and ternarized one tensor per task on a thread pool (see
     `parallel`, `IMCSIM_THREADS`); the result does not depend on the number of threads.
     `seq` sets a zoo sequence network's tokens (bert_base, gpt2; default 128);
+    `kv_cache` N makes a zoo decoder (gpt2) one decode step with N cached tokens;
     `seq` / `input_shapes` pin an ONNX file's unknown input dimensions (a sequence
     length; whole shapes by input name; see `import_onnx`).
     `Network.source` is the zoo name or the path as given. Raises WorkloadError (key
@@ -152,16 +172,19 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
     source = os.fspath(name_or_path)
     with deferred_weights():  # zoo weights are drawn in `lower`'s tasks, in parallel
-        graph = read_graph(source, int(seed), seq=seq, input_shapes=input_shapes)
+        graph = read_graph(source, int(seed), seq=seq, input_shapes=input_shapes,
+                           kv_cache=kv_cache)
     quantize, desc = _float_quantizer(sparsity)
     layers = lower(graph, quantize, weight_bits=2, source=source, threads=None)
     work = graph_work(graph, infer_shapes(graph, source=source), source)
     if source in ZOO:
-        desc = f"{desc}, seed {seed}" + (f", {seq} tokens" if seq is not None else "")
+        desc = f"{desc}, seed {seed}" + (f", {seq} tokens" if seq is not None else "") + (
+            f", one decode step over {kv_cache} cached tokens" if kv_cache is not None else "")
     else:
         desc = _file_quantizer(graph, layers, desc)
     shape = graph.inputs[0].known_shape if graph.inputs else None
     return Network(name=graph.name, layers=tuple(layers),
                    total_params=trainable_parameter_count(graph),
                    input_shape=tuple(shape[1:]) if shape else (), quantizer=desc,
-                   source=source, other_ops=tuple(w for w in work if w.kind != WEIGHT))
+                   source=source, other_ops=tuple(w for w in work if w.kind != WEIGHT),
+                   meta=tuple(graph.meta.items()))

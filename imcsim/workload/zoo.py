@@ -224,3 +224,5 @@ SEQUENCE_NETWORKS: dict[str, Callable[[int, int], Graph]] = {
     "gpt2": gpt2,
 }
 MAX_SEQ = {"bert_base": 512, "gpt2": 1024}  # their position embeddings' rows
+# Decoders: one decode step over a KV cache of N tokens (seed, tokens, N)
+DECODERS: dict[str, Callable[[int, int, int], Graph]] = {"gpt2": gpt2}

@@ -16,7 +16,10 @@ parameter totals match them:
 * gpt2 (124 M configuration, prefill of `seq` tokens): token and position embeddings,
   12 pre-LN blocks d=768, 12 heads, fused QKV, causal mask (a boolean constant and Where),
   final LayerNorm, the LM head tied to the token embedding (Gemm with transB, one
-  initializer). 124,439,808 parameters.
+  initializer). 124,439,808 parameters. With a KV cache of N tokens: one decode step, the
+  cached keys and values graph inputs [1, 12, N, 64] per layer, the new token's appended
+  (Concat) and attended with them; the graph's `meta` gives the K/V elements the step
+  writes (12 x 2 x 768) and reads (12 x 2 x (N + 1) x 768).
 
 Weights are seeded He-normal (as the CNNs of `zoo`); LayerNorm scales are 1 and biases 0.
 """
@@ -64,10 +67,20 @@ class _Seq:
         perm = [0, 2, 3, 1] if last == "T" else [0, 2, 1, 3]
         return self.op(f"{name}.transpose", "Transpose", [y], perm=perm)
 
-    def attention(self, name: str, q: str, k: str, v: str, mask: str | None) -> str:
-        """Softmax(Q K^T / sqrt(dh) [masked]) V, heads merged back to [1, s, d]."""
-        qh, kt, vh = (self.heads(f"{name}.{t}", x, "T" if t == "k" else "")
-                      for t, x in (("q", q), ("k", k), ("v", v)))
+    def attention(self, name: str, q: str, k: str, v: str, mask: str | None,
+                  past: tuple[str, str] | None = None) -> str:
+        """Softmax(Q K^T / sqrt(dh) [masked]) V, heads merged back to [1, s, d]. With
+        `past` (cached K and V, [1, h, n, dh]) the new keys and values are appended to
+        them (Concat) and the queries attend all n + s positions."""
+        qh = self.heads(f"{name}.q", q, "")
+        if past is None:
+            kt, vh = self.heads(f"{name}.k", k, "T"), self.heads(f"{name}.v", v, "")
+        else:
+            keys = self.op(f"{name}.k_cache", "Concat",
+                           [past[0], self.heads(f"{name}.k", k, "")], axis=2)
+            vh = self.op(f"{name}.v_cache", "Concat",
+                         [past[1], self.heads(f"{name}.v", v, "")], axis=2)
+            kt = self.op(f"{name}.k_t", "Transpose", [keys], perm=[0, 1, 3, 2])
         scores = self.op(f"{name}.scores", "MatMul", [qh, kt])  # (1/sqrt(dh) folded in Q)
         if mask is not None:
             scores = self.op(f"{name}.mask", "Where",
@@ -159,27 +172,40 @@ def bert_base(seed: int = 0, seq: int = 128) -> Graph:
     return b.finish()
 
 
-def gpt2(seed: int = 0, seq: int = 128) -> Graph:
-    """GPT-2 124 M, prefill of --seq tokens (default 128), LM head tied to the embedding."""
-    if not 1 <= seq <= 1024:
-        raise ValueError(f"gpt2 takes 1..1024 tokens, got {seq}")
-    b = GraphBuilder("gpt2", (1, seq), seed, input_name="input_ids")
-    b.graph.inputs[0] = Tensor("input_ids", (1, seq), "int64")
-    s = _Seq(b, seq)
+def gpt2(seed: int = 0, seq: int = 128, kv_cache: int | None = None) -> Graph:
+    """GPT-2 124 M, prefill of --seq tokens (default 128), LM head tied to the embedding;
+    with `kv_cache` N, one decode step: one new token attending a cache of N tokens."""
+    tokens = 1 if kv_cache is not None else seq
+    first = kv_cache or 0  # the new tokens' first position
+    if not 1 <= first + tokens <= 1024:
+        raise ValueError(f"gpt2 takes 1..1024 positions, got {first + tokens}")
+    b = GraphBuilder("gpt2", (1, tokens), seed, input_name="input_ids")
+    b.graph.inputs[0] = Tensor("input_ids", (1, tokens), "int64")
+    s = _Seq(b, tokens)
     x = s.op("add_wpe", "Add", [
         _embed(b, s, "wte", 50257, "input_ids"),
-        _embed(b, s, "wpe", 1024, s.ints("position_ids", list(range(seq))))])
-    causal = b.init("causal_mask", np.tril(np.ones((1, 1, seq, seq), dtype=bool)))
+        _embed(b, s, "wpe", 1024, s.ints("position_ids", list(range(first, first + tokens))))])
+    causal = (b.init("causal_mask", np.tril(np.ones((1, 1, tokens, tokens), dtype=bool)))
+              if kv_cache is None else None)
+    dh = D_MODEL // HEADS
     for i in range(LAYERS):
         p = f"h.{i}"
+        past = None
+        if kv_cache:  # (an empty cache: the first token attends only itself)
+            past = (f"past_key_{i}", f"past_value_{i}")
+            b.graph.inputs += [Tensor(name, (1, HEADS, kv_cache, dh)) for name in past]
         q, k, v = s.fused_qkv(f"{p}.attn.c_attn", s.layernorm(f"{p}.ln_1", x, 1e-5))
-        a = s.linear(f"{p}.attn.c_proj", s.attention(f"{p}.attn", q, k, v, causal),
+        a = s.linear(f"{p}.attn.c_proj", s.attention(f"{p}.attn", q, k, v, causal, past),
                      D_MODEL, D_MODEL)
         x = s.op(f"{p}.add_1", "Add", [x, a])
         h = s.mlp(f"{p}.mlp", s.layernorm(f"{p}.ln_2", x, 1e-5), "c_fc", "c_proj", "tanh")
         x = s.op(f"{p}.add_2", "Add", [x, h])
     x = s.layernorm("ln_f", x, 1e-5)
-    x = s.op("lm_head.rows", "Reshape", [x, s.ints("shape.rows", [seq, D_MODEL])])
+    x = s.op("lm_head.rows", "Reshape", [x, s.ints("shape.rows", [tokens, D_MODEL])])
     logits = s.op("lm_head", "Gemm", [x, "wte"], transB=1)
     b.graph.outputs.append(logits)
+    if kv_cache is not None:  # per token, in elements (bytes at 8-bit activations)
+        b.graph.meta.update({"decode_step": True, "kv_cache_tokens": kv_cache,
+                             "kv_elements_written": LAYERS * 2 * D_MODEL,
+                             "kv_elements_read": LAYERS * 2 * (kv_cache + 1) * D_MODEL})
     return b.finish()
