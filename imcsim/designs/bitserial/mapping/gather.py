@@ -45,6 +45,7 @@ from imcsim.designs.bitserial.mapping.tiling import (
     item_slots,
     part_bounds,
     tile_bounds,
+    tiles_per_pass,
 )
 from imcsim.workload.layer import ComputeLayer
 
@@ -63,7 +64,7 @@ def gather_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, unit: UnitC
     out_channels + channel), how many partial sums it leaves (its parts)."""
     cout, n, a = layer.out_channels, geo.acc_bits, geo.activation_bits
     lanes_t = np.diff(tile_bounds(layer.out_pixels, tiling.tiles))
-    per_pass = tiling.per_pass or geo.columns // int(lanes_t.max())
+    per_pass = tiling.per_pass or tiles_per_pass(geo.columns, layer.out_pixels, tiling.tiles)
     units = order_units(layer, tiling.tiles, tiling.split, per_pass, geo.sparse, geo.balance)
     plus, minus = pass_steps(units)
     adds = plus + minus

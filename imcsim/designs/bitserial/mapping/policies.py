@@ -34,7 +34,7 @@ from imcsim.designs.bitserial.mapping.estimate import (
     estimate_gather_many,
     estimate_many,
 )
-from imcsim.designs.bitserial.mapping.tiling import Geometry, Tiling
+from imcsim.designs.bitserial.mapping.tiling import Geometry, Tiling, tiles_per_pass
 
 # A geometric ladder of counts (fan-in parts) the searches try.
 LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -84,7 +84,7 @@ def gather_candidates(splits: Sequence[int], shape: LayerShape, tiles: int, geo:
     (as many as fit, or up to three fewer: passes that divide evenly over the subarrays)."""
     rows = []
     for t in sorted({k * tiles for k in range(1, 9) if k * tiles <= shape.pixels}):
-        fit = geo.columns // -(-shape.pixels // t)
+        fit = tiles_per_pass(geo.columns, shape.pixels, t)
         rows += [(s, t, c) for s in splits for c in range(fit, max(0, fit - 4), -1)]
     split, tiles_a, per_pass = (np.array(col, dtype=np.int64) for col in zip(*rows, strict=True))
     items = np.full(len(split), geo.subarrays)

@@ -81,15 +81,12 @@ class Geometry:
         return np.where(self.stationary(part_size), 1, -(-np.asarray(channels) // stream))
 
 
-LAYOUTS = ("pixel", "gather")
-
-
 @dataclass(frozen=True)
 class Tiling:
     split: int  # fan-in parts
     tiles: int  # pixel tiles (each of at most `columns` lanes)
     items: int  # work items (at most one per subarray)
-    layout: str = "pixel"  # one of LAYOUTS: a column per pixel, or channels side by side
+    layout: str = "pixel"  # layouts.MAIN_PHASES: a column per pixel, or channels side by side
     per_pass: int = 0  # gather layout: units side by side (0: as many as the columns hold)
 
 
@@ -145,6 +142,12 @@ class LayerItems:
 
 def min_tiles(out_pixels: int, columns: int) -> int:
     return -(-out_pixels // columns)
+
+
+def tiles_per_pass(columns: int, out_pixels: int, tiles: int) -> int:
+    """Pixel tiles (`tile_bounds`: the largest has ceil(out_pixels / tiles) lanes) that
+    fit side by side in `columns`."""
+    return columns // -(-out_pixels // tiles)
 
 
 def tile_bounds(out_pixels: int, tiles: int) -> np.ndarray:
@@ -397,7 +400,7 @@ def reduction_items(layer: ComputeLayer, geo: Geometry, tiling: Tiling, banks: i
     Passes are cut into ranges of near-equal work, one per subarray."""
     cout, n = layer.out_channels, geo.acc_bits
     lanes_t = np.diff(tile_bounds(layer.out_pixels, tiling.tiles))
-    per_pass = geo.columns // int(lanes_t.max())
+    per_pass = tiles_per_pass(geo.columns, layer.out_pixels, tiling.tiles)
     outputs = np.flatnonzero(partials > 1)
     outputs = outputs[np.argsort(-partials[outputs], kind="stable")]
     starts_p = np.arange(0, len(outputs), per_pass)
