@@ -27,7 +27,7 @@ from imcsim.circuits import microprogram as mp
 from imcsim.circuits.adder_styles import adder_style
 from imcsim.circuits.bitarray import BitArray, values_to_bits
 from imcsim.circuits.costs import PrimitiveCosts, SubarrayOpCosts
-from imcsim.designs.bitserial.costs import ItemCosts, primitive_costs, subarray_op_costs
+from imcsim.designs.bitserial.costs import primitive_costs, subarray_op_costs
 from imcsim.designs.bitserial.mapping.gather_units import unit_positions
 from imcsim.designs.bitserial.mapping.tiling import (
     Geometry,
@@ -341,7 +341,7 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
     tb = tile_bounds(layer.out_pixels, plan.tiling.tiles)
     cout = layer.out_channels
     main: LayerItems = plan.phases[0]
-    fast = ItemCosts(main, arch, ops).compute
+    fast = plan.item_costs(arch, ops)[0].compute
     partials, functional = MAIN_RUNNERS[plan.tiling.layout](layer, cols, main, plan, runner,
                                                             prim)
     mismatched = int(np.count_nonzero(functional != fast))
@@ -353,7 +353,7 @@ def run_layer(layer: ComputeLayer, x: np.ndarray, plan: LayerPlan, arch: Arch,
             out[o, tb[t]:tb[t + 1]] = sums[0]
     if len(plan.phases) > 1:
         red: LayerItems = plan.phases[1]
-        fast_r = ItemCosts(red, arch, ops).compute
+        fast_r = plan.item_costs(arch, ops)[1].compute
         assert red.outputs is not None  # set on every reduce phase
         for i in range(len(red)):
             cyc = 0

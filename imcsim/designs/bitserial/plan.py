@@ -9,7 +9,7 @@ resources, and the energy of the run once the engine has timed it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,13 @@ class LayerPlan:
     layer: ComputeLayer
     tiling: Tiling
     phases: list[LayerItems]
+    costs: list[ItemCosts] = field(default_factory=list)  # per phase, once costed
+
+    def item_costs(self, arch: BitSerialArch, ops: SubarrayOpCosts) -> list[ItemCosts]:
+        """Each phase's step cycles and energy (computed once)."""
+        if not self.costs:
+            self.costs = [ItemCosts(items, arch, ops) for items in self.phases]
+        return self.costs
 
 
 def geometry(arch: BitSerialArch, ops: SubarrayOpCosts) -> Geometry:
@@ -86,11 +93,11 @@ def move_costs(arch: BitSerialArch) -> MoveCosts:
 
 
 def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
-               density: float, exhaustive: bool = False) -> LayerPlan:
+               density: float) -> LayerPlan:
     """Choose the tiling of `layer` by the arch's mapping policy and cost it exactly: the
     policy ranks its candidates by closed-form estimates; the best `exact_candidates` of
-    them (all of them if `exhaustive`) are costed from the real weights and timed on the
-    engine, and the best by the arch's objective is kept (ties: the estimate's order)."""
+    them are costed from the real weights and timed on the engine, and the best by the
+    arch's objective is kept (ties: the estimate's order)."""
     geo = geometry(arch, ops)
     check_fits(layer, geo, arch.source)
     shape = LayerShape(layer.fan_in, layer.out_channels, layer.out_pixels, layer.groups,
@@ -99,7 +106,7 @@ def plan_layer(layer: ComputeLayer, arch: BitSerialArch, ops: SubarrayOpCosts,
     ranked = policy(shape, min_tiles(layer.out_pixels, geo.columns), geo, ops,
                     move_costs(arch), arch.mapping.max_input_splits, arch.mapping.objective,
                     arch.mapping.gather_channels)
-    shortlist = ranked if exhaustive else ranked[:arch.mapping.exact_candidates]
+    shortlist = ranked[:arch.mapping.exact_candidates]
     unit = UnitCosts(ops.add.cycles, ops.load_row.cycles, ops.reset_row.cycles,
                      ops.readout_row.cycles)
     best: tuple[float, LayerPlan] | None = None
@@ -135,8 +142,7 @@ def exact_figures(plan: LayerPlan, arch: BitSerialArch, ops: SubarrayOpCosts,
     table = table or resources(arch)
     names = [r.name for r in table]
     cycles, energy_j = 0, 0.0
-    for items in plan.phases:
-        costs = ItemCosts(items, arch, ops)
+    for items, costs in zip(plan.phases, plan.item_costs(arch, ops), strict=True):
         phase = build_phase(items.phase, 0, items, costs, arch, names)
         length = makespan(phase)
         cycles += run([phase], table).cycles if length is None else length
@@ -197,8 +203,7 @@ def plan_network(arch: BitSerialArch, net: Network, progress: bool = False) -> P
         plan = plan_layer(layer, arch, ops, layer.nonzero_weights / layer.weight_count)
         plans.append(plan)
         per_layer = []
-        for items in plan.phases:
-            costs = ItemCosts(items, arch, ops)
+        for items, costs in zip(plan.phases, plan.item_costs(arch, ops), strict=True):
             phases.append(build_phase(f"{layer.name}/{items.phase}", idx, items, costs, arch,
                                       names))
             per_layer.append((items, costs))
