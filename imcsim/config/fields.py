@@ -11,11 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import field
-from typing import Any
+from numbers import Integral
+from typing import Any, TypeGuard
 
 INT_MAX = 2 ** 31 - 1
 FLOAT_HUGE = 1e15  # in the YAML's units (ns, pJ, uS, Hz, mm^2, ...)
 FLOAT_TINY = 1e-15
+
+
+def is_int_in(value: object, lo: int, hi: int | None = None) -> TypeGuard[Integral]:
+    """True for an integer (not a bool) with lo <= value (<= hi when given): the check
+    of every count an option or a spec gives (batch, seed, tokens, dimensions)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        return False
+    return lo <= int(value) and (hi is None or int(value) <= hi)
 
 
 def _bounds(meta: dict[str, Any], at_most: float | None,

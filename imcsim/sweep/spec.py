@@ -30,11 +30,12 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 from imcsim.arch import Arch, load_arch
+from imcsim.config.fields import is_int_in
 from imcsim.errors import ConfigError, ImcsimError
 from imcsim.shipped import resolve_design
 from imcsim.workload.layer import MAX_BATCH, check_batch
@@ -216,12 +217,11 @@ def _check_axis_value(axis: str, value: Any, names: dict[str, tuple[str, ...]], 
                        key)
         return float(value)
     if axis == "seed":
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        if not is_int_in(value, 0):
             raise _err(f"seed must be a non-negative integer, got {value!r}", source, key)
         return int(value)
     if axis == "batch":
-        if isinstance(value, bool) or not isinstance(value, Integral) \
-                or not 1 <= int(value) <= MAX_BATCH:
+        if not is_int_in(value, 1, MAX_BATCH):
             raise _err(f"batch must be an integer in [1, {MAX_BATCH}], got {value!r}", source,
                        key)
         return int(value)

@@ -6,9 +6,10 @@ import math
 import os
 from collections.abc import Mapping
 from functools import partial
-from numbers import Integral, Real
+from numbers import Real
 from pathlib import Path
 
+from imcsim.config.fields import is_int_in
 from imcsim.errors import UsageError, WorkloadError
 from imcsim.workload.builder import deferred_weights
 from imcsim.workload.graph import Graph, trainable_parameter_count
@@ -39,12 +40,10 @@ def _is_file_name(name: str) -> bool:
 
 def _check_pins(name: str, seq: int | None, input_shapes: Mapping[str, tuple[int, ...]] | None
                 ) -> None:
-    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, Integral)
-                            or seq < 1):
+    if seq is not None and not is_int_in(seq, 1):
         raise UsageError(f"must be a positive integer, got {seq!r}", key="seq")
     for key, shape in (input_shapes or {}).items():
-        if not shape or any(isinstance(d, bool) or not isinstance(d, Integral) or d < 1
-                            for d in shape):
+        if not shape or not all(is_int_in(d, 1) for d in shape):
             raise UsageError(f"shape of {key!r} must be positive integers, got "
                              f"{shape!r}", key="input-shape")
     if (seq is not None or input_shapes) and not name.lower().endswith(".onnx"):
@@ -119,8 +118,7 @@ def sequence_graph(name: str, seed: int, seq: object) -> Graph:
         takes = ", ".join(sorted(SEQUENCE_NETWORKS))
         raise UsageError(f"{name} has no token sequence to set (networks that do: {takes})",
                          key="seq")
-    if isinstance(seq, bool) or not isinstance(seq, Integral) \
-            or not 1 <= int(seq) <= MAX_SEQ[name]:
+    if not is_int_in(seq, 1, MAX_SEQ[name]):
         raise UsageError(f"{name} takes 1..{MAX_SEQ[name]} tokens, got {seq!r}", key="seq")
     return SEQUENCE_NETWORKS[name](seed, int(seq))
 
@@ -134,8 +132,7 @@ def decode_graph(name: str, seed: int, kv_cache: object, seq: int | None) -> Gra
         raise UsageError("a decode step takes one new token: give --kv-cache, not --seq",
                          key="seq")
     top = MAX_SEQ[name] - 1
-    if isinstance(kv_cache, bool) or not isinstance(kv_cache, Integral) \
-            or not 0 <= int(kv_cache) <= top:
+    if not is_int_in(kv_cache, 0, top):
         raise UsageError(f"{name} caches 0..{top} tokens, got {kv_cache!r}", key="kv-cache")
     return DECODERS[name](seed, 1, int(kv_cache))
 
@@ -168,7 +165,7 @@ def load_network(name_or_path: str | os.PathLike, sparsity: float | None = None,
     """
     if sparsity is not None:
         sparsity = _check_sparsity(sparsity)
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+    if not is_int_in(seed, 0):
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}", key="seed")
     source = os.fspath(name_or_path)
     with deferred_weights():  # zoo weights are drawn in `lower`'s tasks, in parallel
