@@ -16,6 +16,7 @@ from imcsim.designs.base import ArchBase
 from imcsim.designs.registry import design_kind
 from imcsim.engine import run
 from imcsim.engine.types import JobRecord, StreamPhase
+from imcsim.errors import UsageError
 from imcsim.periphery import plan as periphery
 from imcsim.periphery.placement import place
 from imcsim.pipeline import schedule, shared_interval, summary
@@ -37,11 +38,12 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
     pipeline stages where the design keeps its weights on chip, else layer by layer with
     the batch's inputs side by side (weights scanned or loaded once per batch)."""
     kind = design_kind(arch.kind, source=arch.source)
-    if batch > 1:
+    if batch > 1 and kind.may_pipeline:
         single = simulate(arch, net, progress)
         bits = kind.stage_activation_bits(arch, single)
         if bits is not None:
             return pipelined(arch, net, single, batch, bits)
+    if batch > 1:
         net = net.batched(batch)
     placed = place(arch, net)  # before any work: a node with nowhere to run fails here
     plan = kind.plan(arch, net, progress)
@@ -93,8 +95,6 @@ def pipelined(arch: ArchBase, net: Network, single: RunResult, batch: int,
     single-input run: each stage busy `batch` times its single-input cycles at its
     single-input energy, the chip's leakage over the pipelined run's length."""
     if single.ops:
-        from imcsim.errors import UsageError
-
         raise UsageError("a pipelined batch with work on the vector unit is not modelled yet "
                          "(run --batch 1, or place that work in the periphery)", key="batch")
     record = single.record

@@ -83,6 +83,9 @@ class DesignKind:
     summary: str = ""  # one line: what designs of this kind are
     schema: type[ArchBase] = ArchBase  # the arch dataclass (sections are its fields)
     lanes: str = ""  # what a lane of a compute unit is (utilisation counts busy lanes)
+    # whether a run of this kind can keep its weights on chip (then `stage_activation_bits`
+    # is asked, from a single-input run); False: a batch runs layer by layer directly
+    may_pipeline: bool = False
 
     def check(self, arch: Any) -> Any:
         """Cross-key checks the typed schema cannot express; may resolve referenced files.

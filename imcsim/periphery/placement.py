@@ -20,14 +20,14 @@ class Placed:
 
 
 def check_ops(placement: Placement, source: str) -> None:
-    """`placement.ops` maps op type names to places (ConfigError naming the key)."""
+    """`placement.ops` maps op type names to places (ConfigError naming the key); a
+    mapping as read is kept as (op, place) pairs (`Placement.__post_init__`)."""
     ops = placement.ops
-    pairs = ops.items() if isinstance(ops, dict) else ops
-    if not isinstance(ops, (dict, tuple)) or not all(
-            isinstance(p, tuple) and len(p) == 2 for p in pairs):
+    if not isinstance(ops, tuple) or not all(isinstance(p, tuple) and len(p) == 2
+                                             for p in ops):
         raise ConfigError("expected a mapping of op types to places", source=source,
                           key="placement.ops")
-    for op, place in pairs:
+    for op, place in ops:
         key = f"placement.ops.{op}"
         if not isinstance(op, str) or not op.isidentifier():
             raise ConfigError("op types are names such as Softmax", source=source, key=key)

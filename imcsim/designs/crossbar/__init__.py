@@ -18,6 +18,7 @@ class CrossbarKind(DesignKind):
     summary = "analog crossbar tiles (ReRAM, PCM, AID 6T-SRAM) with DACs and ADCs"
     schema = CrossbarArch
     lanes = "columns of a crossbar tile"
+    may_pipeline = True  # when every layer keeps its tiles (placement resident)
 
     def check(self, arch: CrossbarArch) -> CrossbarArch:
         return dataclasses.replace(arch, crossbar=check_crossbar(arch.crossbar, arch.source))
