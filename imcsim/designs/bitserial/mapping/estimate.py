@@ -80,10 +80,17 @@ def estimate_many(shape: LayerShape, geo: Geometry, tiles: int, split: np.ndarra
     outputs = tiles * shape.cout
     red_outputs = np.where(split > 1, outputs, np.minimum(cuts, outputs))
     partials = np.where(split > 1, split, 1.0) + cuts / np.maximum(red_outputs, 1.0)
-    red_cycles, red_energy = reduction_estimate(red_outputs, partials, lanes, geo, ops, move)
-    has_reduction = red_outputs > 0
-    cycles = cycles + np.where(has_reduction, red_cycles, 0.0)
-    energy = energy + np.where(has_reduction, red_energy, 0.0)
+    reduction = reduction_estimate(red_outputs, partials, lanes, geo, ops, move)
+    return _with_reduction((cycles, energy), reduction, red_outputs > 0, move)
+
+
+def _with_reduction(main: tuple[np.ndarray, np.ndarray],
+                    reduction: tuple[np.ndarray, np.ndarray], has_reduction: np.ndarray,
+                    move: MoveCosts) -> tuple[np.ndarray, np.ndarray]:
+    """Main phase plus the reduction phase where there is one, then the chip's leakage
+    over the whole (so that a slow tiling is not mistaken for a frugal one)."""
+    cycles = main[0] + np.where(has_reduction, reduction[0], 0.0)
+    energy = main[1] + np.where(has_reduction, reduction[1], 0.0)
     return cycles, energy + move.static_pj_per_cycle * cycles
 
 
@@ -134,11 +141,8 @@ def estimate_gather_many(shape: LayerShape, geo: Geometry, tiles: np.ndarray,
                                            + n * ops.readout_row.cycles)
     cycles = np.maximum(cycles, per_item)
     outputs = np.where(split > 1, tiles * shape.cout, 0.0)
-    red_cycles, red_energy = reduction_estimate(outputs, split, lanes, geo, ops, move)
-    has_reduction = outputs > 0
-    cycles = cycles + np.where(has_reduction, red_cycles, 0.0)
-    energy = energy + np.where(has_reduction, red_energy, 0.0)
-    return cycles, energy + move.static_pj_per_cycle * cycles
+    reduction = reduction_estimate(outputs, split, lanes, geo, ops, move)
+    return _with_reduction((cycles, energy), reduction, outputs > 0, move)
 
 
 def expected_max_normal(count: np.ndarray) -> np.ndarray:
