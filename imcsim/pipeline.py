@@ -94,20 +94,18 @@ def schedule(stage_cycles: Sequence[int], capacity: Sequence[int], inputs: int,
     return Schedule(s, cap, int(entry_interval), start, end, blocked)
 
 
-def shared_interval(resources: Sequence[str], layers: Sequence[int], starts: Sequence[int],
-                    ends: Sequence[int]) -> tuple[int, str | None]:
-    """The busiest resource that more than one layer uses, from a single-input record:
-    its busy cycles per input (the entry interval E) and its name (None: no sharing)."""
-    busy: dict[str, int] = {}
+def shared_interval(record: Any) -> tuple[int, str | None]:
+    """The busiest resource that more than one layer uses, from a single-input engine
+    record (`JobRecord`): its busy cycles per input (the entry interval E) and its name
+    (None: no sharing)."""
     users: dict[str, set[int]] = {}
-    for r, layer, a, b in zip(resources, layers, starts, ends, strict=True):
-        busy[r] = busy.get(r, 0) + int(b) - int(a)
+    for r, layer in zip(record.resource, record.layer, strict=True):
         users.setdefault(r, set()).add(int(layer))
-    shared = [(cycles, r) for r, cycles in busy.items() if len(users[r]) > 1]
+    shared = [(cycles, r) for r, cycles in record.busy_cycles().items() if len(users[r]) > 1]
     if not shared:
         return 0, None
     cycles, name = max(shared)
-    return cycles, name
+    return int(cycles), name
 
 
 def summary(sched: Schedule, names: Sequence[str], bits_per_input: Sequence[int],

@@ -97,8 +97,7 @@ def pipelined(arch: ArchBase, net: Network, single: RunResult, batch: int,
     if single.ops:
         raise UsageError("a pipelined batch with work on the vector unit is not modelled yet "
                          "(run --batch 1, or place that work in the periphery)", key="batch")
-    record = single.record
-    entry, shared = shared_interval(record.resource, record.layer, record.start, record.end)
+    entry, shared = shared_interval(single.record)
     capacity = [arch.pipeline.stage_buffer_inputs] * (len(net.layers) - 1)
     sched = schedule([la.cycles for la in single.layers], capacity, batch, entry)
     bits_per_input = [layer.out_channels * layer.out_hw[0] * layer.out_hw[1] * bits
