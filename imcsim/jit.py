@@ -1,9 +1,12 @@
-"""The compiled kernels (numba, `cache=True`): whether they are in the on-disk cache, and
-a visible line before the first run compiles them.
+"""The compiled kernel (numba, `cache=True`): whether it is in the on-disk cache, and a
+visible line before the first run compiles it.
 
-numba keys its cache on a hash of each kernel's source file (numba >= 0.68), so
-reinstalling or checking out the same code does not recompile; a first run after a new
-version compiles once (about 5 s) and says so instead of sitting silent.
+Only the functional check's micro-program executor (`circuits.executor.run_fast`) is
+compiled; a run without --functional imports no numba at all (the mapping's partition and
+sparse-load counts are plain Python and numpy). numba keys its cache on a hash of the
+kernel's source file (numba >= 0.68), so reinstalling or checking out the same code does
+not recompile; a first functional run after a new version compiles once (a few seconds)
+and says so instead of sitting silent.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def announce_compilation(kernels: Sequence[Any], stream: Any = None) -> bool:
     """Print one line if some of `kernels` will be compiled now; True if so."""
     missing = uncached(kernels)
     if missing:
-        print(f"imcsim: compiling {len(missing)} kernels once (a few seconds; cached for "
-              f"later runs)", file=stream or sys.stderr, flush=True)
+        what = "1 kernel" if len(missing) == 1 else f"{len(missing)} kernels"
+        print(f"imcsim: compiling {what} once (a few seconds; cached for later runs)",
+              file=stream or sys.stderr, flush=True)
     return bool(missing)

@@ -1,6 +1,6 @@
-"""The compiled kernels: the first run after install says it compiles them, later runs
-load them from the cache, and the cache survives a new modification time of an
-unchanged source file (numba keys it on content)."""
+"""The compiled kernel: a run imports no numba; the first functional run after install
+says it compiles the executor's kernel, later runs load it from the cache, and the cache
+survives a new modification time of an unchanged source file (numba keys it on content)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,26 @@ def test_first_run_announces_compilation_and_the_cache_is_keyed_on_content(tmp_p
 
     def run() -> str:
         return subprocess.run(
-            [sys.executable, "-m", "imcsim.cli", "run", "--arch", "fat", "--net", "resnet20"],
+            [sys.executable, "-m", "imcsim.cli", "run", "--arch", "fat", "--net", "resnet20",
+             "--functional", "--functional-layers", "1"],
             cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stderr
 
-    assert "compiling 3 kernels once" in run()
+    assert "compiling 1 kernel once" in run()
     assert "compiling" not in run()
-    kernel = ROOT / "imcsim" / "designs" / "bitserial" / "mapping" / "partition.py"
+    kernel = ROOT / "imcsim" / "circuits" / "executor.py"
     stat = kernel.stat()
     os.utime(kernel, (stat.st_atime, stat.st_mtime + 3600))  # same bytes, new mtime
     try:
         assert "compiling" not in run()
     finally:
         os.utime(kernel, (stat.st_atime, stat.st_mtime))
+
+
+def test_a_run_imports_no_numba(tmp_path):
+    code = ("import sys; from imcsim.cli import main; "
+            "main(['run', '--arch', 'fat', '--net', 'resnet20', '--quiet']); "
+            "print('numba' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"

@@ -536,6 +536,14 @@ def test_large_zoo_weights_quantized_from_row_blocks_equal_the_drawn_tensor(monk
     for a, b in zip(streamed.layers, whole.layers, strict=True):
         np.testing.assert_array_equal(a.weights, b.weights)
         np.testing.assert_array_equal(a.scale, b.scale)
+    import imcsim.workload.builder as builder
+
+    monkeypatch.setattr(builder, "DRAWN_IN_BLOCKS", 40)
+    monkeypatch.setattr(builder, "DRAW_BLOCK", 30)  # blocks of 2 rows of 12
     w = HeWeight("w", (7, 3, 2, 2), seed=3, index=1, fan_in=12)
-    np.testing.assert_array_equal(np.concatenate([b for _, b in w.row_blocks(3)]),
+    assert w.blocks == 4
+    blocks = [w.block(b) for b in reversed(range(w.blocks))]  # any order, same values
+    assert [rows.start for rows, _ in blocks] == [6, 4, 2, 0]
+    np.testing.assert_array_equal(np.concatenate([b for _, b in blocks[::-1]]),
                                   w.data.reshape(7, -1))
+    assert not np.array_equal(w.data.reshape(7, -1)[:2], w.data.reshape(7, -1)[2:4])

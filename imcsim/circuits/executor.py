@@ -296,7 +296,11 @@ def _kernel() -> Callable[..., int]:
     if not _KERNEL:
         import numba
 
-        _KERNEL.append(numba.njit(cache=True, nogil=True)(_kernel_py))
+        from imcsim.jit import announce_compilation
+
+        kernel = numba.njit(cache=True, nogil=True)(_kernel_py)
+        announce_compilation([kernel])
+        _KERNEL.append(kernel)
     return _KERNEL[0]
 
 

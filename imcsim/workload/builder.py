@@ -25,13 +25,45 @@ import numpy as np
 from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.parallel import map_ordered
 
+DRAWN_IN_BLOCKS = 2 ** 25  # elements: above this a tensor is drawn as blocks of rows
+DRAW_BLOCK = 2 ** 21  # elements per block of rows (float32 temporaries of 8 MiB)
+
+
+def draw_block_rows(shape: tuple[int, ...]) -> int:
+    """Rows per draw block of a tensor of `shape` (all its rows if it is not large)."""
+    rest = math.prod(shape[1:])
+    if math.prod(shape) <= DRAWN_IN_BLOCKS:
+        return max(1, shape[0])
+    return max(1, DRAW_BLOCK // max(1, rest))
+
+
+def he_block(seed: int, index: int, shape: tuple[int, ...], fan_in: int, block: int
+             ) -> tuple[slice, np.ndarray]:
+    """Block `block` of rows of weight tensor `index` (see `he_normal`), as (rows, float32
+    array of shape (rows, rest)): a large tensor's blocks each have their own generator
+    `default_rng([seed, index, block])`, so they can be drawn in any order, in parallel."""
+    rows = draw_block_rows(shape)
+    r0 = block * rows
+    count = min(rows, shape[0] - r0)
+    key = [seed, index] if rows >= shape[0] else [seed, index, block]
+    w = np.random.default_rng(key).standard_normal((count, math.prod(shape[1:])),
+                                                   dtype=np.float32)
+    w *= np.float32(math.sqrt(2.0 / fan_in))
+    return slice(r0, r0 + count), w
+
 
 def he_normal(seed: int, index: int, shape: tuple[int, ...], fan_in: int) -> np.ndarray:
     """Weight tensor `index` of a graph built with `seed`: float32 He-normal draws,
-    std sqrt(2 / fan_in), from its own generator `default_rng([seed, index])`."""
-    w = np.random.default_rng([seed, index]).standard_normal(shape, dtype=np.float32)
-    w *= np.float32(math.sqrt(2.0 / fan_in))
-    return w
+    std sqrt(2 / fan_in), from its own generator `default_rng([seed, index])`; above
+    DRAWN_IN_BLOCKS elements, from one generator per block of rows (`he_block`)."""
+    rows = draw_block_rows(shape)
+    if rows >= shape[0]:
+        return he_block(seed, index, shape, fan_in, 0)[1].reshape(shape)
+    w = np.empty((shape[0], math.prod(shape[1:])), np.float32)
+    for b in range(-(-shape[0] // rows)):
+        where, block = he_block(seed, index, shape, fan_in, b)
+        w[where] = block
+    return w.reshape(shape)
 
 
 class HeWeight(Tensor):
@@ -62,18 +94,16 @@ class HeWeight(Tensor):
         """True while the values are drawn on each read (no array was assigned)."""
         return self._data is None
 
-    def row_blocks(self, rows: int) -> Iterator[tuple[slice, np.ndarray]]:
-        """The tensor as (row slice, float32 block of shape (rows, rest)), drawn in turn
-        from the tensor's own generator: the same values as one draw of `data` (numpy's
-        normal stream does not depend on how it is cut), never all of them at once."""
-        seed, index, shape, fan_in = self.draw_args
-        rng = np.random.default_rng([seed, index])
-        scale = np.float32(math.sqrt(2.0 / fan_in))
-        rest = math.prod(shape[1:])
-        for r in range(0, shape[0], rows):
-            block = rng.standard_normal((min(rows, shape[0] - r), rest), dtype=np.float32)
-            block *= scale
-            yield slice(r, r + len(block)), block
+    @property
+    def blocks(self) -> int:
+        """Draw blocks of rows (`builder.he_block`): one unless the tensor is large."""
+        shape = self.draw_args[2]
+        return -(-shape[0] // draw_block_rows(shape))
+
+    def block(self, b: int) -> tuple[slice, np.ndarray]:
+        """Draw block `b` as (row slice, float32 block of shape (rows, rest)): the same
+        values as those rows of `data`, drawn alone."""
+        return he_block(*self.draw_args, b)
 
     @property
     def known_shape(self) -> tuple[int, ...] | None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 MAX_BATCH = 4096  # inputs per run
+SIGN_BLOCK = 1 << 22  # weights per block when counting signs (bool temporaries of 4 MiB)
 
 
 def check_batch(batch: int) -> None:
@@ -84,8 +85,14 @@ class ComputeLayer:
     def sign_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Per output channel: its positive and its negative weights (counted once)."""
         w = self.weights.reshape(self.out_channels, -1)
-        return (np.count_nonzero(w > 0, axis=1).astype(np.int64),
-                np.count_nonzero(w < 0, axis=1).astype(np.int64))
+        positive = np.empty(len(w), np.int64)
+        negative = np.empty(len(w), np.int64)
+        rows = max(1, SIGN_BLOCK // max(1, w.shape[1]))
+        for r in range(0, len(w), rows):  # summing the bool bytes beats count_nonzero
+            block = w[r:r + rows]
+            positive[r:r + rows] = (block > 0).view(np.uint8).sum(axis=1, dtype=np.uint32)
+            negative[r:r + rows] = (block < 0).view(np.uint8).sum(axis=1, dtype=np.uint32)
+        return positive, negative
 
     @property
     def weight_sparsity(self) -> float:

@@ -33,7 +33,7 @@ from imcsim.workload.graph import Graph, Node, Tensor
 from imcsim.workload.layer import ComputeLayer
 from imcsim.workload.op_kinds import is_weight_layer
 from imcsim.workload.parallel import map_ordered
-from imcsim.workload.quantize import BLOCK, LARGE
+from imcsim.workload.quantize import LARGE
 from imcsim.workload.shapes import Shape, infer_shapes, node_key, window
 
 Quantizer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -125,8 +125,7 @@ def _levels_by_blocks(graph: Graph, node: Node, quantize: Quantizer, weight_bits
     if math.prod(shape) <= LARGE or (node.op != "Conv" and _fc_transposed(node)):
         return None
     rest = math.prod(shape[1:])
-    rows = max(1, BLOCK // rest)
-    levels, alpha = by_blocks(lambda: t.row_blocks(rows), (shape[0], rest))
+    levels, alpha = by_blocks(t.block, t.blocks, (shape[0], rest))
     full = shape if len(shape) == 4 else (shape[0], rest, 1, 1)
     return levels.reshape(full), np.asarray(alpha, np.float32), weight_bits
 

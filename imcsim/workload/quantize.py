@@ -14,7 +14,8 @@ the per-output-channel scale is the mean magnitude of the weights kept nonzero,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -100,33 +101,97 @@ def _twn_by_blocks(w2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     |w| temporaries live one block of rows at a time)."""
     rows = max(1, BLOCK // w2.shape[1])
 
-    def blocks() -> Iterator[tuple[slice, np.ndarray]]:
-        for r in range(0, w2.shape[0], rows):
-            yield slice(r, r + rows), w2[r:r + rows]
+    def block(b: int) -> tuple[slice, np.ndarray]:
+        return slice(b * rows, (b + 1) * rows), w2[b * rows:(b + 1) * rows]
 
-    return ternarize_twn_blocks(blocks, w2.shape)
+    return ternarize_twn_blocks(block, -(-w2.shape[0] // rows), w2.shape)
 
 
-def ternarize_twn_blocks(blocks: Callable[[], Iterable[tuple[slice, np.ndarray]]],
-                         shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """TWN over a float (O, N) tensor given as blocks of rows, `blocks()` yielding
-    (row slice, block) the same each call: one pass for mean|w|, one for the levels and
-    scales. Peak memory is the int8 levels and one block. mean|w| is accumulated block by
-    block in float64, so it may differ from a one-pass mean in its last bit (then at most
-    the weights within that rounding of the threshold differ)."""
+@dataclass
+class _Classed:
+    """One block against the band: |w| summed, per row the kept weights' |w| sum and
+    count, and the weights inside the band (row, column, value)."""
+
+    abs_sum: float
+    sums: np.ndarray
+    counts: np.ndarray
+    near: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _classify(block: Callable[[int], tuple[slice, np.ndarray]], b: int,
+              band: tuple[np.float32, np.float32], levels: np.ndarray) -> _Classed:
+    rows, w = block(b)
+    absw = np.abs(w)
+    block_levels, keep = _outside(w, band[1])
+    levels[rows] = block_levels
+    r, c = np.nonzero((absw > band[0]) & ~keep)
+    return _Classed(float(absw.sum(dtype=np.float64)),
+                    np.multiply(absw, keep).sum(axis=1, dtype=np.float64),
+                    keep.view(np.uint8).sum(axis=1, dtype=np.int64),
+                    (r + rows.start, c, w[r, c]))
+
+
+def ternarize_twn_blocks(block: Callable[[int], tuple[slice, np.ndarray]], count: int,
+                         shape: tuple[int, int], threads: int | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """TWN over a float (O, N) tensor given as `count` blocks of rows, `block(b)` giving
+    (row slice, block b) the same each call. Peak memory is the int8 levels, a block per
+    thread and the weights near the threshold. mean|w| is accumulated block by block in
+    float64, in block order, so it may differ from a one-pass mean in its last bit (then
+    at most the weights within that rounding of the threshold differ).
+
+    One pass, as a rule, its blocks on a thread pool (`parallel.map_ordered`, `threads`
+    as there): the threshold t = 0.7 mean|w| is not known until every block is read, so
+    each weight is classed against a band [t0 (1 - BAND), t0 (1 + BAND)] around the first
+    block's estimate t0: those above it are kept, those below dropped, those inside it
+    (about 0.4 % of Gaussian weights) kept aside and decided once t is known. Should t
+    fall outside the band, a second pass over the blocks decides every weight (the same
+    result)."""
+    from imcsim.workload.parallel import map_ordered
+
+    o, n = shape
+    levels = np.empty(shape, np.int8)
+    _, w0 = block(0)
+    t0 = TWN_DELTA_FACTOR * float(np.abs(w0).sum(dtype=np.float64)) / max(1, w0.size)
+    band = (np.float32(t0 * (1.0 - BAND)), np.float32(t0 * (1.0 + BAND)))
+    del w0
+    parts = map_ordered(lambda b: _classify(block, b, band, levels), range(count),
+                        [1.0] * count, threads)
     total = 0.0
-    for _, block in blocks():
-        total += float(np.abs(block).sum(dtype=np.float64))
-    mean = total / (shape[0] * shape[1])
+    for part in parts:
+        total += part.abs_sum
+    mean = total / (o * n)
     if not np.isfinite(mean):
         raise WorkloadError("weights contain NaN or inf")
     t = np.float32(TWN_DELTA_FACTOR * mean)
+    if not band[0] <= t <= band[1]:
+        return _twn_two_passes(block, count, shape, t)
+    sums = np.concatenate([p.sums for p in parts])
+    counts = np.concatenate([p.counts for p in parts])
+    r, c, w = (np.concatenate([p.near[i] for p in parts]) for i in range(3))
+    kept = np.abs(w) > t
+    r, c, w = r[kept], c[kept], w[kept]
+    levels[r, c] = np.where(w > 0, 1, -1).astype(np.int8)
+    np.add.at(sums, r, np.abs(w).astype(np.float64))
+    np.add.at(counts, r, 1)
+    alpha = np.zeros(o, dtype=np.float64)
+    np.divide(sums, counts, out=alpha, where=counts > 0)
+    return levels, alpha.astype(np.float32)
+
+
+BAND = 0.005  # relative half-width of the one-pass TWN's band around its first estimate
+
+
+def _twn_two_passes(block: Callable[[int], tuple[slice, np.ndarray]], count: int,
+                    shape: tuple[int, int], t: np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Levels and scales against a known threshold `t`, one more pass over the blocks."""
     levels = np.empty(shape, np.int8)
     alpha = np.empty(shape[0], np.float32)
-    for rows, block in blocks():
-        block_levels, keep = _outside(block, t)
+    for b in range(count):
+        rows, w = block(b)
+        block_levels, keep = _outside(w, t)
         levels[rows] = block_levels
-        alpha[rows] = _alpha(np.abs(block), keep)
+        alpha[rows] = _alpha(np.abs(w), keep)
     return levels, alpha
 
 

@@ -48,7 +48,6 @@ from imcsim.engine.types import (
     Resource,
     StreamPhase,
 )
-from imcsim.jit import announce_compilation
 from imcsim.workload.layer import ComputeLayer, Network
 
 
@@ -151,12 +150,6 @@ def exact_figures(plan: LayerPlan, arch: BitSerialArch, ops: SubarrayOpCosts,
     return cycles, energy_j * 1e12
 
 
-def _kernels() -> list[object]:
-    from imcsim.designs.bitserial.mapping import partition, sparse_loads
-
-    return [partition._bisect, partition._fill, sparse_loads._needed]
-
-
 def resources(arch: BitSerialArch) -> list[Resource]:
     """Per bank: its controller, its bus, then its subarrays (build_phase relies on it)."""
     out = []
@@ -189,8 +182,6 @@ def plan_network(arch: BitSerialArch, net: Network, progress: bool = False) -> P
     """Every layer's tiling and work items as engine phases; costs once timed."""
     from imcsim.report.progress import progress as bar
 
-    if progress:
-        announce_compilation(_kernels())
     ops = subarray_op_costs(arch)
     table = resources(arch)
     names = [r.name for r in table]

@@ -14,41 +14,8 @@ the estimate the mapping search uses; the work items count it exactly from the w
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 BLOCK_ELEMENTS = 1 << 20  # weights per block: int64 temporaries of 8 MiB
-
-
-@njit(cache=True)
-def _needed(weights, order, row0, row1, col0, col1, head0, tail1):
-    """Rows scanned in turn, keeping the positions still unseen (about part / density
-    reads per round on random weights, each row read in increasing column order)."""
-    out = np.zeros(row0.shape[0], dtype=np.int64)
-    left = np.empty(weights.shape[1], dtype=np.int64)
-    for k in range(row0.shape[0]):
-        n_left = col1[k] - col0[k]
-        for i in range(n_left):
-            left[i] = col0[k] + i
-        for r in range(row0[k], row1[k]):
-            row = order[r]
-            kept = 0
-            if r == row0[k] or r == row1[k] - 1:  # maybe a cut channel: its own range
-                lo = head0[k] if r == row0[k] else col0[k]
-                hi = tail1[k] if r == row1[k] - 1 else col1[k]
-                for i in range(n_left):
-                    f = left[i]
-                    left[kept] = f  # branch-free: keep f if this channel does not add it
-                    kept += (weights[row, f] == 0) | (f < lo) | (f >= hi)
-            else:
-                for i in range(n_left):
-                    f = left[i]
-                    left[kept] = f
-                    kept += weights[row, f] == 0
-            n_left = kept
-            if n_left == 0:
-                break
-        out[k] = col1[k] - col0[k] - n_left
-    return out
 
 
 def needed_positions(weights: np.ndarray, order: np.ndarray, row0: np.ndarray,
@@ -58,12 +25,66 @@ def needed_positions(weights: np.ndarray, order: np.ndarray, row0: np.ndarray,
     """Per round k: fan-in positions in [col0, col1) where one of the channels
     order[row0:row1] of the (channels, fan_in) `weights` is nonzero. The round's first
     channel counts only from head0 on and its last only before tail1 (a channel cut
-    between two items); by default they count over the whole range."""
-    head0 = col0 if head0 is None else head0
-    tail1 = col1 if tail1 is None else tail1
-    return _needed(np.ascontiguousarray(weights), np.ascontiguousarray(order, dtype=np.int64),
-                   *(np.ascontiguousarray(v, dtype=np.int64)
-                     for v in (row0, row1, col0, col1, head0, tail1)))
+    between two items); by default they count over the whole range.
+
+    Per column range, the nonzero masks of the channels (in `order`) are packed eight
+    positions a byte; a round's union is the bitwise OR of its rows (one `reduceat`
+    for all rounds of the range), its count the set bits."""
+    weights = np.asarray(weights)
+    order = np.asarray(order, dtype=np.int64)
+    row0, row1, col0, col1 = (np.asarray(v, dtype=np.int64) for v in (row0, row1, col0, col1))
+    head0 = col0 if head0 is None else np.maximum(np.asarray(head0, dtype=np.int64), col0)
+    tail1 = col1 if tail1 is None else np.minimum(np.asarray(tail1, dtype=np.int64), col1)
+    out = np.zeros(len(row0), dtype=np.int64)
+    use = np.flatnonzero((row1 > row0) & (col1 > col0))
+    if use.size == 0:
+        return out
+    ranges, which = np.unique(np.stack([col0[use], col1[use]], axis=1), axis=0,
+                              return_inverse=True)
+    for (c0, c1), mine in zip(ranges.tolist(), _members(which.ravel(), len(ranges)),
+                              strict=True):
+        k = use[mine]
+        packed = np.packbits(weights[order, c0:c1] != 0, axis=1)
+        out[k] = _union_bits(packed, row0[k], row1[k], head0[k] - c0, tail1[k] - c0,
+                             c1 - c0)
+    return out
+
+
+def _members(which: np.ndarray, groups: int) -> list[np.ndarray]:
+    """Indices of each group's members (`which` gives each member's group)."""
+    by = np.argsort(which, kind="stable")
+    return np.split(by, np.cumsum(np.bincount(which, minlength=groups))[:-1])
+
+
+def _union_bits(packed: np.ndarray, r0: np.ndarray, r1: np.ndarray, head: np.ndarray,
+                tail: np.ndarray, width: int) -> np.ndarray:
+    """Set bits of the OR of rows [r0, r1) of `packed` (rows of packed bits), the first
+    row's bits only from `head` on and the last row's only before `tail`."""
+    padded = np.concatenate([packed, np.zeros((1, packed.shape[1]), dtype=np.uint8)])
+    whole = (head <= 0) & (tail >= width)
+    union = np.zeros((len(r0), packed.shape[1]), dtype=np.uint8)
+    # rounds counted over their whole range: OR of [r0, r1) (reduceat over start/end pairs)
+    if np.any(whole):
+        pairs = np.stack([r0[whole], r1[whole]], axis=1).ravel()
+        union[whole] = np.bitwise_or.reduceat(padded, pairs, axis=0)[::2]
+    cut = np.flatnonzero(~whole)
+    if cut.size:  # first and last rows masked, the rows between them whole
+        bit = np.arange(packed.shape[1] * 8)
+        head_mask = np.packbits(bit >= head[cut, None], axis=1)
+        tail_mask = np.packbits(bit < tail[cut, None], axis=1)
+        a, b = r0[cut], r1[cut]
+        single = b - a == 1
+        u = np.where(single[:, None], padded[a] & head_mask & tail_mask,
+                     (padded[a] & head_mask) | (padded[b - 1] & tail_mask))
+        inner = np.flatnonzero(b - a > 2)
+        if inner.size:
+            pairs = np.stack([a[inner] + 1, b[inner] - 1], axis=1).ravel()
+            u[inner] |= np.bitwise_or.reduceat(padded, pairs, axis=0)[::2]
+        union[cut] = u
+    return _POPCOUNT[union].sum(axis=1, dtype=np.int64)
+
+
+_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
 
 
 def nonzeros_by_part(weights: np.ndarray, bounds: np.ndarray) -> np.ndarray:
