@@ -1,6 +1,8 @@
 """First run after install against a warm run: ResNet-18 on FAT as a whole process, with
-numba's kernel cache in a fresh directory (cold: the kernels compile) and then reused
-(warm). Target (issue): cold at most 2.5x warm.
+numba's kernel cache in a fresh directory (cold) and then reused (warm). Target (issue):
+cold at most 2.5x warm. A run compiles nothing (no numba on the run path); the cold
+run pays only for Python's bytecode cache and the page cache. `--functional` runs
+compile the micro-program executor once (announced on stderr).
 
 Run: python benchmarks/bench_cold.py [--repeat 3]
 """
