@@ -120,7 +120,8 @@ class Result:
             if self.accuracy is not None:
                 doc["accuracy"] = self.accuracy
             if self.net.meta:
-                doc["network"] = dict(self.net.meta)
+                doc["network"] = {**dict(self.net.meta), **decode_figures(self.net,
+                                                                         self.result)}
             self._doc = doc
         return self._doc
 
@@ -128,7 +129,8 @@ class Result:
         from imcsim.report.text import run_text
 
         kind = design_kind(self.result.kind)
-        text = run_text(self.result, kind.report_lines(self.result) + decode_lines(self.net))
+        text = run_text(self.result, kind.report_lines(self.result)
+                        + decode_lines(self.net, self.result))
         if self.functional is not None:
             text += "\n\n" + self.functional.text()
         if self.accuracy is not None:
@@ -189,14 +191,37 @@ class Result:
         return write_files(sink, UsageError)
 
 
-def decode_lines(net: Network) -> list[str]:
-    """A decode step's KV-cache traffic (per token)."""
+def decode_figures(net: Network, result: RunResult) -> dict[str, Any]:
+    """A decode step's figures per token: its latency and energy (the run is one token's
+    step), and where the new K/V went: into the arrays when the attention matmuls run
+    there (their dynamic operands), else into the buffer the vector unit reads."""
     meta = dict(net.meta)
     if not meta.get("decode_step"):
+        return {}
+    on_arrays = any(op.unit == "arrays" and op.kind == "activation" for op in result.ops)
+    return {"latency_per_token_s": result.latency_s,
+            "energy_per_token_j": result.energy_j / result.batch,
+            "kv_written_into": "arrays" if on_arrays else "buffer",
+            "kv_bytes_written": meta["kv_elements_written"] * KV_BYTES,
+            "kv_bytes_read": meta["kv_elements_read"] * KV_BYTES}
+
+
+KV_BYTES = 1  # bytes per cached K/V element: the 8-bit activations every shipped design uses
+
+
+def decode_lines(net: Network, result: RunResult) -> list[str]:
+    """A decode step's per-token figures and KV-cache traffic."""
+    from imcsim.report.text import si
+
+    fig = decode_figures(net, result)
+    if not fig:
         return []
-    return [f"decode step over {meta['kv_cache_tokens']:,} cached tokens: K/V written "
-            f"{meta['kv_elements_written']:,} elements, read {meta['kv_elements_read']:,} "
-            "(bytes at 8-bit activations)"]
+    meta = dict(net.meta)
+    return [f"decode step, the cache {meta['kv_cache_tokens']:,} tokens with the new one: "
+            f"per token {si(fig['latency_per_token_s'], 's')}, "
+            f"{si(fig['energy_per_token_j'], 'J')}; K/V written "
+            f"{fig['kv_bytes_written']:,} bytes into the {fig['kv_written_into']}, read "
+            f"{fig['kv_bytes_read']:,} bytes"]
 
 
 def _status(text: str, progress: bool) -> None:

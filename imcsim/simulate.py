@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from imcsim.engine import run
 from imcsim.engine.types import JobRecord, StreamPhase
 from imcsim.errors import UsageError
 from imcsim.periphery import plan as periphery
+from imcsim.periphery.dynamic import DynamicMatmul
 from imcsim.periphery.placement import place
 from imcsim.pipeline import schedule, shared_interval, summary
 from imcsim.report.result import LayerResult, OpResult, RunResult
@@ -45,7 +47,8 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
             return pipelined(arch, net, single, batch, bits)
     if batch > 1:
         net = net.batched(batch)
-    placed = place(arch, net)  # before any work: a node with nowhere to run fails here
+    # before any work: a node with nowhere to run fails here
+    placed = place(arch, net, kind.dynamic_operands(arch))
     plan = kind.plan(arch, net, progress)
     n = len(net.layers)
     table = list(plan.resources)
@@ -53,13 +56,20 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
     vector_costs: list[periphery.OpCost] = []
     if arch.vector_unit is not None:
         table += periphery.resources(arch.vector_unit)
-        vector_phases, vector_costs = periphery.phases(placed, arch, [r.name for r in table],
-                                                       n, net.batch)
-    engine = run([*plan.phases, *vector_phases], table)
-    all_cycles = engine.layer_cycles(n + len(vector_phases))
+    names = [r.name for r in table]
+    if arch.vector_unit is not None:
+        vector_phases, vector_costs = periphery.phases(placed, arch, names, n, net.batch)
+    on_arrays = [p for p in placed if p.place == "arrays"]
+    first = n + len(vector_phases)
+    dynamic = [kind.dynamic_matmul(arch, net, p.work, names, first + j)
+               for j, p in enumerate(on_arrays)]
+    phases = [*plan.phases, *vector_phases, *(d.phase for d in dynamic)]
+    engine = run(phases, table)
+    n_all = first + len(dynamic)
+    all_cycles = engine.layer_cycles(n_all)
     cycles = all_cycles[:n]
     costs = plan.costs(cycles, engine)
-    busy = busy_lane_cycles(engine.record, n + len(vector_phases))
+    busy = busy_lane_cycles(engine.record, n_all)
     lanes_total = engine.record.compute_lanes()
     f = arch.clock.frequency_hz
     layers = []
@@ -74,7 +84,12 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
     ops = [OpResult(p.work.name, p.work.op, p.work.kind, p.work.macs * net.batch,
                     p.work.elements * net.batch, int(cyc), int(cyc) / f,
                     {k: v * 1e-12 for k, v in c.energy_pj.items()})
-           for p, c, cyc in zip(on_unit, vector_costs, all_cycles[n:], strict=True)]
+           for p, c, cyc in zip(on_unit, vector_costs, all_cycles[n:first], strict=True)]
+    ops += [OpResult(p.work.name, p.work.op, p.work.kind, p.work.macs * net.batch,
+                     p.work.elements * net.batch, int(cyc), int(cyc) / f,
+                     {k: v * 1e-12 for k, v in d.energy_pj.items()}, unit="arrays",
+                     details=_dynamic_details(d))
+            for p, d, cyc in zip(on_arrays, dynamic, all_cycles[first:], strict=True)]
     area = dict(costs.area_breakdown_mm2)
     run_energy: dict[str, float] = {}
     if arch.vector_unit is not None:
@@ -87,6 +102,18 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
                      area_breakdown_mm2=area, lanes=kind.lanes,
                      lanes_total=lanes_total, details=costs.details, record=engine.record,
                      batch=net.batch, ops=ops, run_energy_j=run_energy)
+
+
+def _dynamic_details(d: DynamicMatmul) -> dict[str, Any]:
+    """What a report says of a matmul written into the arrays: its writes and, where the
+    technology limits them, the inferences a cell survives at this rate."""
+    out: dict[str, Any] = {**d.details, "written_bits": d.written_bits,
+                           "writes_per_cell": d.writes_per_cell}
+    if d.endurance is not None:
+        out["endurance_writes"] = d.endurance
+        out["inferences_to_endurance"] = (d.endurance / d.writes_per_cell
+                                          if d.writes_per_cell else None)
+    return out
 
 
 def pipelined(arch: ArchBase, net: Network, single: RunResult, batch: int,

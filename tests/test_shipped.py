@@ -14,6 +14,7 @@ from imcsim import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = {"aid_sram", "fat", "fat_sram", "fat_transformer", "parapim", "pcm", "photonic",
+           "reram_transformer",
            "reram_ramp"}
 
 

@@ -90,25 +90,30 @@ def test_workload_info_prints_the_split(capsys):
     assert f"weight MACs: {weight:,}" in out and f"activation x activation MACs: {act:,}" in out
 
 
-@pytest.mark.parametrize("cache", [0, 127, 1023])
+@pytest.mark.parametrize("cache", [1, 128, 1024])
 def test_gpt2_decode_step(cache):
-    """One new token over N cached ones: one token's weight MACs, attention over N + 1
-    positions, the cache as graph inputs (no parameters), and the K/V traffic."""
+    """One new token, the cache N tokens once it is added: one token's weight MACs,
+    attention over N positions, the N - 1 earlier tokens' K/V as graph inputs (no
+    parameters), and the K/V traffic."""
     with deferred_weights():
         graph = read_graph("gpt2", 0, kv_cache=cache)
     work = graph_work(graph, infer_shapes(graph, source="gpt2"), "gpt2")
     weight = sum(w.macs for w in work if w.kind == WEIGHT)
     act = sum(w.macs for w in work if w.kind == ACTIVATION)
     assert weight == encoder_macs(1)[0] + D * 50257
-    assert act == L * 2 * H * (cache + 1) * (D // H)
+    assert act == L * 2 * H * cache * (D // H)
+    past = [t for t in graph.inputs if t.name.startswith("past_")]
+    assert len(past) == (2 * L if cache > 1 else 0)
+    assert all(t.shape == (1, H, cache - 1, D // H) for t in past)
     assert trainable_parameter_count(graph) == 124_439_808
     assert graph.meta["kv_elements_written"] == L * 2 * D
-    assert graph.meta["kv_elements_read"] == L * 2 * (cache + 1) * D
+    assert graph.meta["kv_elements_read"] == L * 2 * cache * D
 
 
 def test_decode_options_are_checked(capsys):
-    with pytest.raises(UsageError, match="0..1023"):
-        read_graph("gpt2", 0, kv_cache=1024)
+    for bad in (0, 1025):
+        with pytest.raises(UsageError, match="1..1024"):
+            read_graph("gpt2", 0, kv_cache=bad)
     with pytest.raises(UsageError, match="no decoder"):
         read_graph("bert_base", 0, kv_cache=4)
     assert main(["workload", "info", "gpt2", "--kv-cache", "4"]) == 2
@@ -118,4 +123,4 @@ def test_decode_options_are_checked(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["network"]["kv_cache_tokens"] == 8 and doc["total"]["batch"] == 1
     assert sum(op["macs"] for op in doc["ops"] if op["kind"] == "activation") == \
-        L * 2 * H * 9 * (D // H)
+        L * 2 * H * 8 * (D // H)

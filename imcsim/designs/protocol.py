@@ -26,8 +26,9 @@ from imcsim.errors import UsageError
 
 if TYPE_CHECKING:
     from imcsim.functional.graph_exec import LinearHook
+    from imcsim.periphery.dynamic import DynamicMatmul
     from imcsim.report.result import RunResult
-    from imcsim.workload.layer import Network
+    from imcsim.workload.layer import Network, OpWork
 
 
 @dataclass
@@ -120,6 +121,19 @@ class DesignKind:
             if value is not None:
                 raise UsageError(f"does not apply to {self.name} designs", key=key)
         return {}
+
+    def dynamic_operands(self, arch: Any) -> str | None:
+        """None if this design's arrays can run an activation x activation matmul (the
+        placement `arrays`); else why not, for a one-line error."""
+        return f"{self.name} designs cannot write a dynamic operand into their arrays"
+
+    def dynamic_matmul(self, arch: Any, net: Network, work: OpWork, names: list[str],
+                       layer_index: int) -> DynamicMatmul:
+        """An activation x activation matmul of `net` (over its batch) on the arrays
+        (`periphery.dynamic`): its engine phase over this kind's resources (`names`
+        indexes the whole table) and its costs. Asked only where `dynamic_operands` is
+        None."""
+        raise NotImplementedError
 
     def compare_details(self, design: RunResult, baseline: RunResult) -> dict[str, Any]:
         """Kind-specific readings of a comparison of two designs of this kind."""

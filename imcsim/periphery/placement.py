@@ -1,7 +1,9 @@
-"""Where each graph node that is not a weight layer runs: on the vector unit (timed) or in
-the untimed digital periphery, by the arch's `placement` (per kind of work, then per op
-type). Without a vector unit everything stays in the periphery, except what cannot:
-an activation x activation matmul has nowhere to run (a one-line error naming it)."""
+"""Where each graph node that is not a weight layer runs: on the vector unit (timed), in
+the untimed digital periphery, or - an activation x activation matmul only - on the
+design's own arrays with the dynamic operand written into them (`periphery.dynamic`), by
+the arch's `placement` (per kind of work, then per op type). Without a vector unit
+everything else stays in the periphery, except what cannot: an activation x activation
+matmul with nowhere to run is a one-line error naming it."""
 
 from __future__ import annotations
 
@@ -36,14 +38,27 @@ def check_ops(placement: Placement, source: str) -> None:
                               source=source, key=key)
 
 
-def place(arch: WithPeriphery, net: Network) -> list[Placed]:
-    """Every non-weight node of `net` with where it runs on `arch`, in node order."""
+def place(arch: WithPeriphery, net: Network, arrays_refuse: str | None = None
+          ) -> list[Placed]:
+    """Every non-weight node of `net` with where it runs on `arch`, in node order.
+    `arrays_refuse`: why the design's arrays cannot take a dynamic operand (None: they
+    can; `DesignKind.dynamic_operands`)."""
     unit = arch.vector_unit
     policy = arch.placement
     check_ops(policy, arch.source)
     out = []
     for work in net.other_ops:
         where = policy.place_of(work.op, work.kind)
+        if where == "arrays":
+            if work.kind != ACTIVATION:
+                raise ConfigError(f"only a matmul of two activations can run on the "
+                                  f"arrays; {work.op} is {work.kind} work",
+                                  source=arch.source, key=f"placement.ops.{work.op}")
+            if arrays_refuse is not None:
+                raise WorkloadError(f"{work.op} placed on the arrays, but {arrays_refuse}",
+                                    source=net.source, key=f"node {work.name} ({work.op})")
+            out.append(Placed(work, where))
+            continue
         if unit is None:
             where = "periphery"
         if work.kind == ACTIVATION and where != "vector_unit":

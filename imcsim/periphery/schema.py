@@ -9,7 +9,10 @@ from typing import Any, Protocol
 from imcsim.config.fields import non_negative, one_of, positive
 
 WORK_CLASSES = ("elementwise", "special", "reduction", "data", "mac")
-PLACES = ("vector_unit", "periphery")  # periphery: untimed, as without a vector unit
+# periphery: untimed, as without a vector unit; arrays: an activation x activation matmul
+# written into the design's own arrays (`periphery.dynamic`), where its kind can
+PLACES = ("vector_unit", "periphery", "arrays")
+UNIT_PLACES = ("vector_unit", "periphery")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,12 +48,13 @@ class VectorUnit:
 class Placement:
     """Where each kind of work runs (op_kinds: activation, elementwise, reduction, data;
     weight layers always run on the arrays), and per-op-type exceptions (`ops`:
-    {"Softmax": "periphery"}). Default: on the vector unit when the arch has one."""
+    {"Softmax": "periphery"}). Default: on the vector unit when the arch has one. Only
+    activation x activation matmuls may go to `arrays` (written into them)."""
 
     activation: str = one_of(PLACES, default="vector_unit")
-    elementwise: str = one_of(PLACES, default="vector_unit")
-    reduction: str = one_of(PLACES, default="vector_unit")
-    data: str = one_of(PLACES, default="vector_unit")
+    elementwise: str = one_of(UNIT_PLACES, default="vector_unit")
+    reduction: str = one_of(UNIT_PLACES, default="vector_unit")
+    data: str = one_of(UNIT_PLACES, default="vector_unit")
     # {op type: place} in the YAML, kept as sorted (op, place) pairs (an arch is hashable);
     # checked when placing (`placement.check_ops`), keys named in errors
     ops: Any = field(default=(), metadata={"raw": True})

@@ -39,7 +39,8 @@ class LayerResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind, "macs": self.macs, "cycles": self.cycles,
+            "name": self.name, "kind": self.kind, "unit": "arrays", "macs": self.macs,
+            "cycles": self.cycles,
             "time_s": self.time_s, "energy_j": self.energy_j,
             "energy_breakdown_j": dict(self.energy_breakdown_j),
             "utilisation": self.utilisation, "weight_sparsity": self.weight_sparsity,
@@ -49,7 +50,8 @@ class LayerResult:
 
 @dataclass
 class OpResult:
-    """A graph node that is not a weight layer, run on the vector unit (timed)."""
+    """A graph node that is not a weight layer, timed where it ran: on the vector unit,
+    or (an activation x activation matmul) on the arrays with its operand written in."""
 
     name: str
     op: str
@@ -59,15 +61,19 @@ class OpResult:
     cycles: int
     time_s: float
     energy_breakdown_j: dict[str, float]
+    unit: str = "vector_unit"  # where it ran: vector_unit | arrays (placement)
+    details: dict[str, Any] = field(default_factory=dict)  # arrays: writes, endurance
 
     @property
     def energy_j(self) -> float:
         return sum(self.energy_breakdown_j.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "op": self.op, "kind": self.kind, "macs": self.macs,
-                "elements": self.elements, "cycles": self.cycles, "time_s": self.time_s,
-                "energy_j": self.energy_j, "energy_breakdown_j": dict(self.energy_breakdown_j)}
+        return {"name": self.name, "op": self.op, "kind": self.kind, "unit": self.unit,
+                "macs": self.macs, "elements": self.elements, "cycles": self.cycles,
+                "time_s": self.time_s, "energy_j": self.energy_j,
+                "energy_breakdown_j": dict(self.energy_breakdown_j),
+                **({"details": self.details} if self.details else {})}
 
 
 @dataclass

@@ -71,19 +71,43 @@ def run_text(res: RunResult, kind_lines: list[str] | None = None) -> str:
 
 
 def vector_lines(res: RunResult) -> list[str]:
-    """The vector unit's share of the run, by kind of work."""
-    if not res.ops:
-        return []
-    total = sum(op.cycles for op in res.ops)
-    by_kind: dict[str, list[int]] = {}
-    for op in res.ops:
-        by_kind.setdefault(op.kind, [0, 0])
-        by_kind[op.kind][0] += 1
-        by_kind[op.kind][1] += op.cycles
-    parts = ", ".join(f"{kind} {n} nodes {cyc:,} cycles" for kind, (n, cyc) in by_kind.items())
-    energy = sum(op.energy_j for op in res.ops)
-    return [f"vector unit: {len(res.ops)} nodes, {total:,} cycles "
-            f"({total / res.cycles:.1%} of the run), {si(energy, 'J')}; {parts}"]
+    """Each unit's share of the run (the vector unit by kind of work), and what matmuls
+    written into the arrays wrote."""
+    lines = []
+    for unit, label in (("vector_unit", "vector unit"), ("arrays", "on the arrays")):
+        ops = [op for op in res.ops if op.unit == unit]
+        if not ops:
+            continue
+        total = sum(op.cycles for op in ops)
+        by_kind: dict[str, list[int]] = {}
+        for op in ops:
+            by_kind.setdefault(op.kind, [0, 0])
+            by_kind[op.kind][0] += 1
+            by_kind[op.kind][1] += op.cycles
+        parts = ", ".join(f"{kind} {n} nodes {cyc:,} cycles"
+                          for kind, (n, cyc) in by_kind.items())
+        energy = sum(op.energy_j for op in ops)
+        lines.append(f"{label}: {len(ops)} nodes, {total:,} cycles "
+                     f"({total / res.cycles:.1%} of the run), {si(energy, 'J')}; {parts}")
+        if unit == "arrays":
+            lines += _written_lines(ops)
+    return lines
+
+
+def _written_lines(ops: list) -> list[str]:
+    """Dynamic operands written into the arrays, and the endurance this uses up."""
+    bits = sum(op.details.get("written_bits", 0) for op in ops)
+    per_cell = max(op.details.get("writes_per_cell", 0) for op in ops)
+    line = (f"dynamic operands written into the arrays: {bits / 8:,.0f} bytes per run; "
+            f"the most-written cell {per_cell:,} times per node")
+    limits = [op.details["inferences_to_endurance"] for op in ops
+              if op.details.get("inferences_to_endurance")]
+    if limits:
+        endurance = ops[0].details["endurance_writes"]
+        cell_per_run = sum(op.details.get("writes_per_cell", 0) for op in ops)
+        line += (f", {cell_per_run:,} per run at most; endurance {endurance:.3g} writes: "
+                 f"{endurance / cell_per_run:.3g} runs")
+    return [line]
 
 
 def batch_lines(res: RunResult) -> list[str]:

@@ -131,9 +131,10 @@ def decode_graph(name: str, seed: int, kv_cache: object, seq: int | None) -> Gra
     if seq is not None:
         raise UsageError("a decode step takes one new token: give --kv-cache, not --seq",
                          key="seq")
-    top = MAX_SEQ[name] - 1
-    if not is_int_in(kv_cache, 0, top):
-        raise UsageError(f"{name} caches 0..{top} tokens, got {kv_cache!r}", key="kv-cache")
+    top = MAX_SEQ[name]  # the cache after the step, the new token included
+    if not is_int_in(kv_cache, 1, top):
+        raise UsageError(f"{name} caches 1..{top} tokens (the new one included), got "
+                         f"{kv_cache!r}", key="kv-cache")
     return DECODERS[name](seed, 1, int(kv_cache))
 
 

@@ -174,9 +174,12 @@ def bert_base(seed: int = 0, seq: int = 128) -> Graph:
 
 def gpt2(seed: int = 0, seq: int = 128, kv_cache: int | None = None) -> Graph:
     """GPT-2 124 M, prefill of --seq tokens (default 128), LM head tied to the embedding;
-    with `kv_cache` N, one decode step: one new token attending a cache of N tokens."""
+    with `kv_cache` N, one decode step: the cache holds N tokens once the step is done,
+    the new token's K/V included, so the token (at position N - 1) attends N positions
+    over N - 1 cached ones; N = 1024 fills GPT-2's context."""
     tokens = 1 if kv_cache is not None else seq
-    first = kv_cache or 0  # the new tokens' first position
+    past_tokens = kv_cache - 1 if kv_cache is not None else 0
+    first = past_tokens  # the new tokens' first position
     if not 1 <= first + tokens <= 1024:
         raise ValueError(f"gpt2 takes 1..1024 positions, got {first + tokens}")
     b = GraphBuilder("gpt2", (1, tokens), seed, input_name="input_ids")
@@ -191,9 +194,9 @@ def gpt2(seed: int = 0, seq: int = 128, kv_cache: int | None = None) -> Graph:
     for i in range(LAYERS):
         p = f"h.{i}"
         past = None
-        if kv_cache:  # (an empty cache: the first token attends only itself)
+        if past_tokens:  # (a cache of 1: the first token attends only itself)
             past = (f"past_key_{i}", f"past_value_{i}")
-            b.graph.inputs += [Tensor(name, (1, HEADS, kv_cache, dh)) for name in past]
+            b.graph.inputs += [Tensor(name, (1, HEADS, past_tokens, dh)) for name in past]
         q, k, v = s.fused_qkv(f"{p}.attn.c_attn", s.layernorm(f"{p}.ln_1", x, 1e-5))
         a = s.linear(f"{p}.attn.c_proj", s.attention(f"{p}.attn", q, k, v, causal, past),
                      D_MODEL, D_MODEL)
@@ -204,8 +207,9 @@ def gpt2(seed: int = 0, seq: int = 128, kv_cache: int | None = None) -> Graph:
     x = s.op("lm_head.rows", "Reshape", [x, s.ints("shape.rows", [tokens, D_MODEL])])
     logits = s.op("lm_head", "Gemm", [x, "wte"], transB=1)
     b.graph.outputs.append(logits)
-    if kv_cache is not None:  # per token, in elements (bytes at 8-bit activations)
+    if kv_cache is not None:  # per token, in elements (bytes at 8-bit activations): the
+        # new token's K and V written into the cache, all N tokens' K and V read
         b.graph.meta.update({"decode_step": True, "kv_cache_tokens": kv_cache,
                              "kv_elements_written": LAYERS * 2 * D_MODEL,
-                             "kv_elements_read": LAYERS * 2 * (kv_cache + 1) * D_MODEL})
+                             "kv_elements_read": LAYERS * 2 * kv_cache * D_MODEL})
     return b.finish()

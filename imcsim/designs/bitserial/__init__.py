@@ -56,6 +56,15 @@ class BitSerialKind(DesignKind):
 
         return check_network(arch, net, layers=layers)
 
+    def dynamic_operands(self, arch: BitSerialArch) -> str | None:
+        return None  # every row is rewritable: the multiply micro-program does the rest
+
+    def dynamic_matmul(self, arch: BitSerialArch, net: Any, work: Any, names: list[str],
+                       layer_index: int) -> Any:
+        from imcsim.designs.bitserial.dynamic import dynamic_matmul
+
+        return dynamic_matmul(arch, work, net.batch, names, layer_index)
+
     def compare_details(self, design: Any, baseline: Any) -> dict[str, Any]:
         from imcsim.designs.bitserial.compare import decompose, sa_level_ratios
 

@@ -41,6 +41,9 @@ class Technology:
     cell_area_um2: float = positive()
     array_periphery_area_factor: float = non_negative(default=0.0)  # decoders, drivers
     leakage_w_per_subarray: float = non_negative(default=0.0)
+    # writes a cell survives, where the technology limits them (None: not a limit, e.g.
+    # SRAM); reported for dynamic operands written into the arrays (attention)
+    endurance_writes: float | None = positive(default=None, at_most=1e30)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,17 @@ class CrossbarKind(DesignKind):
         input_bits activations."""
         return arch.crossbar.input_bits if single.details.get("resident") else None
 
+    def dynamic_operands(self, arch: CrossbarArch) -> str | None:
+        from imcsim.designs.crossbar.technologies import array_technology
+
+        return array_technology(arch.crossbar.technology).no_dynamic_operands
+
+    def dynamic_matmul(self, arch: CrossbarArch, net: Any, work: Any, names: list[str],
+                       layer_index: int) -> Any:
+        from imcsim.designs.crossbar.dynamic import dynamic_matmul
+
+        return dynamic_matmul(arch, net, work, names, layer_index)
+
     def accuracy_hook(self, arch: CrossbarArch, rng: np.random.Generator,
                       options: HookOptions) -> tuple[Any, str]:
         from imcsim.designs.crossbar.accuracy import analog_hook

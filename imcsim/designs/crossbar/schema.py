@@ -49,6 +49,9 @@ class Programming:
 
     row_write_ns: float = positive()  # one row, write-verify included
     energy_pj_per_cell: float = non_negative()
+    # writes a cell survives (None: not stated); reported when attention's dynamic
+    # operands are programmed into the tiles every inference (placement `arrays`)
+    endurance_writes: float | None = positive(default=None, at_most=1e30)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,6 +44,9 @@ class ArrayTechnology:
     name = ""
     device_params: type | None = None  # the `device` key's parameter class
     takes_nl_adc = False  # the nonlinear ramp ADC is a column of these cells
+    # why tiles of this technology cannot take a dynamic operand per inference (None: they
+    # can, reprogrammed at the `programming` section's cost; `crossbar.dynamic`)
+    no_dynamic_operands: str | None = None
 
     def check_device(self, device: Any, source: str) -> None:
         """Checks across the device parameters' fields (keys relative to the section)."""
@@ -154,6 +157,8 @@ class Pcm(ArrayTechnology):
 @TECHNOLOGIES.register
 class AidSram(ArrayTechnology):
     name = "aid_sram"
+    no_dynamic_operands = ("the AID circuit model multiplies a stored weight word by a "
+                           "row input; it has no model of rewriting the words per inference")
 
     def check(self, xb: Any, nl: Any, fail: Fail, need: Keys, forbid: Keys) -> None:
         need(("aid",), "the AID circuit file")
