@@ -172,7 +172,8 @@ class Result:
 
             write_trace(trace, self.result.record, self.result.frequency_hz,
                         max_events_per_track,
-                        layer_names=[la.name for la in self.result.layers], sink=sink,
+                        layer_names=[la.name for la in self.result.layers]
+                        + [op.name for op in self.result.ops], sink=sink,
                         schedule=self.result.schedule)
         if out is not None:
             from imcsim.report.files import write_run_outputs

@@ -39,7 +39,7 @@ def test_run_text_and_out_files(tmp_path, capsys):
     assert "total:" in text and "energy by component" in text
     summary = json.loads((out / "summary.json").read_text())
     layers = (out / "layers.csv").read_text().splitlines()
-    assert layers[0].startswith("layer,kind,macs")
+    assert layers[0].startswith("layer,kind,unit,macs")
     assert len(layers) == 1 + len(summary["layers"])
     assert (out / "energy_breakdown.csv").read_text().startswith("layer,component,energy_j")
     assert not list(out.glob(".*tmp"))

@@ -142,3 +142,24 @@ def test_gpt2_decode_step_with_a_full_cache_reports_per_token(capsys):
     assert net["latency_per_token_s"] == pytest.approx(doc["total"]["latency_s"])
     assert net["energy_per_token_j"] == pytest.approx(doc["total"]["energy_j"])
     assert np.isfinite(net["energy_per_token_j"]) and net["energy_per_token_j"] > 0
+
+
+def test_the_trace_and_files_show_the_units(tmp_path, fat_t, bert8):
+    """Nodes timed beside the weight layers get their names in the trace, rows in
+    layers.csv (with their unit) and bars of their unit's colour in the cycles plot."""
+    res = imcsim.run(_on_arrays(fat_t), bert8)
+    res.save(trace=tmp_path / "t.json", out=tmp_path / "o")
+    events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+    tracks = {e["args"].get("name") for e in events if e.get("ph") == "M"}
+    assert {"vector", "vector.link"} <= tracks
+    named = {e["args"]["layer_name"] for e in events if e.get("ph") == "X"}
+    assert {"encoder.layer.0.attention.self.scores", "encoder.layer.0.attention.output.LayerNorm",
+            "encoder.layer.0.attention.self.query.matmul"} <= named
+    rows = (tmp_path / "o" / "layers.csv").read_text().splitlines()
+    units = [line.split(",")[2] for line in rows[1:]]
+    assert set(units) == {"arrays", "vector_unit"}
+    from imcsim.report.plots import _figure_run_cycles
+
+    ax = _figure_run_cycles(res.to_dict()).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["arrays", "vector unit"]

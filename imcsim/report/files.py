@@ -22,8 +22,8 @@ from imcsim.errors import UsageError
 __all__ = ["ENERGY_COLUMNS", "LAYER_COLUMNS", "check_out_dir", "energy_csv", "finite",
            "flat_details", "json_text", "layers_csv", "write_run_outputs"]
 
-LAYER_COLUMNS = ("layer", "kind", "macs", "weight_sparsity", "cycles", "time_s", "energy_j",
-                 "utilisation")
+LAYER_COLUMNS = ("layer", "kind", "unit", "macs", "weight_sparsity", "cycles", "time_s",
+                 "energy_j", "utilisation")
 ENERGY_COLUMNS = ("layer", "component", "energy_j")
 
 
@@ -69,14 +69,18 @@ def layers_csv(doc: dict[str, Any]) -> str:
     extra: list[str] = []
     for row in flat:
         extra += [k for k in row if k not in extra]
-    rows = [[la["name"], la["kind"], la["macs"], la["weight_sparsity"], la["cycles"],
-             la["time_s"], la["energy_j"], la["utilisation"], *(row.get(k, "") for k in extra)]
+    rows = [[la["name"], la["kind"], la["unit"], la["macs"], la["weight_sparsity"],
+             la["cycles"], la["time_s"], la["energy_j"], la["utilisation"],
+             *(row.get(k, "") for k in extra)]
             for la, row in zip(doc["layers"], flat, strict=True)]
+    # then the nodes timed beside them (vector unit, attention on the arrays)
+    rows += [[op["name"], op["kind"], op["unit"], op["macs"], "", op["cycles"], op["time_s"],
+              op["energy_j"], "", *([""] * len(extra))] for op in doc.get("ops", [])]
     return _csv((*LAYER_COLUMNS, *extra), rows)
 
 
 def energy_csv(doc: dict[str, Any]) -> str:
-    rows = [[la["name"], comp, e] for la in doc["layers"]
+    rows = [[la["name"], comp, e] for la in [*doc["layers"], *doc.get("ops", [])]
             for comp, e in la["energy_breakdown_j"].items()]
     return _csv(ENERGY_COLUMNS, rows)
 

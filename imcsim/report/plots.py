@@ -108,13 +108,23 @@ def _subtitle(doc: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- run
 
 
+UNIT_COLOURS = {"arrays": "tab:blue", "vector_unit": "tab:orange"}
+
+
 def _figure_run_cycles(doc: dict[str, Any]) -> Figure:
-    layers = doc["layers"]
+    """Cycles per layer, then per node timed beside the layers, coloured by the unit each
+    ran on (weight layers on the arrays)."""
+    layers = [*doc["layers"], *doc.get("ops", [])]
     names = [la["name"] for la in layers]
+    units = [la.get("unit", "arrays") for la in layers]
     fig, (ax,) = _new_figure(len(names))
-    ax.bar(range(len(names)), [la["cycles"] for la in layers], color="tab:blue",
-           label="cycles")
+    for unit in dict.fromkeys(units):
+        x = [i for i, u in enumerate(units) if u == unit]
+        ax.bar(x, [layers[i]["cycles"] for i in x], label=unit.replace("_", " "),
+               color=UNIT_COLOURS.get(unit, "tab:gray"))
     _layer_axis(ax, names)
+    if len(set(units)) > 1:
+        _legend_outside(ax, "ran on")
     f = float(doc["frequency_hz"])
     ax.set_ylabel(f"cycles (clock {f / 1e9:g} GHz)")
     ax.yaxis.set_major_formatter("{x:,.0f}")

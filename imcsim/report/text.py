@@ -37,11 +37,15 @@ def _scalar(value: Any) -> bool:
 def run_text(res: RunResult, kind_lines: list[str] | None = None) -> str:
     """The run's table and totals; `kind_lines`: what its design kind adds."""
     first = res.layers[0].details.get("mapping", {}) if res.layers else {}
-    rows = [[la.name, f"{la.macs:,}", f"{la.weight_sparsity:.2f}", f"{la.cycles:,}",
+    rows = [[la.name, "arrays", f"{la.macs:,}", f"{la.weight_sparsity:.2f}", f"{la.cycles:,}",
              si(la.time_s, "s"), si(la.energy_j, "J"), f"{la.utilisation:.2f}",
              _mapping_cell(la.details)] for la in res.layers]
-    table = _table(["layer", "MACs", "w.sparsity", "cycles", "time", "energy", "util",
-                    "/".join(first) or "mapping"], rows)
+    # the nodes timed beside the weight layers (a vector unit, or attention on the arrays)
+    rows += [[op.name, op.unit, f"{op.macs:,}" if op.macs else "-", "-", f"{op.cycles:,}",
+              si(op.time_s, "s"), si(op.energy_j, "J"), "-", f"{op.op} ({op.kind})"]
+             for op in res.ops]
+    table = _table(["layer", "unit", "MACs", "w.sparsity", "cycles", "time", "energy",
+                    "util", "/".join(first) or "mapping"], rows)
     e = res.energy_breakdown_j
     a = res.area_breakdown_mm2
     lines = [
