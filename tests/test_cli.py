@@ -94,6 +94,7 @@ def test_debug_shows_traceback(tmp_path):
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
+@pytest.mark.slow  # ~6 s: the whole validation; CI runs the slow tests too
 def test_validate_document(capsys):
     code = main(["validate", "--format", "json"])
     doc = json.loads(capsys.readouterr().out)

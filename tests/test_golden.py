@@ -10,6 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
 
@@ -51,6 +53,7 @@ def test_differences_finds_changes():
     assert differences({"a": 1}, {"b": 1}) == [".a: missing", ".b: unexpected"]
 
 
+@pytest.mark.slow  # ~16 s: every golden run; CI runs the slow tests too
 def test_golden_figures():
     want = json.loads((GOLDEN_DIR / "figures.json").read_text())
     got = json.loads(json.dumps(_regenerate_module().collect()))

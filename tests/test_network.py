@@ -76,6 +76,7 @@ def law(fat, parapim):
     return out
 
 
+@pytest.mark.slow  # ~8 s: a sparsity sweep of both designs; CI runs the slow tests too
 @pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9])
 def test_the_published_law_within_15_percent(sparsity, law):
     """speedup ~ 2 / (1 - s) (FAT: SA 2x, zero weights skipped), under the published
