@@ -90,8 +90,13 @@ def evaluate(arch: Arch, net: str, *, dataset: str | None = None, seed: int = 0,
     rng = np.random.default_rng(seed)
     hook, desc = make_hook(arch, rng, drift_time_s=drift_time_s, bit_flip_rate=bit_flip_rate,
                            functional=functional)
+    options = HookOptions(drift_time_s=drift_time_s, bit_flip_rate=bit_flip_rate,
+                          functional=functional)
+    matmul = design_kind(arch.kind, source=arch.source).matmul_hook(arch, options)
+    if matmul is not None:
+        desc += "; activation x activation products through the multiply micro-program"
     reference = accuracy(graph, images, labels)
-    simulated = accuracy(graph, images, labels, hook)
+    simulated = accuracy(graph, images, labels, hook, matmul=matmul)
     return {"reference": reference.value, "simulated": simulated.value,
             "samples": reference.samples, "model": desc, "seed": seed,
             "drift_time_s": drift_time_s}

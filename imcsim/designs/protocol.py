@@ -25,7 +25,7 @@ from imcsim.engine.types import EngineResult, Phase, Resource, StreamPhase
 from imcsim.errors import UsageError
 
 if TYPE_CHECKING:
-    from imcsim.functional.graph_exec import LinearHook
+    from imcsim.functional.graph_exec import LinearHook, MatmulHook
     from imcsim.periphery.dynamic import DynamicMatmul
     from imcsim.report.result import RunResult
     from imcsim.workload.layer import Network, OpWork
@@ -107,6 +107,11 @@ class DesignKind:
         """The linear hook computing products as this design does, and a description."""
         raise UsageError(f"accuracy is not modelled for {self.name} designs",
                          key="accuracy")
+
+    def matmul_hook(self, arch: Any, options: HookOptions) -> MatmulHook | None:
+        """How this design computes a MatMul of two activations in accuracy runs (None:
+        exactly, as a digital unit does)."""
+        return None
 
     def functional_check(self, arch: Any, net: Network, layers: int | None = None
                          ) -> FunctionalReport:

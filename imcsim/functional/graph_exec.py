@@ -11,7 +11,8 @@ per-channel scale when the weights are quantized, and how the rows were quantize
 the layer's input comes straight from a quantizer (QONNX Quant or QuantizeLinear).
 Other ops (BatchNormalization, activations, pooling, Add, Concat, reshapes, quantizers,
 and the transformer-style ops of `nd_ops`) run in the digital periphery, in float64,
-with ONNX semantics; a MatMul of two activations (attention) is computed exactly.
+with ONNX semantics; a MatMul of two activations (attention) goes through a `matmul`
+hook (exact by default; a design may compute it on its arrays, `MatmulCall`).
 """
 
 from __future__ import annotations
@@ -52,9 +53,29 @@ class LinearCall:
 LinearHook = Callable[[LinearCall], np.ndarray]
 
 
+@dataclass
+class MatmulCall:
+    """A MatMul of two activations (attention): a (..., M, K) x b (..., K, N), and how
+    each operand was quantized when it comes straight from a quantizer."""
+
+    node: Node
+    a: np.ndarray
+    b: np.ndarray
+    a_quant: QuantInfo | None
+    b_quant: QuantInfo | None
+
+
+MatmulHook = Callable[[MatmulCall], np.ndarray]
+
+
 def exact_linear(call: LinearCall) -> np.ndarray:
     """The float64 reference product."""
     return call.rows @ call.weights.T
+
+
+def exact_matmul(call: MatmulCall) -> np.ndarray:
+    """The float64 reference product of two activations (numpy's broadcasting)."""
+    return np.matmul(call.a, call.b)
 
 
 def _weights(graph: Graph, node: Node, env: dict[str, np.ndarray], index: int
@@ -115,10 +136,14 @@ def _quant(x: np.ndarray, scale, zp, bits: int, signed: bool, narrow: bool) -> n
 
 
 def run_graph(graph: Graph, feeds: dict[str, np.ndarray], linear: LinearHook | None = None,
-              source: str | None = None) -> dict[str, np.ndarray]:
-    """Execute `graph` on `feeds` (graph input name -> array); returns every tensor."""
+              source: str | None = None, matmul: MatmulHook | None = None
+              ) -> dict[str, np.ndarray]:
+    """Execute `graph` on `feeds` (graph input name -> array); returns every tensor.
+    `linear` computes the weight layers, `matmul` the MatMuls of two activations
+    (default: exact)."""
     src = source or graph.name
     hook = linear or exact_linear
+    mm_hook = matmul or exact_matmul
     env: dict[str, np.ndarray] = {}
     qinfo: dict[str, QuantInfo] = {}
     for name, t in graph.initializers.items():
@@ -135,7 +160,7 @@ def run_graph(graph: Graph, feeds: dict[str, np.ndarray], linear: LinearHook | N
         env[t.name] = np.asarray(feeds[t.name], dtype=np.float64)
     for node in graph.nodes:
         try:
-            outs = _run_node(graph, node, env, qinfo, hook, src)
+            outs = _run_node(graph, node, env, qinfo, hook, src, mm_hook)
         except WorkloadError:
             raise
         except (ValueError, IndexError, KeyError) as exc:
@@ -153,7 +178,8 @@ def _value(env: dict[str, np.ndarray], name: str | None) -> np.ndarray:
 
 
 def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
-              qinfo: dict[str, QuantInfo], hook: LinearHook, src: str) -> list[np.ndarray]:
+              qinfo: dict[str, QuantInfo], hook: LinearHook, src: str,
+              mm_hook: MatmulHook = exact_matmul) -> list[np.ndarray]:
     op, a = node.op, node.attrs
     if op == "Constant":
         return [np.asarray(a["value"])]
@@ -189,8 +215,10 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
         if node.input(2):
             y = y + _value(env, node.input(2)).reshape(1, -1, 1, 1)
         return [y]
-    if op == "MatMul" and node.input(1) not in graph.initializers:
-        return [np.matmul(x, _value(env, node.input(1)))]  # activation x activation: exact
+    if op == "MatMul" and node.input(1) not in graph.initializers:  # two activations
+        b_name = node.input(1)
+        return [mm_hook(MatmulCall(node, x, _value(env, b_name), qinfo.get(x_name),
+                                   qinfo.get(b_name or "")))]
     if op in ("Gemm", "MatMul"):
         wname = node.input(1)
         if wname not in graph.initializers:

@@ -50,6 +50,15 @@ class BitSerialKind(DesignKind):
 
         return exact_linear, "exact integer products (digital)"
 
+    def matmul_hook(self, arch: BitSerialArch, options: HookOptions) -> Any:
+        """With --functional and attention placed on the arrays, its products run
+        through the multiply micro-program; otherwise they are exact (a digital unit)."""
+        if options.functional and arch.placement.place_of("MatMul", "activation") == "arrays":
+            from imcsim.designs.bitserial.matmul_functional import BitSerialMatmul
+
+            return BitSerialMatmul(arch)
+        return None
+
     def functional_check(self, arch: BitSerialArch, net: Any, layers: int | None = None
                          ) -> FunctionalReport:
         from imcsim.designs.bitserial.functional import check_network
