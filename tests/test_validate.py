@@ -1,31 +1,54 @@
-"""The published figures `imcsim validate` checks are reference data only: no model code
-and no arch config carries an emergent one (a figure that must come out of the model)."""
+"""The reference designs `imcsim validate` checks: their data (every shipped design has a
+folder with at least one published figure, well-formed checks), the published figures
+are reference data only (no model code and no arch config carries an emergent one), and
+validate's checks, errors and options."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-import yaml
+import pytest
+
+from imcsim.cli import main
+from imcsim.errors import UsageError
+from imcsim.reference.probes import PROBES
+from imcsim.shipped import designs
+from imcsim.validate import BASES, formula_value, reference_designs, validate
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLISHED = ROOT / "imcsim" / "reference" / "published.yaml"
 
 
 def emergent_figures() -> list[float]:
-    doc = yaml.safe_load(PUBLISHED.read_text())
-    # (a law's figures are derived from the calibrated SA-level ones: not literals)
-    return [float(c["published"]) for group in doc.values() for c in group["checks"]
-            if not c["calibrated"] and "law" not in c]
+    # (laws and formulas are derived from published laws: not literals)
+    return [float(c["published"]) for ref in reference_designs().values()
+            for c in ref["checks"] if c["basis"] != "calibrated" and "published" in c
+            and abs(float(c["published"])) > 2]
 
 
 def number_tokens(text: str) -> set[float]:
     return {float(t.replace("_", "")) for t in re.findall(r"(?<![\w.])\d[\d_]*\.?\d*", text)}
 
 
+def test_every_shipped_design_has_a_reference_folder_with_checks():
+    refs = reference_designs()
+    assert set(refs) == set(designs()) and len(refs) >= 6
+    for name, ref in refs.items():
+        assert ref["design"] == name and ref["config"] in designs() and ref["citation"]
+        assert ref["checks"], name
+        for spec in ref["checks"]:
+            (probe, _), = spec["probe"].items()
+            assert probe in PROBES and spec["basis"] in BASES
+            assert sum(k in spec for k in ("published", "law", "formula")) == 1
+            assert (spec["basis"] == "explained") == ("ablation" in spec)
+        for test in ref.get("tests", []):
+            assert (ROOT / test).is_file(), test
+
+
 def test_emergent_figures_are_found_by_the_scan():
     figures = emergent_figures()
-    assert 10.02 in figures and 1814073344.0 in figures
+    assert 10.02 in figures and 1814073344.0 in figures and 16848500736.0 in figures
     assert 10.02 in number_tokens("x = 10.02 * y") and 10.02 not in number_tokens("110.021")
 
 
@@ -37,3 +60,51 @@ def test_no_model_code_or_arch_config_carries_an_emergent_figure():
              for p in files}
     assert not {k: v for k, v in found.items() if v}
 
+
+def test_formulas_are_arithmetic_over_named_values():
+    assert formula_value("2 ** bits", {"bits": 5}) == 32
+    assert formula_value("0.5 * (1 - s) ** -1", {"s": 0.5}) == 1.0
+    for bad in ("__import__('os')", "bits.real", "f(2)", "unknown + 1"):
+        with pytest.raises(UsageError):
+            formula_value(bad, {"bits": 5})
+
+
+def test_validate_named_designs_reports_design_and_kind(capsys):
+    doc = validate(["reram_ramp", "pcm"])
+    assert {c["design"] for c in doc["checks"]} == {"reram_ramp", "pcm"}
+    assert set(doc["files"]) == {"reram_ramp", "pcm"}
+    ramp = next(c for c in doc["checks"] if c["name"].startswith("ramp conductances"))
+    assert ramp["formula"] == "2 ** bits" and ramp["published"] == 32 and ramp["pass"]
+    assert all(c["pass"] for c in doc["checks"])
+    assert main(["validate", "reram_ramp"]) == 0
+    out = capsys.readouterr().out
+    assert "reram_ramp" in out and "over 1 designs" in out
+
+
+def test_validate_refuses_unknown_designs_and_an_ambiguous_arch(capsys):
+    assert main(["validate", "nope"]) == 2
+    assert "no reference design nope" in capsys.readouterr().err
+    assert main(["validate", "--arch", "fat"]) == 2
+    assert "name that design" in capsys.readouterr().err
+
+
+def test_a_failing_figure_fails_validate(tmp_path, capsys):
+    """An edited config whose figure no longer matches: FAIL and exit 1."""
+    raw = (ROOT / "arch_configs" / "fat_sram.yaml").read_text()
+    edited = tmp_path / "fat_sram.yaml"
+    edited.write_text(raw)
+    assert main(["validate", "fat_sram", "--arch", str(edited), "--format", "json"]) == 0
+    capsys.readouterr()
+    import imcsim.validate as v
+
+    refs = v.reference_designs()
+    wrong = {**refs["fat_sram"], "checks": [{**refs["fat_sram"]["checks"][0],
+                                             "published": 1.0e9}]}
+    original = v.reference_designs
+    try:
+        v.reference_designs = lambda: {**refs, "fat_sram": wrong}  # type: ignore[assignment]
+        assert main(["validate", "fat_sram", "--format", "json"]) == 1
+    finally:
+        v.reference_designs = original  # type: ignore[assignment]
+    doc = json.loads(capsys.readouterr().out)
+    assert [c["pass"] for c in doc["checks"]] == [False]

@@ -47,7 +47,8 @@ def _aid(config: str | None, seed: int) -> tuple[dict, str]:
         f"{doc['trials']} Monte Carlo rows, seed {seed}, {params.device.law} law)",
         f"  SNR linear DAC   {doc['snr_db_linear']:7.2f} dB",
         f"  SNR root DAC     {doc['snr_db_root']:7.2f} dB",
-        f"  SNR gain         {doc['snr_gain_db']:7.2f} dB   (published 10.77 dB on average)",
+        f"  SNR gain         {doc['snr_gain_db']:7.2f} dB   (`imcsim validate aid_sram`: "
+        "beside the published figure)",
         f"  worst error      {doc['worst_error_sigma']:7.3f} sigma (root; linear "
         f"{doc['worst_error_sigma_linear']:.2f})",
         f"  energy           {doc['energy_pj']:7.3f} pJ per computation ({doc['energy_dac']} DAC;"

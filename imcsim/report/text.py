@@ -167,16 +167,20 @@ def _num(v: float) -> str:
 
 
 def validate_text(checks: list[dict[str, Any]]) -> str:
-    rows = [[c["name"], _num(c["published"]), _num(c["simulated"]),
-             f"{c['tolerance']:.0%}" if c["tolerance"] else "exact",
-             "calibrated" if c["calibrated"] else "explained" if "ablation" in c
-             else "emergent",
+    """One table: design, figure, published, simulated, tolerance, kind, result; then the
+    explained checks' ablations beside the full model's figure."""
+    rows = [[c["design"], c["name"], _num(c["published"]), _num(c["simulated"]),
+             f"{c['tolerance']:.0%}" if c["tolerance"] else "exact", c["basis"],
              "PASS" if c["pass"] else "FAIL"] for c in checks]
     n_fail = sum(not c["pass"] for c in checks)
-    notes = [f"{c['name']}: checked under the ablation {c['ablation']['name']}; the full "
-             f"model gives {_num(c['ablation']['full_model'])} "
-             f"({c['ablation']['full_model_error']:+.1%}): {c['ablation']['explanation']}"
-             for c in checks if "ablation" in c]
-    return _table(["check", "published", "simulated", "tolerance", "kind", "result"], rows) + \
+    notes = [f"{c['design']}: {c['name']}: checked under the ablation "
+             f"{c['explanation']['ablation']}; the full model gives "
+             f"{_num(c['explanation']['full_model'])} "
+             f"({c['explanation']['full_model_error']:+.1%}): "
+             f"{c['explanation']['explanation']}"
+             for c in checks if "explanation" in c]
+    designs = len({c["design"] for c in checks})
+    return _table(["design", "check", "published", "simulated", "tolerance", "kind",
+                   "result"], rows) + \
         "".join(f"\n{note}" for note in ["", *notes] if notes) + \
-        f"\n\n{len(checks) - n_fail} passed, {n_fail} failed"
+        f"\n\n{len(checks) - n_fail} passed, {n_fail} failed, over {designs} designs"
