@@ -92,13 +92,29 @@ def _adc(config: str | None, seed: int) -> tuple[dict, str]:
     return doc, "\n".join(lines)
 
 
+DISTRIBUTION_SEEDS = 30  # NL-ADC columns programmed for the error distribution
+
+
+def _with_sigma(params: Any, sigma_us: float) -> Any:
+    """The NL-ADC parameters with another programming noise."""
+    import dataclasses
+
+    return dataclasses.replace(params, device=dataclasses.replace(
+        params.device, programming_sigma_us=sigma_us))
+
+
 def _nl_adc(config: str | None, seed: int) -> tuple[dict, str]:
-    from imcsim.circuits.nl_adc import run_nl_adc
+    from imcsim.circuits.nl_adc import error_distribution, run_nl_adc
 
     params = ap.load_nl_adc(config)
     res = run_nl_adc(params, seed)
     res.pop("codes")
-    doc = {"circuit": "nl-adc", "config": params.source, **res}
+    noise = params.device.programming_sigma_us
+    sweep = {f"{factor:g}x": error_distribution(_with_sigma(params, noise * factor),
+                                                 DISTRIBUTION_SEEDS, seed)
+             for factor in (0.0, 1.0, 2.0)}
+    doc = {"circuit": "nl-adc", "config": params.source, **res,
+           "over_seeds": sweep["1x"], "programming_noise_sweep": sweep}
     lines = [
         f"In-memory nonlinear ramp ADC: {doc['function']}, {doc['bits']} bits, "
         f"V_read {doc['v_read_v']:g} V, seed {seed}",
@@ -106,6 +122,12 @@ def _nl_adc(config: str | None, seed: int) -> tuple[dict, str]:
         f"({doc['stuck_cells']} stuck)",
         f"  conversion       {doc['conversion_steps']} ramp steps",
         f"  error vs ideal   max {doc['max_error_lsb']} LSB, RMS {doc['rms_error_lsb']:.3f} LSB",
+        *(f"  over {d['seeds']} columns at programming sigma {d['programming_sigma_us']:g} uS:"
+          f" max error mean {d['max_error_lsb']['mean']:.2f} LSB (p95 "
+          f"{d['max_error_lsb']['p95']:g}, worst {d['max_error_lsb']['max']:g}), "
+          f"{d['over_1_lsb']['mean']:.1%} of inputs off by > 1 LSB (worst column "
+          f"{d['over_1_lsb']['max']:.1%}), {d['columns_over_1_lsb']:.0%} of columns with one"
+          for d in doc["programming_noise_sweep"].values()),
         f"  calibration trim {doc['trim_us']:+.2f} uS",
     ]
     return doc, "\n".join(lines)
