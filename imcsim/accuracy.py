@@ -5,7 +5,10 @@ The hook comes from the arch's design kind (`DesignKind.accuracy_hook`): bit-ser
 designs compute exact integer products (optionally through the real micro-programs,
 `functional=True`, or with stored-weight bit flips); photonic cores add shot/thermal/weight
 noise averaged over K repeats; analog crossbars add device programming noise, drift and
-read noise and converter quantization.
+read noise and converter quantization. `snr_db` injects additive analog noise at that
+signal-to-noise power ratio on every weight layer's product of an analog design
+(`functional.noisy.snr_noise`); `votes` K reports the accuracy of the majority class over
+K noisy inferences of each input (`functional.accuracy.majority`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from imcsim.functional.accuracy import accuracy
 from imcsim.functional.graph_exec import LinearHook
 
 MAX_DRIFT_S = 100 * 31557600.0
+SNR_DB_RANGE = (-60.0, 200.0)  # noise power 10^6 x the signal's .. none to speak of
+MAX_VOTES = 1000  # inferences per input (each a full pass over the set)
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31557600.0}
 
 
@@ -65,20 +70,50 @@ def default_dataset(net: str) -> Path:
     return path.parent / "test_split.npz"
 
 
+def check_snr_db(value: object) -> float | None:
+    """A signal-to-noise power ratio in dB within SNR_DB_RANGE (None: no noise)."""
+    if value is None:
+        return None
+    lo, hi = SNR_DB_RANGE
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not lo <= float(value) <= hi):
+        raise UsageError(f"must be a number of dB in [{lo:g}, {hi:g}], got {value!r}",
+                         key="snr_db")
+    return float(value)
+
+
+def check_votes(value: object) -> int:
+    """Inferences per input for a majority vote: an integer in [1, MAX_VOTES]."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VOTES:
+        raise UsageError(f"must be an integer in [1, {MAX_VOTES}], got {value!r}",
+                         key="votes")
+    return value
+
+
 def make_hook(arch: Arch, rng: np.random.Generator, *, drift_time_s: float = 0.0,
-              bit_flip_rate: float = 0.0, functional: bool = False) -> tuple[LinearHook, str]:
+              bit_flip_rate: float = 0.0, functional: bool = False,
+              snr_db: float | None = None) -> tuple[LinearHook, str]:
     """The linear hook that computes products as `arch` does (its design kind's), and a
     description."""
+    kind = design_kind(arch.kind, source=arch.source)
+    if snr_db is not None and not kind.analog_noise:
+        raise UsageError(f"injected analog noise needs an analog design (crossbar, "
+                         f"photonic); {arch.name} is a {kind.name} design", key="snr_db")
     options = HookOptions(drift_time_s=drift_time_s, bit_flip_rate=bit_flip_rate,
-                          functional=functional)
-    return design_kind(arch.kind, source=arch.source).accuracy_hook(arch, rng, options)
+                          functional=functional, snr_db=snr_db)
+    return kind.accuracy_hook(arch, rng, options)
 
 
 def evaluate(arch: Arch, net: str, *, dataset: str | None = None, seed: int = 0,
              drift_time_s: float = 0.0, bit_flip_rate: float = 0.0, functional: bool = False,
-             samples: int | None = None) -> dict[str, Any]:
+             samples: int | None = None, snr_db: float | None = None,
+             votes: int = 1) -> dict[str, Any]:
+    """The exact (reference) and simulated accuracy of graph file `net` on `arch` (see
+    the module docstring), every random draw from `seed`."""
     from imcsim.workload.loader import read_graph
 
+    snr_db = check_snr_db(snr_db)
+    votes = check_votes(votes)
     if not 0.0 <= bit_flip_rate <= 1.0:
         raise UsageError(f"must be in [0, 1], got {bit_flip_rate}", key="bit_flip_rate")
     if samples is not None and (isinstance(samples, bool) or samples < 1):
@@ -89,14 +124,16 @@ def evaluate(arch: Arch, net: str, *, dataset: str | None = None, seed: int = 0,
         images, labels = images[:samples], labels[:samples]
     rng = np.random.default_rng(seed)
     hook, desc = make_hook(arch, rng, drift_time_s=drift_time_s, bit_flip_rate=bit_flip_rate,
-                           functional=functional)
+                           functional=functional, snr_db=snr_db)
     options = HookOptions(drift_time_s=drift_time_s, bit_flip_rate=bit_flip_rate,
                           functional=functional)
     matmul = design_kind(arch.kind, source=arch.source).matmul_hook(arch, options)
     if matmul is not None:
         desc += "; activation x activation products through the multiply micro-program"
+    if votes > 1:
+        desc += f"; majority vote over {votes} inferences"
     reference = accuracy(graph, images, labels)
-    simulated = accuracy(graph, images, labels, hook, matmul=matmul)
+    simulated = accuracy(graph, images, labels, hook, matmul=matmul, votes=votes)
     return {"reference": reference.value, "simulated": simulated.value,
             "samples": reference.samples, "model": desc, "seed": seed,
-            "drift_time_s": drift_time_s}
+            "drift_time_s": drift_time_s, "snr_db": snr_db, "votes": votes}

@@ -84,6 +84,8 @@ class AccuracyRequest:
     samples: int | None = None
     drift_time_s: float = 0.0
     bit_flip_rate: float = 0.0
+    snr_db: float | None = None  # injected analog noise (analog designs)
+    votes: int = 1  # majority vote over this many noisy inferences
 
 
 @dataclass
@@ -282,7 +284,8 @@ def run(arch: str | Path | ArchBase, net: str | Path | Network, *,
         outcome.accuracy = evaluate(
             design, str(resolve_network(net)), dataset=accuracy.dataset, seed=seed,
             drift_time_s=accuracy.drift_time_s, bit_flip_rate=accuracy.bit_flip_rate,
-            functional=functional, samples=accuracy.samples)
+            functional=functional, samples=accuracy.samples, snr_db=accuracy.snr_db,
+            votes=accuracy.votes)
     return outcome
 
 

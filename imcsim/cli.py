@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "precision; overrides photonic.precision.default_repeats)")
     run.add_argument("--bit-flip-rate", type=float, default=0.0,
                      help="digital designs: probability that a stored weight bit flips")
+    run.add_argument("--snr-db", default=None, metavar="X",
+                     help="analog designs: inject Gaussian noise on every weight layer's "
+                          "product at signal-to-noise power ratio X dB (per input: noise "
+                          "power = the product's mean square x 10^(-X/10))")
+    run.add_argument("--votes", default=None, metavar="K",
+                     help="accuracy of the majority class over K noisy inferences per "
+                          "input (default 1)")
 
     cmp = sub.add_parser("compare", help="a design beside its baseline")
     cmp.add_argument("--arch", required=True, help="design arch YAML or shipped name")
@@ -173,6 +180,17 @@ def _kv_cache(args: argparse.Namespace) -> int | None:
     return args.kv_cache
 
 
+def _number(text: str | None, key: str, kind: type) -> Any:
+    """`text` as an int or a float (None stays None); a UsageError naming `key` if not."""
+    if text is None:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise UsageError(f"expected {'an integer' if kind is int else 'a number'}, got "
+                         f"{text!r}", key=key) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from imcsim import app
 
@@ -180,12 +198,20 @@ def cmd_run(args: argparse.Namespace) -> int:
                "trace": args.trace, "max_events_per_track": args.trace_max_events}
     app.check_outputs(**outputs)  # bad output arguments fail before any work
     accuracy = None
+    if not args.accuracy:
+        for flag, value in (("snr_db", args.snr_db), ("votes", args.votes)):
+            if value is not None:
+                raise UsageError("needs --accuracy", key=flag)
     if args.accuracy:
-        from imcsim.accuracy import parse_duration
+        from imcsim.accuracy import check_snr_db, check_votes, parse_duration
 
         accuracy = app.AccuracyRequest(dataset=args.dataset, samples=args.samples,
                                        drift_time_s=parse_duration(args.drift_time),
-                                       bit_flip_rate=args.bit_flip_rate)
+                                       bit_flip_rate=args.bit_flip_rate,
+                                       snr_db=check_snr_db(_number(args.snr_db, "snr_db",
+                                                                   float)),
+                                       votes=check_votes(_number(args.votes or "1", "votes",
+                                                                 int)))
     outcome = app.run(args.arch, args.net, sparsity=args.sparsity, seed=args.seed,
                       progress=not args.quiet, options={"repeat": args.repeat},
                       functional=args.functional, functional_layers=args.functional_layers,
@@ -295,7 +321,7 @@ def _with_flag(exc: ImcsimError) -> str:
 ARGUMENT_KEYS = ("arch", "baseline", "net", "sparsity", "seed", "out", "plot", "trace", "trace_max_events",
                  "plot_format", "functional",
                  "functional_layers", "accuracy", "dataset", "samples", "drift_time",
-                 "repeat", "bit_flip_rate", "workers", "dask")
+                 "repeat", "bit_flip_rate", "snr_db", "votes", "workers", "dask")
 
 
 class Terminated(KeyboardInterrupt):

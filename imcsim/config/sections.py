@@ -7,6 +7,7 @@ optional. Every problem is a ConfigError naming the file and the dotted key path
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import types
@@ -20,15 +21,34 @@ from imcsim.errors import ConfigError
 
 
 def set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
-    """Set `raw[a][b]... = value` for `dotted` "a.b...." (the section must exist)."""
+    """Set `raw[a][b]... = value` for `dotted` "a.b...." (the section must exist). A
+    section given as a ``"file.yaml[#section]"`` reference (relative to `source`) on the
+    way is read in first, so an override can reach a key of a circuit file (e.g.
+    ``crossbar.adc.bits``) without copying the file's other numbers."""
     node = raw
     parts = dotted.split(".")
-    for part in parts[:-1]:
+    for i, part in enumerate(parts[:-1]):
         child = node.get(part)
+        if isinstance(child, str):
+            child = node[part] = _referenced_section(child, source,
+                                                     ".".join(parts[:i + 1]))
         if not isinstance(child, dict):
             raise ConfigError("no such section to override", source=source, key=dotted)
         node = child
     node[parts[-1]] = value  # an unknown key is then reported by validation
+
+
+def _referenced_section(ref: str, source: str, key: str) -> dict:
+    """A copy of the mapping a ``"file.yaml[#section]"`` reference at `key` names."""
+    file, _, section = ref.partition("#")
+    path = Path(source).parent / file
+    if not path.is_file():
+        raise ConfigError(f"referenced file {path} not found", source=source, key=key)
+    data = read_yaml(path)
+    found = data.get(section) if section else data
+    if not isinstance(found, dict):
+        raise ConfigError(f"no section {section!r} in {path}", source=source, key=key)
+    return copy.deepcopy(found)
 
 
 def build_section(cls: type, raw: Any, source: str, prefix: str) -> Any:

@@ -58,12 +58,14 @@ class Plan:
 
 @dataclass(frozen=True)
 class HookOptions:
-    """How `--accuracy` computes products: analog drift, digital bit flips, or the real
-    micro-programs."""
+    """How `--accuracy` computes products: analog drift, digital bit flips, the real
+    micro-programs, or injected analog noise at a signal-to-noise power ratio (dB; None:
+    none; only where the kind's `analog_noise` says it is analog)."""
 
     drift_time_s: float = 0.0
     bit_flip_rate: float = 0.0
     functional: bool = False
+    snr_db: float | None = None
 
 
 class FunctionalReport(Protocol):
@@ -87,6 +89,9 @@ class DesignKind:
     # whether a run of this kind can keep its weights on chip (then `stage_activation_bits`
     # is asked, from a single-input run); False: a batch runs layer by layer directly
     may_pipeline: bool = False
+    # whether its products are analog values that injected noise (`HookOptions.snr_db`,
+    # `--snr-db`) can enter; a digital kind refuses the option
+    analog_noise: bool = False
 
     def check(self, arch: Any) -> Any:
         """Cross-key checks the typed schema cannot express; may resolve referenced files.

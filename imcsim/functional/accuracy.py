@@ -1,4 +1,5 @@
-"""Accuracy of a network graph on a labelled set, through any linear hook."""
+"""Accuracy of a network graph on a labelled set, through any linear hook; with noisy
+hooks, optionally a majority vote over K repeated inferences."""
 
 from __future__ import annotations
 
@@ -31,7 +32,25 @@ def predict(graph: Graph, images: np.ndarray, hook: LinearHook | None = None,
     return np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
 
 
+def majority(votes: np.ndarray) -> np.ndarray:
+    """Per column of `votes` (K inferences x N inputs, class indices), the class given
+    most often; a tie goes to the smallest class index among the tied."""
+    k, n = votes.shape
+    counts = np.zeros((n, int(votes.max(initial=0)) + 1), dtype=np.int64)
+    np.add.at(counts, (np.broadcast_to(np.arange(n), (k, n)), votes), 1)
+    return np.argmax(counts, axis=1)
+
+
+def predict_voted(graph: Graph, images: np.ndarray, hook: LinearHook | None = None,
+                  votes: int = 1, matmul: MatmulHook | None = None) -> np.ndarray:
+    """The majority class over `votes` inferences of every image, one after another
+    through the same hook (its programmed devices kept, its noise drawn afresh)."""
+    runs = [predict(graph, images, hook, matmul=matmul) for _ in range(votes)]
+    return runs[0] if votes == 1 else majority(np.stack(runs))
+
+
 def accuracy(graph: Graph, images: np.ndarray, labels: np.ndarray,
-             hook: LinearHook | None = None, matmul: MatmulHook | None = None) -> Accuracy:
-    pred = predict(graph, images, hook, matmul=matmul)
+             hook: LinearHook | None = None, matmul: MatmulHook | None = None,
+             votes: int = 1) -> Accuracy:
+    pred = predict_voted(graph, images, hook, votes, matmul=matmul)
     return Accuracy(int(np.count_nonzero(pred == labels)), len(labels))

@@ -48,6 +48,9 @@ class LinearCall:
     scale: np.ndarray | None  # (O,) real step per output channel
     x_quant: QuantInfo | None  # how `rows` were quantized, if known
     group: int = 0  # conv group of this call
+    # inputs (images) the rows come from, sample-major (each input's rows contiguous,
+    # rows // inputs apiece); 0: not known (the rows are one signal)
+    inputs: int = 0
 
 
 LinearHook = Callable[[LinearCall], np.ndarray]
@@ -209,7 +212,7 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
             ch = slice(g * per_group, (g + 1) * per_group)
             call = LinearCall(node, cols[g], w_real[ch].reshape(per_group, -1),
                               None if levels is None else levels[ch].reshape(per_group, -1),
-                              None if s is None else s[ch], xq, g)
+                              None if s is None else s[ch], xq, g, n)
             out[:, ch] = hook(call)
         y = out.reshape(n, oh, ow, cout).transpose(0, 3, 1, 2)
         if node.input(2):
@@ -235,7 +238,9 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
         alpha = float(a.get("alpha", 1.0)) if op == "Gemm" else 1.0
         lead = xm.shape[:-1]
         rows = xm.reshape(-1, xm.shape[-1])
-        y = hook(LinearCall(node, rows, w2, lv, s, qinfo.get(x_name))) * alpha
+        transposed = op == "Gemm" and a.get("transA", 0)
+        inputs = int(x.shape[0]) if x.ndim > 1 and not transposed else 0
+        y = hook(LinearCall(node, rows, w2, lv, s, qinfo.get(x_name), 0, inputs)) * alpha
         y = y.reshape(*lead, w2.shape[0])
         if op == "Gemm" and node.input(2):
             y = y + float(a.get("beta", 1.0)) * _value(env, node.input(2))

@@ -19,6 +19,7 @@ class CrossbarKind(DesignKind):
     schema = CrossbarArch
     lanes = "columns of a crossbar tile"
     may_pipeline = True  # when every layer keeps its tiles (placement resident)
+    analog_noise = True
 
     def check(self, arch: CrossbarArch) -> CrossbarArch:
         return dataclasses.replace(arch, crossbar=check_crossbar(arch.crossbar, arch.source))
@@ -48,7 +49,7 @@ class CrossbarKind(DesignKind):
                       options: HookOptions) -> tuple[Any, str]:
         from imcsim.designs.crossbar.accuracy import analog_hook
 
-        return analog_hook(arch, rng, options.drift_time_s)
+        return analog_hook(arch, rng, options.drift_time_s, options.snr_db)
 
 
 KIND = CrossbarKind()

@@ -99,8 +99,10 @@ class ArrayTechnology:
         return float(xb.periphery.shift_add_energy_pj)
 
     # ---- accuracy
-    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float
-                      ) -> tuple[Any, str]:
+    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float,
+                      snr_db: float | None = None) -> tuple[Any, str]:
+        """The linear hook computing products as these tiles do (`snr_db`: injected
+        analog noise, `functional.noisy.snr_noise`), and a description."""
         raise NotImplementedError
 
 
@@ -121,14 +123,14 @@ class Reram(ArrayTechnology):
         if nl is None:
             need(("read_ns",), "technology reram")
 
-    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float
-                      ) -> tuple[Any, str]:
+    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float,
+                      snr_db: float | None = None) -> tuple[Any, str]:
         from imcsim.functional.noisy import CrossbarHook
 
         bits = _adc_bits(xb)
-        hook = CrossbarHook(xb.device, rng, 0.0, bits, xb.input_bits)
-        return hook, (f"ReRAM variation and stuck-at faults, {xb.input_bits}-bit inputs, "
-                      f"{bits}-bit ADC")
+        hook = CrossbarHook(xb.device, rng, 0.0, bits, xb.input_bits, xb.weight_bits, snr_db)
+        return hook, (f"ReRAM variation and stuck-at faults, {_precision(xb, bits)}"
+                      f"{_snr_text(snr_db)}")
 
 
 @TECHNOLOGIES.register
@@ -143,15 +145,16 @@ class Pcm(ArrayTechnology):
         return ReadWindow(xb.read_ns or xb.device.read_noise.t_read_s * 1e9, xb.v_read_v,
                           (0.0, xb.device.g_max_us))  # RESET ~ 0 in the PCM model
 
-    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float
-                      ) -> tuple[Any, str]:
+    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float,
+                      snr_db: float | None = None) -> tuple[Any, str]:
         from imcsim.functional.noisy import CrossbarHook
         from imcsim.tech.pcm import Pcm as PcmDevice
 
         bits = _adc_bits(xb)
-        hook = CrossbarHook(PcmDevice(xb.device), rng, drift_time_s, bits, xb.input_bits)
+        hook = CrossbarHook(PcmDevice(xb.device), rng, drift_time_s, bits, xb.input_bits,
+                            xb.weight_bits, snr_db)
         return hook, (f"PCM programming noise, drift to {drift_time_s:g} s, 1/f read noise, "
-                      f"{xb.input_bits}-bit inputs, {bits}-bit ADC")
+                      f"{_precision(xb, bits)}{_snr_text(snr_db)}")
 
 
 @TECHNOLOGIES.register
@@ -205,18 +208,29 @@ class AidSram(ArrayTechnology):
         assert per_computation is not None
         return per_computation["accumulate"]
 
-    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float
-                      ) -> tuple[Any, str]:
-        from imcsim.functional.noisy import quantize_uniform
+    def accuracy_hook(self, xb: Any, rng: np.random.Generator, drift_time_s: float,
+                      snr_db: float | None = None) -> tuple[Any, str]:
+        from imcsim.functional.noisy import quantize_uniform, snr_noise
 
         bits = xb.aid.adc.bits
 
         def aid(call: Any) -> np.ndarray:
             y = call.rows @ call.weights.T
             full = float(np.abs(y).max()) if y.size else 0.0
+            if snr_db is not None:  # the analog discharge carries it, before the ADC
+                y = y + snr_noise(y, call.inputs, snr_db, rng)
             return quantize_uniform(y, bits, -full, full)
 
-        return aid, f"AID tiles: exact products, {bits}-bit ADC"
+        return aid, f"AID tiles: exact products, {bits}-bit ADC{_snr_text(snr_db)}"
+
+
+def _precision(xb: Any, adc_bits: int | None) -> str:
+    return (f"{xb.weight_bits}-bit weight magnitudes, {xb.input_bits}-bit inputs, "
+            f"{adc_bits}-bit ADC")
+
+
+def _snr_text(snr_db: float | None) -> str:
+    return "" if snr_db is None else f", injected noise at {snr_db:g} dB SNR"
 
 
 def _adc_bits(xb: Any) -> int | None:

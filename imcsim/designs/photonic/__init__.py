@@ -19,6 +19,7 @@ class PhotonicKind(DesignKind):
     summary = "photonic tensor cores (laser, modulators, detectors, ADCs)"
     schema = PhotonicArch
     lanes = "MAC cells (rows x cols) of a photonic core"
+    analog_noise = True
 
     def check(self, arch: PhotonicArch) -> PhotonicArch:
         from imcsim.circuits.photonic_link import check_laser_budget
@@ -41,8 +42,11 @@ class PhotonicKind(DesignKind):
         params = arch.photonic
         core = PhotonicCore.from_params(params, arch.clock.frequency_hz)
         repeats = {name: params.repeats(name) for name in params.precision.per_layer}
-        hook = PhotonicHook(core, rng, repeats or params.precision.default_repeats)
-        return hook, "photonic noise (shot, thermal, weight) with per-layer repeats"
+        hook = PhotonicHook(core, rng, repeats or params.precision.default_repeats,
+                            options.snr_db)
+        extra = "" if options.snr_db is None else (
+            f", injected noise at {options.snr_db:g} dB SNR per reading")
+        return hook, f"photonic noise (shot, thermal, weight) with per-layer repeats{extra}"
 
     def option_overrides(self, options: dict[str, Any]) -> dict[str, Any]:
         """`repeat` K: repeat-and-average every MVM K times (dynamic precision)."""
