@@ -18,6 +18,7 @@ _DESIGNS = "arch_configs"
 _CIRCUITS = "arch_configs/circuits"
 _SWEEPS = "workloads/sweeps"
 _NETWORKS = "workloads"
+_NETWORK_FOLDERS = (_NETWORKS, f"{_NETWORKS}/digits", f"{_NETWORKS}/digits_analog")
 
 
 def data_dir(relative: str = "") -> Path:
@@ -44,9 +45,11 @@ def sweeps() -> dict[str, Path]:
 
 
 def networks() -> dict[str, Path]:
-    """Shipped network files by name (native graphs; the digits networks included)."""
-    out = _names(_NETWORKS, (".yaml",))
-    out.update(_names(f"{_NETWORKS}/digits", (".yaml",)))
+    """Shipped network files by name (native graphs; the trained digits networks of
+    workloads/digits and workloads/digits_analog included)."""
+    out: dict[str, Path] = {}
+    for folder in _NETWORK_FOLDERS:
+        out.update(_names(folder, (".yaml",)))
     out.pop("manifest", None)
     return out
 
@@ -83,7 +86,7 @@ def resolve_network(given: str | Path) -> str | Path:
     path = Path(given)
     if path.exists() or (not path.suffix and path.name not in table):
         return given
-    return _resolve(given, table, (_NETWORKS, f"{_NETWORKS}/digits"))
+    return _resolve(given, table, _NETWORK_FOLDERS)
 
 
 def describe(path: Path) -> tuple[str, str]:

@@ -5,16 +5,20 @@ Each reference design is a folder `imcsim/reference/designs/<name>/` whose
 A check names a probe (`reference.probes`: what to run, with its arguments), the key of
 the probe's document to read, and the published figure: a number, a `law` (law / (1 - s)
 at each of its `sparsities`) or a `formula` over the probe's arguments and document
-(e.g. ``2 ** bits``), with a relative `tolerance`; `basis` says whether the figure
-calibrated a parameter, must emerge from the model, or is an explained deviation: an
-`ablation` (arch overrides naming the cause) under which the figure lands within the
-tolerance, the full model's value reported beside it. Nothing here knows a kind of
-design: the probes do the work.
+(e.g. ``2 ** bits``), with a relative `tolerance`; or a qualitative claim as an
+inequality, a `bound` ({min: X} and/or {max: Y}) the value must lie within. A check's
+value is the probe's key, or with `minus` ({probe, key}) that key less another probe's
+(a gain, a loss against a baseline). `basis` says whether the figure calibrated a
+parameter, must emerge from the model, or is an explained deviation: an `ablation` (arch
+overrides naming the cause) under which the figure lands within the tolerance, the full
+model's value reported beside it. Nothing here knows a kind of design: the probes do the
+work.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable
 from importlib import resources
@@ -120,12 +124,33 @@ def _expanded(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _value(spec: dict[str, Any], probes: _Probes, config: Path, where: str,
+           overrides: dict[str, Any] | None = None) -> tuple[float, dict[str, Any]]:
+    """The check's value (the probe's key, less the `minus` probe's key if given) and the
+    probe's document."""
+    doc = probes(spec["probe"], config, overrides)
+    value = _lookup(doc, spec["key"], where)
+    if "minus" in spec:
+        other = spec["minus"]
+        value -= _lookup(probes(other["probe"], config, overrides), other["key"], where)
+    return value, doc
+
+
+def _bound(spec: dict[str, Any], where: str) -> dict[str, float]:
+    bound = spec["bound"]
+    if not isinstance(bound, dict) or not bound or set(bound) - {"min", "max"}:
+        raise UsageError(f"{where}: bound must be a mapping with min and/or max",
+                         key="bound")
+    return {k: float(v) for k, v in bound.items()}
+
+
 def _check(design: str, spec: dict[str, Any], probes: _Probes, config: Path,
            source: str) -> dict[str, Any]:
     where = f"{design}: {spec['name']}"
-    doc = probes(spec["probe"], config)
-    value = _lookup(doc, spec["key"], where)
+    value, doc = _value(spec, probes, config, where)
     (_, args), = spec["probe"].items()
+    if "bound" in spec:
+        return _bound_check(design, spec, value, where, source)
     if "formula" in spec:
         scalars = {k: v for k, v in doc.items() if isinstance(v, (int, float))}
         pub = formula_value(spec["formula"], {**scalars, **(args or {})})
@@ -146,8 +171,7 @@ def _check(design: str, spec: dict[str, Any], probes: _Probes, config: Path,
     checked = value
     if "ablation" in spec:
         ablation = spec["ablation"]
-        checked = _lookup(probes(spec["probe"], config, ablation["overrides"]), spec["key"],
-                          where)
+        checked, _ = _value(spec, probes, config, where, ablation["overrides"])
         out["explanation"] = {"ablation": ablation["name"],
                               "overrides": dict(ablation["overrides"]),
                               "explanation": ablation["explanation"], "value": checked,
@@ -155,6 +179,25 @@ def _check(design: str, spec: dict[str, Any], probes: _Probes, config: Path,
                               "full_model_error": (value - pub) / abs(pub)}
     error = abs(checked - pub) / abs(pub) if pub else abs(checked)
     out.update({"simulated": checked, "relative_error": error, "pass": error <= tol + 1e-12})
+    return out
+
+
+def _bound_check(design: str, spec: dict[str, Any], value: float, where: str,
+                 source: str) -> dict[str, Any]:
+    """A qualitative claim: PASS when min <= value <= max."""
+    basis = spec["basis"]
+    if basis not in BASES or basis == "explained":
+        raise UsageError(f"{where}: a bound's basis must be calibrated or emergent",
+                         key="basis")
+    bound = _bound(spec, where)
+    ok = bound.get("min", -math.inf) <= value <= bound.get("max", math.inf)
+    out: dict[str, Any] = {"design": design, "name": spec["name"], "published": None,
+                           "bound": bound, "tolerance": None, "basis": basis,
+                           "calibrated": basis == "calibrated",
+                           "source": spec.get("source", source), "simulated": value,
+                           "relative_error": None, "pass": ok}
+    if "note" in spec:
+        out["note"] = spec["note"]
     return out
 
 

@@ -21,7 +21,8 @@ DESIGNS = {"aid_sram", "fat", "fat_sram", "fat_transformer", "parapim", "pcm", "
 def test_the_designs_and_the_data_are_shipped():
     assert set(shipped.designs()) == DESIGNS
     assert {"fat_sparsity", "fat_assumptions"} <= set(shipped.sweeps())
-    assert {"digits_cnn_twn", "resnet20_ternary"} <= set(shipped.networks())
+    assert {"digits_cnn_twn", "resnet20_ternary", "digits_lstm_q4",
+            "digits_cnn_noisy"} <= set(shipped.networks())
     assert shipped.circuit_file("aid.yaml").is_file()
 
 
@@ -60,5 +61,7 @@ def test_the_wheel_carries_the_shipped_data(tmp_path):
         assert f"imcsim/data/arch_configs/{name}.yaml" in names
     for rel in ("arch_configs/circuits/aid.yaml", "workloads/sweeps/fat_sparsity.yaml",
                 "workloads/digits/digits_cnn_twn.npz", "workloads/digits/test_split.npz",
+                "workloads/digits_analog/digits_lstm_q4.npz",
+                "workloads/digits_analog/test_split.npz",
                 "workloads/resnet20_ternary.npz"):
         assert f"imcsim/data/{rel}" in names, rel

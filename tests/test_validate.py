@@ -40,7 +40,7 @@ def test_every_shipped_design_has_a_reference_folder_with_checks():
         for spec in ref["checks"]:
             (probe, _), = spec["probe"].items()
             assert probe in PROBES and spec["basis"] in BASES
-            assert sum(k in spec for k in ("published", "law", "formula")) == 1
+            assert sum(k in spec for k in ("published", "law", "formula", "bound")) == 1
             assert (spec["basis"] == "explained") == ("ablation" in spec)
         for test in ref.get("tests", []):
             assert (ROOT / test).is_file(), test
@@ -70,9 +70,9 @@ def test_formulas_are_arithmetic_over_named_values():
 
 
 def test_validate_named_designs_reports_design_and_kind(capsys):
-    doc = validate(["reram_ramp", "pcm"])
-    assert {c["design"] for c in doc["checks"]} == {"reram_ramp", "pcm"}
-    assert set(doc["files"]) == {"reram_ramp", "pcm"}
+    doc = validate(["reram_ramp", "photonic"])
+    assert {c["design"] for c in doc["checks"]} == {"reram_ramp", "photonic"}
+    assert set(doc["files"]) == {"reram_ramp", "photonic"}
     ramp = next(c for c in doc["checks"] if c["name"].startswith("ramp conductances"))
     assert ramp["formula"] == "2 ** bits" and ramp["published"] == 32 and ramp["pass"]
     assert all(c["pass"] for c in doc["checks"])
@@ -108,3 +108,49 @@ def test_a_failing_figure_fails_validate(tmp_path, capsys):
         v.reference_designs = original  # type: ignore[assignment]
     doc = json.loads(capsys.readouterr().out)
     assert [c["pass"] for c in doc["checks"]] == [False]
+
+
+def test_bounds_and_differences_check_qualitative_claims(monkeypatch):
+    """A `bound` passes when min <= value <= max; `minus` subtracts another probe's key;
+    the table shows the bound where a number would stand."""
+    import imcsim.validate as v
+    from imcsim.report.text import validate_text
+
+    def toy(*, value: float, seed: int = 0) -> dict:
+        return {"x": value}
+
+    monkeypatch.setitem(v.PROBES, "toy", (toy, False))
+    refs = {"toy": {"design": "toy", "config": "fat", "citation": "a paper", "checks": [
+        {"name": "gain", "probe": {"toy": {"value": 0.9}}, "key": "x",
+         "minus": {"probe": {"toy": {"value": 0.6}}, "key": "x"}, "bound": {"min": 0.2},
+         "basis": "emergent"},
+        {"name": "too small a gain", "probe": {"toy": {"value": 0.7}}, "key": "x",
+         "minus": {"probe": {"toy": {"value": 0.6}}, "key": "x"}, "bound": {"min": 0.2},
+         "basis": "emergent"},
+        {"name": "harmful", "probe": {"toy": {"value": 0.3}}, "key": "x",
+         "bound": {"max": 0.5}, "basis": "emergent"},
+        {"name": "within", "probe": {"toy": {"value": 0.3}}, "key": "x",
+         "bound": {"min": 0.4, "max": 0.5}, "basis": "emergent"}]}}
+    monkeypatch.setattr(v, "reference_designs", lambda: refs)
+    checks = validate(["toy"])["checks"]
+    assert [c["pass"] for c in checks] == [True, False, True, False]
+    assert checks[0]["simulated"] == pytest.approx(0.3) and checks[0]["published"] is None
+    assert checks[0]["bound"] == {"min": 0.2} and checks[0]["relative_error"] is None
+    text = validate_text(checks)
+    assert ">= 0.2" in text and "<= 0.5" in text and "in [0.4, 0.5]" in text
+    bad = {"toy": {**refs["toy"], "checks": [{**refs["toy"]["checks"][2],
+                                              "bound": {"above": 1}}]}}
+    monkeypatch.setattr(v, "reference_designs", lambda: bad)
+    with pytest.raises(UsageError, match="bound must be a mapping"):
+        validate(["toy"])
+
+
+def test_the_accuracy_probe_averages_seeds_under_arch_overrides():
+    (fn, takes_design) = PROBES["accuracy"]
+    assert takes_design
+    doc = fn(ROOT / "arch_configs" / "pcm.yaml", network="digits_cnn_noisy", samples=40,
+             seeds=2, snr_db=0.0, arch={"crossbar.adc.bits": 6})
+    assert doc["samples"] == 40 and doc["seeds"] == 2
+    assert doc["simulated_min"] <= doc["simulated"] <= doc["simulated_max"]
+    with pytest.raises(UsageError, match="seeds"):
+        fn(ROOT / "arch_configs" / "pcm.yaml", network="digits_cnn_noisy", seeds=0)

@@ -9,6 +9,8 @@ checks read. Every figure comes out of the models; nothing here knows a publishe
     circuit          a circuit study (`imcsim circuit`: aid, adc, nl-adc)
     pcm_programming  the PCM model's programming noise, sampled
     photonic_repeats the photonic core's output noise after K repeats over one reading
+    accuracy         a network's accuracy on the design's functional path (`imcsim run
+                     --accuracy`): exact reference and simulated, the mean over seeds
 
 `overrides` (dotted arch keys) apply to every arch the probe loads: an ablation.
 """
@@ -104,9 +106,35 @@ def photonic_repeats(design: Path, *, repeats: int, samples: int = 2000, seed: i
     return {"noise_ratio": rms[1] / rms[0]}
 
 
+def accuracy(design: Path, *, network: str, arch: dict[str, Any] | None = None,
+             seeds: int = 1, samples: int | None = None, snr_db: float | None = None,
+             votes: int = 1, drift_time_s: float = 0.0, seed: int = 0,
+             overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`network` (a shipped name or a graph file with its labelled set beside it) on the
+    design with the dotted-key overrides `arch` (e.g. converter bits), as `imcsim run
+    --accuracy` computes it (`snr_db`, `votes`, `drift_time_s`, the first `samples`):
+    `reference` (the exact path) and `simulated`, the mean over `seeds` runs seeded
+    seed, seed + 1, ... (with their min and max)."""
+    from imcsim.accuracy import evaluate
+    from imcsim.errors import UsageError
+    from imcsim.shipped import resolve_network
+
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise UsageError(f"accuracy probe: seeds must be an integer >= 1, got {seeds!r}",
+                         key="seeds")
+    hardware = _arch(design, {**(arch or {}), **(overrides or {})})
+    path = str(resolve_network(network))
+    runs = [evaluate(hardware, path, seed=seed + k, samples=samples, snr_db=snr_db,
+                     votes=votes, drift_time_s=drift_time_s) for k in range(seeds)]
+    simulated = [r["simulated"] for r in runs]
+    return {"reference": runs[0]["reference"], "simulated": float(np.mean(simulated)),
+            "simulated_min": min(simulated), "simulated_max": max(simulated),
+            "samples": runs[0]["samples"], "seeds": seeds}
+
+
 PROBES: dict[str, tuple[Probe, bool]] = {  # name: (function, takes the design's config)
     "compare": (compare, True), "run": (run, True), "network": (network, False),
     "sparsity_ratio": (sparsity_ratio, True), "circuit": (circuit, False),
     "pcm_programming": (pcm_programming, False),
-    "photonic_repeats": (photonic_repeats, True),
+    "photonic_repeats": (photonic_repeats, True), "accuracy": (accuracy, True),
 }
