@@ -136,8 +136,8 @@ def test_noise_at_0_db_costs_the_plain_cnn_more_than_the_noise_trained_one():
 
 @pytest.mark.slow
 def test_the_claims_hold_on_the_shipped_weights():
-    """The accuracy checks of `imcsim validate pcm`: every one PASS."""
+    """The accuracy checks of `imcsim validate pcm reram_ramp`: every one PASS."""
     from imcsim.validate import validate
 
-    checks = [c for c in validate(["pcm"])["checks"] if "bound" in c]
-    assert len(checks) == 6 and all(c["pass"] for c in checks), checks
+    checks = [c for c in validate(["pcm", "reram_ramp"])["checks"] if "bound" in c]
+    assert len(checks) == 7 and all(c["pass"] for c in checks), checks
