@@ -110,12 +110,11 @@ def _key(call: LinearCall) -> tuple[str, int]:
 
 @dataclass
 class _Cells:
-    """A layer's programmed pairs: targets and programmed conductances (2, O, F), the
-    rounded normalised weights (O, F), each channel's scale m_o (O,) and G_max - G_min."""
+    """A layer's programmed pairs: targets and programmed conductances (2, O, F), each
+    channel's scale m_o (O,) and G_max - G_min."""
 
     targets: np.ndarray
     programmed: np.ndarray
-    normalised: np.ndarray
     channel_max: np.ndarray
     span: float
 
@@ -129,7 +128,7 @@ class CrossbarHook:
     dac_bits: int | None = None
     weight_bits: int | None = None  # magnitude bits per stored weight (None: analog)
     snr_db: float | None = None  # injected analog noise (None: none)
-    _cells: dict[tuple[str | None, int], _Cells] = field(default_factory=dict)
+    _cells: dict[tuple[str, int], _Cells] = field(default_factory=dict)
 
     def _program(self, call: LinearCall) -> _Cells:
         from imcsim.tech import reram
@@ -145,12 +144,12 @@ class CrossbarHook:
             dev = self.device
             pos = dev.drift(dev.program(pos_t, self.rng), self.t_s, self.rng, g_target_us=pos_t)
             neg = dev.drift(dev.program(neg_t, self.rng), self.t_s, self.rng, g_target_us=neg_t)
-            return _Cells(np.stack([pos_t, neg_t]), np.stack([pos, neg]), u, m, g_max)
+            return _Cells(np.stack([pos_t, neg_t]), np.stack([pos, neg]), m, g_max)
         p = self.device
         pos_t, neg_t = reram.weights_to_pairs(u, 1.0, p)
         programmed = np.stack([reram.program(pos_t, p, self.rng),
                                reram.program(neg_t, p, self.rng)])
-        return _Cells(np.stack([pos_t, neg_t]), programmed, u, m, p.g_max_us - p.g_min_us)
+        return _Cells(np.stack([pos_t, neg_t]), programmed, m, p.g_max_us - p.g_min_us)
 
     def __call__(self, call: LinearCall) -> np.ndarray:
         from imcsim.tech.pcm import Pcm
