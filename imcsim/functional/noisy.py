@@ -12,7 +12,8 @@ generator it was built with, so the same seed gives the same accuracy.
   uniform ADC of `adc_bits` over the layer's full scale (max |y| of the exact product,
   the calibrated range). Inputs pass a `dac_bits` DAC over [0, max x]. With devices
   ideal and no converters the hook returns the exact product.
-- `PhotonicHook`: `circuits.photonic.noisy_matvec` with K repeats per layer.
+- `PhotonicHook`: `circuits.photonic.noisy_matvec` with K repeats per layer, at the
+  detector current the layer's light gives (`circuits.photonic_sizing`).
 - `BitFlipHook` (digital arrays): each stored weight bit flips with probability `rate`;
   ternary weights are stored as (sign, magnitude) bit pairs.
 """
@@ -95,16 +96,24 @@ class CrossbarHook:
 
 @dataclass
 class PhotonicHook:
+    """Each layer's product with the noise of its light: the detector current the layer
+    gets under ``laser.sizing`` (`circuits.photonic_sizing.unit_current`, for its fan-in,
+    required bits and repeats K), K noisy readings averaged."""
+
     core: Any  # PhotonicCore
     rng: np.random.Generator
-    repeats: dict[str, int] | int = 1
+    _currents: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def __call__(self, call: LinearCall) -> np.ndarray:
-        from imcsim.circuits.photonic_noise import noisy_matvec
+        from imcsim.circuits.photonic import noisy_matvec, unit_current
 
-        k = self.repeats if isinstance(self.repeats, int) else self.repeats.get(
-            call.node.name, 1)
-        return noisy_matvec(call.weights, call.rows.T, self.core, k, self.rng).T
+        p = self.core.params
+        name, fan_in = call.node.name, call.weights.shape[1]
+        k = p.repeats(name)
+        if (name, fan_in) not in self._currents:
+            self._currents[name, fan_in] = unit_current(p, fan_in, k, layer=name)
+        return noisy_matvec(call.weights, call.rows.T, self.core, k, self.rng,
+                            self._currents[name, fan_in]).T
 
 
 @dataclass

@@ -21,8 +21,8 @@ class PhotonicKind(DesignKind):
     lanes = "MAC cells (rows x cols) of a photonic core"
 
     def check(self, arch: PhotonicArch) -> PhotonicArch:
-        from imcsim.circuits.photonic_link import check_laser_budget
         from imcsim.circuits.photonic_params import validate_photonic
+        from imcsim.circuits.photonic_sizing import check_laser_budget
 
         params = validate_photonic(arch.photonic, arch.source, "photonic")
         check_laser_budget(params, arch.source, "photonic")
@@ -40,9 +40,9 @@ class PhotonicKind(DesignKind):
 
         params = arch.photonic
         core = PhotonicCore.from_params(params, arch.clock.frequency_hz)
-        repeats = {name: params.repeats(name) for name in params.precision.per_layer}
-        hook = PhotonicHook(core, rng, repeats or params.precision.default_repeats)
-        return hook, "photonic noise (shot, thermal, weight) with per-layer repeats"
+        hook = PhotonicHook(core, rng)
+        return hook, (f"photonic noise (shot, thermal, weight; {params.detector.receiver} "
+                      f"receiver, laser sized by {params.laser.sizing}) with per-layer repeats")
 
     def option_overrides(self, options: dict[str, Any]) -> dict[str, Any]:
         """`repeat` K: repeat-and-average every MVM K times (dynamic precision)."""
