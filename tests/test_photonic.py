@@ -355,6 +355,13 @@ def write_variant(tmp_path: Path, raw: dict, dotted: str, value: object) -> Path
     ("photonic.core.kind", "free_space", "unknown value"),
     ("photonic.losses.typo_db", 1.0, "unknown key"),
     ("photonic.mlg.per_layer.fc", {"base_in": -1}, ">= 0"),
+    ("photonic.laser.sizing", "guess", "unknown value"),
+    ("photonic.detector.receiver", "coherent", "unknown value"),
+    ("photonic.detector.lo_power_mw", 0.0, "> 0"),
+    ("photonic.precision.bits", 0, "> 0"),
+    ("photonic.precision.bits_of", "layer", "unknown value"),
+    ("photonic.precision.per_layer_bits.conv1", 0, "(0, 32]"),
+    ("photonic.precision.per_layer_bits.conv1", "8", "(0, 32]"),
 ])
 def test_bad_values_raise_config_error_with_key(tmp_path: Path, raw: dict, dotted: str,
                                                 value: object, needle: str) -> None:

@@ -185,3 +185,34 @@ def test_a_layer_needing_more_than_the_laser_budget_is_refused() -> None:
         layer_cost(layer, core)
     assert info.value.key == "photonic.core"
     assert "layer big" in str(info.value) and f"{need:.4g} mW" in str(info.value)
+
+
+def test_cli_refuses_unreachable_bits_in_one_line(tmp_path: Path, capsys) -> None:
+    from imcsim.cli import main
+
+    data = yaml.safe_load(CONFIG.read_text())
+    data["photonic"]["precision"]["per_layer_bits"] = {"conv1": 11}
+    path = tmp_path / "photonic.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["run", "--arch", str(path), "--net", "resnet18"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(path) in err
+    assert "photonic.precision.per_layer.conv1" in err and "11 effective bits" in err
+
+
+def test_mlg_generation_that_cannot_reach_the_bits_names_mlg() -> None:
+    p = params({"mlg.enabled": True})  # ranks 2 and 16: rank-2 products have fan-in 2
+    core = PhotonicCore.from_params(p, 1e9)
+    layer = ComputeLayer(name="c", kind="conv", in_channels=64, out_channels=64,
+                         kernel=(3, 3), stride=(1, 1), padding=(1, 1, 1, 1), dilation=(1, 1),
+                         groups=1, in_hw=(8, 8), out_hw=(8, 8),
+                         weights=np.zeros((64, 64, 3, 3), np.int8), scale=np.ones(64),
+                         weight_bits=2)
+    with pytest.raises(ConfigError) as info:
+        layer_cost(layer, core)
+    assert info.value.key == "photonic.mlg.per_layer.c"
+    assert "MLG weight generation of layer c (fan-in 2)" in str(info.value)
+    quieter = PhotonicCore.from_params(params({"mlg.enabled": True,
+                                               "noise.weight_noise_std": 0.001}), 1e9)
+    assert layer_cost(layer, quieter)["mlg"]["generation_macs"] > 0
+

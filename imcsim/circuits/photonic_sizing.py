@@ -118,10 +118,14 @@ def noise_sized_current(p: PhotonicParams, fan_in: int, bits: float, repeats: in
         where = f"layer {layer} (fan-in {fan_in})" if layer else f"fan-in {fan_in}"
         if key is None:
             key = f"precision.per_layer.{layer}" if layer else "precision"
+        remedy = "raise K"
+        if key.startswith("mlg"):
+            where = f"the MLG weight generation of layer {layer} (fan-in {fan_in})"
+            remedy = "raise the MLG ranks"
         raise ConfigError(
             f"{where} needs {bits:g} effective bits but weight noise alone "
             f"(noise.weight_noise_std {p.noise.weight_noise_std:g}) limits it to "
-            f"{w_enob:.2f} bits at K = {k} repeats: no laser power reaches it; raise K or "
+            f"{w_enob:.2f} bits at K = {k} repeats: no laser power reaches it; {remedy} or "
             f"lower precision.bits", source=p.source or None,
             key=f"{prefix}.{key}" if prefix else key)
     return solve_unit_current(by_power[1], by_power[2], d)
