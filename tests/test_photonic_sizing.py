@@ -216,3 +216,17 @@ def test_mlg_generation_that_cannot_reach_the_bits_names_mlg() -> None:
                                                "noise.weight_noise_std": 0.001}), 1e9)
     assert layer_cost(layer, quieter)["mlg"]["generation_macs"] > 0
 
+
+
+@pytest.mark.parametrize("receiver", ["direct", "homodyne"])
+def test_shot_limited_floor_is_the_sized_light_at_the_detector(receiver: str) -> None:
+    """shot_limited_aj_per_mac (3 q 4^b / (R N), homodyne / 4) is the light per MAC the
+    noise-sized laser puts on the detectors of one full detection without other noise."""
+    from imcsim.circuits.photonic_noise import shot_limited_aj_per_mac
+
+    p = params(quiet(**(HOMODYNE if receiver == "homodyne" else {})))
+    c = p.core.cols
+    for bits in (4.0, 6.0, 8.0):
+        i1 = noise_sized_current(p, c, bits)
+        per_mac_aj = i1 / p.detector.responsivity_a_per_w / (p.core.modulation_ghz * 1e9) * 1e18
+        assert per_mac_aj == pytest.approx(shot_limited_aj_per_mac(p, c, bits), rel=1e-9)
