@@ -132,11 +132,11 @@ def parse(node: Node, shapes: list[Shape], src: str) -> Contraction:
     summed = [c for c in a + b if c not in output and (c not in a or c not in b)]
     if summed:
         raise _refuse(node, src, equation, f"index {summed[0]} is summed inside one operand")
-    c = Contraction(equation, (a, b), output, sizes)
-    if not c.contracted:
+    result = Contraction(equation, (a, b), output, sizes)
+    if not result.contracted:
         raise _refuse(node, src, equation, "no index is contracted (an outer or "
                                            "elementwise product)")
-    return c
+    return result
 
 
 def weight_view(node: Node, c: Contraction, constant: tuple[bool, bool], src: str
@@ -161,5 +161,6 @@ def weight_view(node: Node, c: Contraction, constant: tuple[bool, bool], src: st
 def einsum_shape(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
     """Shape function of Einsum (matrix products only, see the module docstring)."""
     c = parse(node, s, src)
-    weight_view(node, c, tuple(g.weight(node.input(i)) is not None for i in (0, 1)), src)
+    weight_view(node, c, (g.weight(node.input(0)) is not None,
+                          g.weight(node.input(1)) is not None), src)
     return c.out_shape

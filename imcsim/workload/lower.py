@@ -214,14 +214,14 @@ def _plan_node(graph: Graph, node: Node, shapes: dict[str, Shape],
     """(node, layer name, geometry, cache key, Gemm alpha != 1, BN multiplier per layer
     output channel or None, WeightPart or None) of each weight layer of `node`."""
     if node.op in PART_OPS:
-        items = []
+        items: list[tuple] = []
         for part in weight_parts(graph, node, shapes, src):
             m = None if part.channel_rows is None else \
                 _bn_multiplier(graph, node, consumers, src)
             if m is not None and part.channel_rows is not None:
                 m = part.channel_rows(m)
-            geometry = (part.kind, part.groups, part.in_channels, part.in_hw, part.window())
-            items.append((node, part.name, geometry, part.key, False, m, part))
+            shape = (part.kind, part.groups, part.in_channels, part.in_hw, part.window())
+            items.append((node, part.name, shape, part.key, False, m, part))
         return items
     geometry = _geometry(graph, node, shapes, src)
     if geometry is None:

@@ -41,7 +41,7 @@ import numpy as np
 from imcsim.errors import WorkloadError
 from imcsim.workload.einsum import parse, weight_view
 from imcsim.workload.graph import Graph, Node, Shape, node_key
-from imcsim.workload.recurrent import GATES, recurrent_spec
+from imcsim.workload.recurrent import GATES, Recurrent, recurrent_spec
 from imcsim.workload.window import spatial, transpose_window
 
 Arrange = Callable[[np.ndarray], np.ndarray]
@@ -116,8 +116,8 @@ def recurrent_names(node: Node, directions: int) -> list[str]:
     return [f"{node.name}.R.forward", f"{node.name}.R.reverse"]
 
 
-def _recurrent(node: Node, shapes: dict[str, Shape], src: str) -> list[WeightPart]:
-    spec = recurrent_spec(node, [shapes[n] if n else None for n in node.inputs], src)
+def recurrent_parts(node: Node, spec: Recurrent) -> list[WeightPart]:
+    """The W layer and the R layer of each direction of a resolved recurrent node."""
     rows = (spec.rows, 1)
     parts = [WeightPart(f"{node.name}.W", 1, f"{node.op}.W/{node.inputs[1]}", "fc", 1,
                         spec.inputs, rows, rows, recurrent_rows(None), spec.bias)]
@@ -154,7 +154,8 @@ def weight_parts(graph: Graph, node: Node, shapes: dict[str, Shape], src: str
     if node.op == "ConvTranspose":
         return _conv_transpose(graph, node, shapes, src)
     if node.op in GATES:
-        return _recurrent(node, shapes, src)
+        spec = recurrent_spec(node, [shapes[n] if n else None for n in node.inputs], src)
+        return recurrent_parts(node, spec)
     if node.op == "Einsum":
         return _einsum(graph, node, shapes, src)
     raise WorkloadError(f"{node.op} has no weight parts", source=src, key=node_key(node))
