@@ -316,13 +316,21 @@ def test_resize_values_match_onnx_reference(tmp_path: Path, attrs, scales) -> No
 
 def test_resize_against_written_out_formulas(tmp_path: Path) -> None:
     """Nearest, asymmetric, floor by integer scales repeats pixels (PyTorch's
-    interpolate(scale_factor=2)); bilinear align_corners interpolates between the
-    corners: y[i] = x[l] (1 - t) + x[l + 1] t with l + t = i (n - 1) / (m - 1)."""
+    interpolate(scale_factor=2)); tf_half_pixel_for_nn picks round_half_down((i + 0.5)
+    / s); bilinear align_corners interpolates between the corners: y[i] = x[l] (1 - t) +
+    x[l + 1] t with l + t = i (n - 1) / (m - 1)."""
     x = _f32(1, 2, 3, 4)
     path = _resize(tmp_path, [1, 2, 3, 4], scales=[1, 1, 2, 3], opset=13, mode="nearest",
                    coordinate_transformation_mode="asymmetric", nearest_mode="floor")
     np.testing.assert_array_equal(_run(path, {"x": x})["y"],
                                   np.repeat(np.repeat(x, 2, axis=2), 3, axis=3))
+
+    # opset 11's tf_half_pixel_for_nn: source (i + 0.5) / s, nearest rounds half down
+    path = _resize(tmp_path, [1, 2, 3, 4], scales=[1, 1, 2, 1.5], opset=11, mode="nearest",
+                   coordinate_transformation_mode="tf_half_pixel_for_nn", roi=[])
+    rows = [min(2, math.ceil((i + 0.5) / 2 - 0.5)) for i in range(6)]
+    cols = [min(3, math.ceil((j + 0.5) / 1.5 - 0.5)) for j in range(6)]
+    np.testing.assert_array_equal(_run(path, {"x": x})["y"], x[:, :, rows][:, :, :, cols])
 
     def lerp_matrix(n: int, m: int) -> np.ndarray:
         a = np.zeros((m, n))

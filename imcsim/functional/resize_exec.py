@@ -4,7 +4,8 @@ applied along that axis, row i holding the coefficients of output i's neighbours
 
 * the output coordinate i maps to x = T(i) in the input (the coordinate transform:
   half_pixel (i + 0.5) / s - 0.5, asymmetric i / s, align_corners i (n - 1) / (s n - 1),
-  pytorch_half_pixel, half_pixel_symmetric, tf_crop_and_resize with its roi; s the
+  pytorch_half_pixel, half_pixel_symmetric, tf_crop_and_resize with its roi, opset 11's
+  tf_half_pixel_for_nn (i + 0.5) / s; s the
   axis's scale, n its input length);
 * r = x - floor(x) (1 when x is an integer: the left pixel is preferred);
 * coefficients of the n_taps neighbours nearest x (edge-clamped): nearest [1, 0] or
@@ -89,6 +90,8 @@ def _source(i: np.ndarray, transform: str, s: float, n: int, n_out: int,
     if transform == "half_pixel_symmetric":
         offset = n / 2 * (1 - n_out / width)
         return offset + (i + 0.5) / s - 0.5
+    if transform == "tf_half_pixel_for_nn":  # opset 11 only
+        return (i + 0.5) / s
     return (i + 0.5) / s - 0.5  # half_pixel
 
 

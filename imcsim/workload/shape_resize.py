@@ -15,7 +15,8 @@ inference and reference evaluator):
 
 Modes nearest (nearest_mode round_prefer_floor, round_prefer_ceil, floor, ceil), linear
 and cubic; coordinate transforms half_pixel, half_pixel_symmetric, pytorch_half_pixel,
-align_corners, asymmetric, tf_crop_and_resize (which needs roi). The values are
+align_corners, asymmetric, tf_crop_and_resize (which needs roi), and opset 11's
+tf_half_pixel_for_nn. The values are
 `functional.resize_exec`'s; what it costs is data movement, its output elements
 (`op_kinds`).
 """
@@ -32,7 +33,7 @@ from imcsim.workload.graph import Graph, Node, Shape, node_key
 
 MODES = ("nearest", "linear", "cubic")
 TRANSFORMS = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
-              "asymmetric", "tf_crop_and_resize")
+              "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn")
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 POLICIES = ("stretch", "not_larger", "not_smaller")
 
