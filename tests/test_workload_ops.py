@@ -465,11 +465,10 @@ def test_einsum_other_equations_refused(tmp_path: Path, equation, shapes) -> Non
     nodes = [mk("Einsum", names, ["y"], name="es", equation=equation)]
     path = _save(tmp_path, nodes, {n: list(s) for n, s in zip(names, shapes, strict=True)},
                  ["y"], {})
-    with pytest.raises(WorkloadError, match="is not a matrix product|expects") as err:
+    with pytest.raises(WorkloadError, match="is not a matrix product") as err:
         import_onnx(path)
     assert err.value.key == "node es (Einsum)" and "\n" not in str(err.value)
-    if len(shapes) == 2:
-        assert repr(equation) in str(err.value)
+    assert f"Einsum equation {equation!r}" in str(err.value)
 
 
 def test_einsum_bad_constant_operand_names_the_equation(tmp_path: Path) -> None:

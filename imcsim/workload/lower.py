@@ -313,7 +313,9 @@ def lower(graph: Graph, quantize: Quantizer, *, weight_bits: int = 2,
 def quantize_graph(graph: Graph, quantize: Quantizer, *, bits: int = 2) -> Graph:
     """A copy of `graph` whose float Conv/Gemm/MatMul weights are replaced by quantized
     initializers (int8 levels, scale along the output-channel axis, `bits`), e.g. to ship
-    a ternarized network as a native file. Other tensors are shared, not copied.
+    a ternarized network as a native file. Other tensors are shared, not copied (the
+    weights of ConvTranspose, LSTM/GRU/RNN and Einsum stay float: their layers' scales,
+    one per lowered row, do not fit a scale along one axis of the stored tensor).
     """
     out = Graph(graph.name, list(graph.inputs), list(graph.outputs),
                 [Node(n.name, n.op, list(n.inputs), list(n.outputs), dict(n.attrs))

@@ -102,7 +102,7 @@ _OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
     "GlobalAveragePool": (_global_pool, 1, 1),
     "GlobalMaxPool": (_global_pool, 1, 1),
     "Flatten": (_flatten, 1, 1),
-    "Einsum": (einsum_shape, 2, 2),
+    "Einsum": (einsum_shape, 1, None),  # 2 operands: `einsum` refuses others by name
     "Resize": (resize, 1, 4),
     **{op: (recurrent_shape, 3, n) for op, n in MAX_INPUTS.items()},
     **EXTRA_OPS,
