@@ -534,3 +534,16 @@ def test_scatter_nd_and_not_on_activations(tmp_path: Path) -> None:
     s_ref, y_ref = _reference(path, {"x": x})
     np.testing.assert_allclose(env["s"], s_ref, rtol=1e-6)
     np.testing.assert_array_equal(env["y"].astype(bool), y_ref)
+
+
+def test_refused_einsum_cli_one_line_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    nodes = [mk("Einsum", ["x", "w"], ["y"], name="es", equation="bij,jk->bj")]
+    path = _save(tmp_path, nodes, {"x": [1, 3, 4]}, ["y"], {"w": _f32(4, 5)})
+    proc = subprocess.run([sys.executable, "-m", "imcsim.cli", "workload", "info", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert str(path) in line and "node es (Einsum)" in line and "'bij,jk->bj'" in line

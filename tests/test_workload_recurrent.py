@@ -404,3 +404,17 @@ def test_info_lists_layers_and_gate_work(tmp_path: Path) -> None:
     assert gates == {"rnn.gates": 6 * 2 * 8 * 11, "rnn.Sigmoid": 6 * 2 * 8 * 2,
                      "rnn.Tanh": 6 * 2 * 8 * 1}
     assert math.prod(info["other_ops"][-1]["output_shape"]) > 0
+
+
+def test_native_round_trip_keeps_recurrent_nodes(tmp_path: Path) -> None:
+    """`workload import` writes the recurrent node (its string-list attributes too) to
+    the native format, which loads back to the same layers and gate work."""
+    from imcsim.workload import import_to_native
+
+    model = Model("LSTM", seq=3, batch=1, inp=2, hid=4, direction="bidirectional",
+                  activations=["Sigmoid", "Tanh", "Softsign"] * 2)
+    path = model.save(tmp_path)
+    native = import_to_native(path, tmp_path / "lstm.yaml")
+    a, b = load_network(str(path)), load_network(str(native))
+    assert [(la.name, la.macs) for la in a.layers] == [(la.name, la.macs) for la in b.layers]
+    assert a.other_ops == b.other_ops and a.total_params == b.total_params
