@@ -38,6 +38,8 @@ from imcsim.workload.recurrent import GATES
 from imcsim.workload.shapes import window
 from imcsim.workload.window import spatial
 
+__all__ = ["LinearCall", "LinearHook", "QuantInfo", "exact_linear", "run_graph"]
+
 
 def _weights(graph: Graph, node: Node, env: dict[str, np.ndarray], index: int
              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:

@@ -111,8 +111,7 @@ def _part_levels(graph: Graph, node: Node, part: WeightPart, quantize: Quantizer
     """Levels, per-row scale and bits of one `WeightPart` (see `weight_parts`)."""
     t, data = _need_tensor(graph, node, part.input, src)
     key = node_key(node)
-    t_scale = part_scale(t.scale, data.shape, part, src, key) if t.is_quantized else \
-        part_scale(None, data.shape, part, src, key)
+    t_scale = part_scale(t.scale if t.is_quantized else None, data.shape, part, src, key)
     return _quantized(t, data, part.arrange(np.asarray(data)), t_scale, quantize,
                       weight_bits, src, key)
 
