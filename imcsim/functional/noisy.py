@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.functional.graph_exec import LinearCall
+from imcsim.functional.linear import LinearCall
 
 
 def quantize_uniform(v: np.ndarray, bits: int | None, lo: float, hi: float) -> np.ndarray:
@@ -37,7 +37,7 @@ def quantize_uniform(v: np.ndarray, bits: int | None, lo: float, hi: float) -> n
 
 
 def _key(call: LinearCall) -> tuple[str, int]:
-    return call.node.name, call.group
+    return call.layer_name, call.group
 
 
 @dataclass
@@ -103,7 +103,7 @@ class PhotonicHook:
         from imcsim.circuits.photonic_noise import noisy_matvec
 
         k = self.repeats if isinstance(self.repeats, int) else self.repeats.get(
-            call.node.name, 1)
+            call.layer_name, 1)
         return noisy_matvec(call.weights, call.rows.T, self.core, k, self.rng).T
 
 
