@@ -10,7 +10,8 @@ checks read. Every figure comes out of the models; nothing here knows a publishe
     pcm_programming  the PCM model's programming noise, sampled
     photonic_repeats the photonic core's output noise after K repeats over one reading
 
-`overrides` (dotted arch keys) apply to every arch the probe loads: an ablation.
+`overrides` (dotted keys) apply to every arch the probe loads, or to the circuit
+config of a circuit study: an ablation.
 """
 
 from __future__ import annotations
@@ -71,10 +72,12 @@ def sparsity_ratio(design: Path, *, network: str, sparsities: list[float], seed:
     return {"cycles": b.cycles / a.cycles, "energy": b.energy_j / a.energy_j}
 
 
-def circuit(*, circuit: str, seed: int = 0) -> dict[str, Any]:
+def circuit(*, circuit: str, seed: int = 0, overrides: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+    """The circuit study's document; `overrides` are dotted keys of its circuit config."""
     from imcsim.circuits.study import circuit_command
 
-    return circuit_command(circuit, {"config": None, "seed": seed})[0]
+    return circuit_command(circuit, {"config": None, "seed": seed, "overrides": overrides})[0]
 
 
 def pcm_programming(*, g: float, samples: int = 200_000, seed: int = 0) -> dict[str, Any]:
