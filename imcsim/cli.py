@@ -103,10 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cmp)
     _plot_options(cmp)
 
-    val = sub.add_parser("validate", help="check the shipped models against published figures")
-    val.add_argument("--arch", default=None, help="design (default: the shipped fat)")
+    val = sub.add_parser("validate", help="check the shipped reference designs against "
+                                          "their published figures")
+    val.add_argument("designs", nargs="*", metavar="DESIGN",
+                     help="reference designs to check (default: all; `imcsim list designs`)")
+    val.add_argument("--arch", default=None,
+                     help="a config replacing the one named design's (e.g. your edited fat)")
     val.add_argument("--baseline", default=None,
-                     help="baseline (default: the shipped parapim)")
+                     help="a config replacing the baseline of its comparisons")
     _common(val, net=False)
     circ = sub.add_parser("circuit", help="circuit studies: AID multiplier, ADCs, "
                                           "nonlinear ramp ADC")
@@ -213,10 +217,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from imcsim.report.text import validate_text
     from imcsim.validate import validate
 
-    report = validate(args.arch or "fat", args.baseline or "parapim", seed=args.seed)
+    report = validate(args.designs or None, arch=args.arch, baseline=args.baseline,
+                      seed=args.seed)
     checks = report["checks"]
-    text = (f"design {report['files']['design']}, baseline {report['files']['baseline']}\n\n"
-            + validate_text(checks))
+    files = ", ".join(f"{name} {path}" for name, path in report["files"].items())
+    text = f"configs: {files}\n\n" + validate_text(checks, report["reported"])
     _emit(args, report, text)
     return 0 if all(c["pass"] for c in checks) else 1
 

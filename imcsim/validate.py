@@ -1,100 +1,238 @@
-"""Check the shipped models against published figures (imcsim/reference/published.yaml)."""
+"""Check the shipped reference designs against their published figures.
+
+Each reference design is a folder `imcsim/reference/designs/<name>/` whose
+`reference.yaml` gives its config (a shipped design), citation, paper tests and checks.
+A check names a probe (`reference.probes`: what to run, with its arguments), the key of
+the probe's document to read, and the published figure: a number, a `law` (law / (1 - s)
+at each of its `sparsities`), a `formula` over the probe's arguments and document
+(e.g. ``2 ** bits``), with a relative `tolerance`, or a `bound` ({max: X} and / or
+{min: X}: a published "less than" / "more than" claim; the optional tolerance widens
+it relatively); `basis` says whether the figure calibrated a parameter, must emerge
+from the model, or is an explained deviation: an `ablation` (overrides of the design's
+arch, or of a circuit study's config, naming the cause) under which the figure lands
+within the tolerance, the full model's value reported beside it. `reported` entries
+(name, probe, key, published, reason) are published figures the model does not
+reproduce: validate prints the model's value beside them and why, and does not count
+them as checks. Nothing here knows a kind of design: the probes do the work.
+"""
 
 from __future__ import annotations
 
+import ast
+import operator
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from imcsim.app import compare_designs
 from imcsim.errors import UsageError
-from imcsim.workload.loader import load_network
+from imcsim.reference.probes import PROBES
+
+BASES = ("calibrated", "emergent", "explained")
 
 
-def published() -> dict[str, Any]:
-    text = resources.files("imcsim.reference").joinpath("published.yaml").read_text()
-    return yaml.safe_load(text)
+def reference_designs() -> dict[str, dict[str, Any]]:
+    """Every reference design's data, by name."""
+    root = resources.files("imcsim.reference").joinpath("designs")
+    out = {}
+    for folder in sorted(root.iterdir(), key=lambda p: p.name):
+        ref = folder.joinpath("reference.yaml")
+        if ref.is_file():
+            out[folder.name] = yaml.safe_load(ref.read_text())
+    return out
 
 
-def _lookup(values: dict[str, Any], dotted: str) -> float:
-    node: Any = values
+def published_points(design: str, baseline: str, network: str) -> dict[str, tuple[float,
+                                                                                  float]]:
+    """{key: (sparsity, published value)} of `design`'s comparisons with `baseline` on
+    `network` at one sparsity (reference design and config names, e.g. fat, parapim)."""
+    ref = reference_designs().get(design, {})
+    out = {}
+    for spec in ref.get("checks", []):
+        args = spec["probe"].get("compare") or {}
+        if (args.get("baseline") == baseline and args.get("network") == network
+                and args.get("sparsity") is not None and "published" in spec):
+            out[spec["key"]] = (float(args["sparsity"]), float(spec["published"]))
+    return out
+
+
+def _lookup(doc: dict[str, Any], dotted: str, where: str) -> float:
+    node: Any = doc
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise UsageError(
-                f"the comparison of {values.get('arch')} ({values.get('kind')}) with "
-                f"{values.get('baseline')} ({values.get('baseline_kind')}) has no {dotted}: "
-                "validate checks two bit-serial designs (FAT against ParaPIM)", key="arch")
+            raise UsageError(f"{where} has no {dotted} (is the design of the kind its "
+                             f"probe expects?)", key="arch")
         node = node[part]
     return float(node)
 
 
-def _check(spec: dict[str, Any], simulated: float, source: str,
-           full: float | None = None) -> dict[str, Any]:
-    """One check. With an ablation in `spec`, `simulated` is the ablated figure (the one
-    checked) and `full` the full model's, reported beside it with its deviation."""
-    pub, tol = float(spec["published"]), float(spec["tolerance"])
-    error = abs(simulated - pub) / abs(pub)
-    out = {"name": spec["name"], "published": pub, "simulated": simulated, "tolerance": tol,
-           "relative_error": error, "calibrated": bool(spec["calibrated"]),
-           "pass": error <= tol + 1e-12, "source": source}
-    if "ablation" in spec:
-        ablation = spec["ablation"]
-        assert full is not None  # an ablated check is given the full model's figure
-        out["ablation"] = {"name": ablation["name"], "explanation": ablation["explanation"],
-                           "full_model": full, "full_model_error": (full - pub) / abs(pub)}
+_BINARY: dict[type, Callable[[float, float], float]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow}
+
+
+def formula_value(text: str, names: dict[str, Any]) -> float:
+    """A published law as arithmetic over `names` (numbers, + - * / **, parentheses)."""
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        if isinstance(node, ast.Name) and isinstance(names.get(node.id), (int, float)):
+            return float(names[node.id])
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return float(_BINARY[type(node.op)](value(node.left), value(node.right)))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        raise UsageError(f"formula {text!r}: only numbers, names of the probe's arguments "
+                         "and document, and + - * / ** are allowed", key="formula")
+    return value(ast.parse(text, mode="eval").body)
+
+
+class _Probes:
+    """Each probe run once per (probe, arguments, overrides), for every check that reads it."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.cache: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, probe: dict[str, Any], design: Path,
+                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        (name, args), = probe.items()
+        fn, takes_design = PROBES[name]
+        args = dict(args or {})
+        if "seed" in fn.__kwdefaults__:  # type: ignore[operator]
+            args.setdefault("seed", self.seed)
+        if overrides:
+            args["overrides"] = overrides
+        key = repr((name, str(design) if takes_design else None, sorted(args.items())))
+        if key not in self.cache:
+            self.cache[key] = fn(design, **args) if takes_design else fn(**args)
+        return self.cache[key]
+
+
+def _expanded(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A law's check once per sparsity, else the check itself."""
+    if "law" not in spec:
+        return [spec]
+    out = []
+    for s in spec["sparsities"]:
+        (name, args), = spec["probe"].items()
+        out.append({**spec, "name": f"{spec['name']}, {s:.0%} sparsity",
+                    "probe": {name: {**args, "sparsity": s}},
+                    "published": float(spec["law"]) / (1 - s)})
     return out
 
 
-def _compare_with(design: Path, baseline: Path, net: Any,
-                  overrides: dict[str, Any] | None) -> dict[str, Any]:
-    from imcsim.arch import load_arch
-
-    return compare_designs(load_arch(design, overrides), load_arch(baseline, overrides), net)
-
-
-def _comparison_checks(group: dict[str, Any], design: Path, baseline: Path, seed: int
-                       ) -> list[dict[str, Any]]:
-    """The checks of a design-against-baseline group, at its sparsity or, for laws
-    (a check with `law` instead of `published`: law / (1 - s)), at each of its
-    sparsities. An ablated check compares again under the ablation's overrides."""
-    checks = []
-    for sparsity in group.get("sparsities", [group.get("sparsity")]):
-        net = load_network(group["network"], sparsity=sparsity, seed=seed)
-        full_cmp = compare_designs(design, baseline, net)
-        ablated: dict[str, dict[str, Any]] = {}
-        for spec in group["checks"]:
-            if "law" in spec:
-                spec = {**spec, "name": f"{spec['name']}, {sparsity:.0%} sparsity",
-                        "published": float(spec["law"]) / (1 - sparsity)}
-            full = _lookup(full_cmp, spec["key"])
-            if "ablation" not in spec:
-                checks.append(_check(spec, full, group["source"]))
-                continue
-            overrides = spec["ablation"]["overrides"]
-            key = repr(sorted(overrides.items()))
-            if key not in ablated:
-                ablated[key] = _compare_with(design, baseline, net, overrides)
-            checks.append(_check(spec, _lookup(ablated[key], spec["key"]), group["source"],
-                                 full))
-    return checks
+def _bound(spec: dict[str, Any], where: str) -> tuple[float | None, float | None]:
+    """(min, max) of a check's `bound` (either may be None, not both)."""
+    bound = spec["bound"]
+    if not isinstance(bound, dict) or not bound or set(bound) - {"min", "max"}:
+        raise UsageError(f"{where}: bound must be {{max: X}}, {{min: X}} or both",
+                         key="bound")
+    lo, hi = (None if bound.get(k) is None else float(bound[k]) for k in ("min", "max"))
+    if lo is None and hi is None:
+        raise UsageError(f"{where}: bound must give a number", key="bound")
+    return lo, hi
 
 
-def validate(arch: str | Path = "fat", baseline: str | Path = "parapim",
-             seed: int = 0) -> dict[str, Any]:
-    """Every published figure beside the simulated one: {"files": the configs used,
-    "checks": [...]}. `arch` and `baseline`: paths, or shipped designs by name."""
+def bound_error(value: float, lo: float | None, hi: float | None) -> float:
+    """How far `value` lies outside [lo, hi], relative to the bound it passes (0 inside)."""
+    over = (value - hi) / abs(hi) if hi is not None and value > hi else 0.0
+    under = (lo - value) / abs(lo) if lo is not None and value < lo else 0.0
+    return max(over, under)
+
+
+def _check(design: str, spec: dict[str, Any], probes: _Probes, config: Path,
+           source: str) -> dict[str, Any]:
+    where = f"{design}: {spec['name']}"
+    doc = probes(spec["probe"], config)
+    value = _lookup(doc, spec["key"], where)
+    (_, args), = spec["probe"].items()
+    bound = _bound(spec, where) if "bound" in spec else None
+    if "formula" in spec:
+        scalars = {k: v for k, v in doc.items() if isinstance(v, (int, float))}
+        pub = formula_value(spec["formula"], {**scalars, **(args or {})})
+    elif bound is not None:
+        pub = next(v for v in (bound[1], bound[0]) if v is not None)
+    else:
+        pub = float(spec["published"])
+    basis = spec["basis"]
+    if basis not in BASES:
+        raise UsageError(f"{where}: basis must be one of {', '.join(BASES)}", key="basis")
+    tol = float(spec.get("tolerance", 0.0) if bound is not None else spec["tolerance"])
+    out: dict[str, Any] = {"design": design, "name": spec["name"], "published": pub,
+                           "tolerance": tol, "basis": basis,
+                           "calibrated": basis == "calibrated",
+                           "source": spec.get("source", source)}
+    if bound is not None:
+        out["bound"] = {k: v for k, v in zip(("min", "max"), bound, strict=True)
+                        if v is not None}
+    if "formula" in spec:
+        out["formula"] = spec["formula"]
+    if "note" in spec:
+        out["note"] = spec["note"]
+    checked = value
+    if "ablation" in spec:
+        ablation = spec["ablation"]
+        checked = _lookup(probes(spec["probe"], config, ablation["overrides"]), spec["key"],
+                          where)
+        out["explanation"] = {"ablation": ablation["name"],
+                              "overrides": dict(ablation["overrides"]),
+                              "explanation": ablation["explanation"], "value": checked,
+                              "full_model": value,
+                              "full_model_error": (value - pub) / abs(pub)}
+    if bound is not None:
+        error = bound_error(checked, *bound)
+    else:
+        error = abs(checked - pub) / abs(pub) if pub else abs(checked)
+    out.update({"simulated": checked, "relative_error": error, "pass": error <= tol + 1e-12})
+    return out
+
+
+def _reported(design: str, spec: dict[str, Any], probes: _Probes, config: Path
+              ) -> dict[str, Any]:
+    """A published figure the model does not reproduce: the model's value and why."""
+    where = f"{design}: {spec['name']}"
+    value = _lookup(probes(spec["probe"], config), spec["key"], where)
+    return {"design": design, "name": spec["name"], "published": float(spec["published"]),
+            "simulated": value, "reason": spec["reason"]}
+
+
+def validate(designs: list[str] | None = None, *, arch: str | Path | None = None,
+             baseline: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """Every published figure of the named reference designs (default: all) beside the
+    simulated one: {"files": the configs used, "checks": [...], "reported": [...]}.
+    `arch` replaces the config of the one design checked, `baseline` the baseline of
+    its comparisons."""
     from imcsim.shipped import resolve_design
 
-    design_file, baseline_file = resolve_design(arch), resolve_design(baseline)
-    ref = published()
+    refs = reference_designs()
+    names = list(designs or refs)
+    unknown = [n for n in names if n not in refs]
+    if unknown:
+        raise UsageError(f"no reference design {', '.join(unknown)} (known: "
+                         f"{', '.join(refs)})", key="design")
+    if arch is not None and len(names) != 1:
+        raise UsageError("--arch replaces one design's config: name that design (for "
+                         "example `imcsim validate fat --arch my_fat.yaml`)", key="arch")
+    probes = _Probes(seed)
+    files: dict[str, str] = {}
     checks = []
-    for name in ("fat_vs_parapim", "fat_vs_parapim_laws"):
-        checks += _comparison_checks(ref[name], design_file, baseline_file, seed)
-    net = load_network(ref["fat_vs_parapim"]["network"], seed=seed)
-    totals = {"total_macs": net.total_macs, "total_params": net.total_params}
-    checks += [_check(spec, _lookup(totals, spec["key"]), ref["resnet18"]["source"])
-               for spec in ref["resnet18"]["checks"]]
-    return {"files": {"design": str(design_file), "baseline": str(baseline_file)},
-            "checks": checks}
+    reported = []
+    for name in names:
+        ref = refs[name]
+        config = resolve_design(arch if arch is not None else ref["config"])
+        files[name] = str(config)
+        for spec in ref["checks"]:
+            for one in _expanded(spec):
+                if baseline is not None and "compare" in one["probe"]:
+                    one = {**one, "probe": {"compare": {**one["probe"]["compare"],
+                                                        "baseline": str(baseline)}}}
+                    files[f"{name} baseline"] = str(resolve_design(baseline))
+                elif "compare" in one["probe"]:
+                    base = one["probe"]["compare"]["baseline"]
+                    files[f"{name} baseline"] = str(resolve_design(base))
+                checks.append(_check(name, one, probes, config, ref["citation"]))
+        reported += [_reported(name, spec, probes, config) for spec in ref.get("reported", [])]
+    return {"files": files, "checks": checks, "reported": reported}

@@ -155,3 +155,29 @@ def test_a_ramp_below_g_min_is_refused_not_clipped(nl, bits, representable):
         run_nl_adc(p, 0)
     assert info.value.key == "bits" and "cannot represent tanh" in str(info.value)
     assert "g_min_us" in str(info.value)
+
+
+def test_error_distribution_over_programmed_columns(nl):
+    """Over many programmed columns: deterministic, each figure within its bounds, and
+    worse with more programming noise; ideal devices (no noise) leave only the stuck
+    cells' errors."""
+    import dataclasses
+
+    from imcsim.circuits.nl_adc import error_distribution
+
+    def at(sigma):
+        return error_distribution(dataclasses.replace(nl, device=dataclasses.replace(
+            nl.device, programming_sigma_us=sigma)), 12)
+
+    low, shipped, high = at(0.0), at(nl.device.programming_sigma_us), at(
+        3 * nl.device.programming_sigma_us)
+    assert shipped == at(nl.device.programming_sigma_us)
+    for d in (low, shipped, high):
+        assert 0 <= d["over_1_lsb"]["mean"] <= d["over_1_lsb"]["max"] <= 1
+        assert d["max_error_lsb"]["mean"] <= d["max_error_lsb"]["p95"] <= d["max_error_lsb"]["max"]
+        assert d["columns_over_1_lsb"] == pytest.approx(
+            sum(run_nl_adc(dataclasses.replace(nl, device=dataclasses.replace(
+                nl.device, programming_sigma_us=d["programming_sigma_us"])), k)[
+                "max_error_lsb"] > 1 for k in range(12)) / 12)
+    assert high["rms_error_lsb"] > shipped["rms_error_lsb"] > low["rms_error_lsb"]
+    assert high["columns_over_1_lsb"] > low["columns_over_1_lsb"]

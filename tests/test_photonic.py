@@ -308,9 +308,7 @@ def test_mlg_generation_matches_explicit_sums() -> None:
 
 
 def test_mlg_cost_saves_dram_and_adds_optical_work(raw: dict) -> None:
-    # rank-2 generation products have fan-in 2: at the shipped weight noise (0.5 % of full
-    # scale) no light gives them 8 bits (test_photonic_sizing), so quieter weights here
-    core = make_core(raw, {"noise.weight_noise_std": 0.001})
+    core = make_core(raw, {})
     layer = make_layer("g", 256, 256, 3, 14, weight_bits=8)
     off = layer_cost(layer, core, 1, mlg=MlgRanks())
     on = layer_cost(layer, core, 1, mlg=MlgRanks(base_in=2, base_out=16))

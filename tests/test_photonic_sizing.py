@@ -64,10 +64,12 @@ def test_snr_achieved_equals_snr_required(receiver: str, bits_of: str) -> None:
         k = int(rng.integers(1, 9))
         i1 = noise_sized_current(p, fan_in, bits, k)
         assert achieved_bits(p, fan_in, k, i1) == pytest.approx(bits, abs=1e-9)
-        # and the variance equation holds term by term at that current
-        n = fan_in if bits_of == "output" else min(fan_in, p.core.cols)
+        # and the variance equation holds term by term at that current: the inputs of a
+        # detection against the ADC's full scale of C inputs, or the whole output
+        n, m = (fan_in, fan_in) if bits_of == "output" else (min(fan_in, p.core.cols),
+                                                              p.core.cols)
         var = sum(full_scale_terms(p, n, i1).values()) / k
-        assert math.log2(2 * n / math.sqrt(12 * var)) == pytest.approx(bits, abs=1e-9)
+        assert math.log2(2 * m / math.sqrt(12 * var)) == pytest.approx(bits, abs=1e-9)
 
 
 @pytest.mark.parametrize("receiver", ["direct", "homodyne"])
@@ -161,9 +163,11 @@ def test_sensitivity_rule_ignores_the_noise() -> None:
 
 
 def test_unreachable_bits_name_the_layer_and_repeats_fix_them() -> None:
-    """Weight noise does not fall with light: at fan-in 2 (sigma_w 0.005) 8 bits are out
-    of reach at K = 1 (7.35 bits at most), reachable with K = 4 (8.35)."""
-    p = params()
+    """Weight noise does not fall with light: an output of fan-in 2 (sigma_w 0.005,
+    output-referred bits) cannot reach 8 bits at K = 1 (7.35 at most), it can at K = 4
+    (8.35). Referred to a detection (the ADC's 16-input full scale) it can."""
+    assert noise_sized_current(params(), 2, 8.0, 1) > 0
+    p = params({"precision.bits_of": "output"})
     with pytest.raises(ConfigError) as info:
         noise_sized_current(p, 2, 8.0, 1, layer="tiny")
     assert info.value.key == "photonic.precision.per_layer.tiny"
@@ -201,7 +205,8 @@ def test_cli_refuses_unreachable_bits_in_one_line(tmp_path: Path, capsys) -> Non
 
 
 def test_mlg_generation_that_cannot_reach_the_bits_names_mlg() -> None:
-    p = params({"mlg.enabled": True})  # ranks 2 and 16: rank-2 products have fan-in 2
+    # ranks 2 and 16: rank-2 products have fan-in 2, out of reach output-referred
+    p = params({"mlg.enabled": True, "precision.bits_of": "output"})
     core = PhotonicCore.from_params(p, 1e9)
     layer = ComputeLayer(name="c", kind="conv", in_channels=64, out_channels=64,
                          kernel=(3, 3), stride=(1, 1), padding=(1, 1, 1, 1), dilation=(1, 1),
@@ -212,8 +217,8 @@ def test_mlg_generation_that_cannot_reach_the_bits_names_mlg() -> None:
         layer_cost(layer, core)
     assert info.value.key == "photonic.mlg.per_layer.c"
     assert "MLG weight generation of layer c (fan-in 2)" in str(info.value)
-    quieter = PhotonicCore.from_params(params({"mlg.enabled": True,
-                                               "noise.weight_noise_std": 0.001}), 1e9)
+    quieter = PhotonicCore.from_params(params({"mlg.enabled": True, "precision.bits_of":
+                                               "output", "noise.weight_noise_std": 0.001}), 1e9)
     assert layer_cost(layer, quieter)["mlg"]["generation_macs"] > 0
 
 

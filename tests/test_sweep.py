@@ -352,7 +352,7 @@ def test_a_failing_point_names_itself_and_keeps_the_rest(tmp_path, workers):
 def test_plot_gets_published_point_from_reference_data(tmp_path, monkeypatch):
     from imcsim.report import plots
     from imcsim.sweep import table
-    from imcsim.validate import published
+    from imcsim.validate import reference_designs
 
     spec = load_spec(write_spec(tmp_path / "s.yaml", networks=["resnet18"],
                                 grid={"sparsity": [0.5, 0.8]}))
@@ -364,11 +364,11 @@ def test_plot_gets_published_point_from_reference_data(tmp_path, monkeypatch):
                         calls.append((data, out_dir, published_point)) or [],
                         raising=False)
     table.plot_sparsity(spec, rows, tmp_path)
-    ref = published()["fat_vs_parapim"]
-    speedup = next(c["published"] for c in ref["checks"] if c["key"] == "speedup")
+    ref = next(c for c in reference_designs()["fat"]["checks"]
+               if c["key"] == "speedup" and "published" in c)
     assert len(calls) == 1  # FAT vs ParaPIM only; the baseline's own rows are not plotted
     data, out_dir, point = calls[0]
-    assert point == (ref["sparsity"], speedup)
+    assert point == (ref["probe"]["compare"]["sparsity"], ref["published"])
     assert [r["sparsity"] for r in data] == [0.5, 0.8]
     assert [r["speedup"] for r in data] == [2.0, 3.0]  # the FAT rows, in point order
     monkeypatch.delattr(plots, "plot_sparsity_sweep")

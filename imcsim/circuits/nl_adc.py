@@ -202,6 +202,7 @@ def run_nl_adc(p: NlAdcParams, seed: int = 0, v_read_v: float | None = None) -> 
         "v_read_calibration_v": p.v_read_v,
         "max_error_lsb": int(np.abs(err).max()),
         "rms_error_lsb": float(np.sqrt((err ** 2).mean())),
+        "over_1_lsb": float(np.mean(np.abs(err) > 1)),  # fraction of inputs off by > 1 LSB
         "ramp_cells": int(g_nom.size), "bias_cells": n,
         "conversion_steps": 2 ** n,
         "g_per_mac_unit_us": float(g_u),
@@ -209,3 +210,22 @@ def run_nl_adc(p: NlAdcParams, seed: int = 0, v_read_v: float | None = None) -> 
         "stuck_cells": int((faults != reram.OK).sum()),
         "codes": codes,
     }
+
+
+def error_distribution(p: NlAdcParams, seeds: int, first_seed: int = 0) -> dict:
+    """The conversion error over `seeds` independently programmed columns (each with its
+    own programming noise and stuck cells): per-column maximum error (mean, 95th
+    percentile, maximum), mean RMS error, and the fraction of inputs off by more than
+    1 LSB (mean and worst column) and of columns with any input off by more than 1 LSB."""
+    if seeds < 1:
+        raise ValueError("need at least one seed")
+    runs = [run_nl_adc(p, first_seed + k) for k in range(seeds)]
+    worst = np.array([r["max_error_lsb"] for r in runs], dtype=float)
+    over = np.array([r["over_1_lsb"] for r in runs])
+    return {"seeds": seeds, "max_error_lsb": {"mean": float(worst.mean()),
+                                              "p95": float(np.percentile(worst, 95)),
+                                              "max": float(worst.max())},
+            "rms_error_lsb": float(np.mean([r["rms_error_lsb"] for r in runs])),
+            "over_1_lsb": {"mean": float(over.mean()), "max": float(over.max())},
+            "columns_over_1_lsb": float(np.mean(worst > 1)),
+            "programming_sigma_us": p.device.programming_sigma_us}

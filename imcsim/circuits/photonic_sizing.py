@@ -14,13 +14,13 @@ Q = 7 at 5 pA/rtHz), a digital link's figure, not an analog precision.
 noise (the default): the least light at which a product of fan-in N reaches the effective
 bits it needs (``precision.per_layer_bits`` / ``precision.bits``, default
 ``core.output_bits``, the ADC's resolution), by the noise equations of `photonic_noise`
-at full scale averaged over K repeats. The bits refer to the reading of n = min(N, C)
-inputs one detection makes (``precision.bits_of: detection``: analog noise no larger than
-the quantisation noise of the ADC that converts it), or to the whole output, n = N
-(``output``)::
+at full scale averaged over K repeats. The bits refer to one detection
+(``precision.bits_of: detection``: the n = min(N, C) inputs it sums, against the ADC's
+full scale of m = C inputs, so the analog noise is no larger than the quantisation noise
+of the ADC that converts it), or to the whole output (``output``: n = m = N)::
 
     V(I_1) / K = sigma_req^2,   V(I_1) = a / I_1 + t / I_1^2 + w,
-    sigma_req  = 2n / (sqrt(12) 2^bits)                    (the ENOB equation)
+    sigma_req  = 2m / (sqrt(12) 2^bits)                    (the ENOB equation)
 
 a: shot noise (direct: 2 q B n; homodyne: n_chunks C q B / 2 (1 + i_n^2 / (2 q R P_LO)),
 its thermal term included), t: the direct receiver's thermal noise n_chunks i_n^2 B,
@@ -82,22 +82,26 @@ def solve_unit_current(a: float, t: float, d: float) -> float:
     return 1.0 / u
 
 
-def reference_fan_in(p: PhotonicParams, fan_in: int) -> int:
-    """The products whose full scale the required bits refer to: one detection's,
-    min(N, C) (``precision.bits_of: detection``), or the whole output's N (``output``)."""
-    return fan_in if p.precision.bits_of == "output" else min(fan_in, p.core.cols)
+def reference(p: PhotonicParams, fan_in: int) -> tuple[int, int]:
+    """(inputs, range) of the reading the required bits refer to: one detection
+    (``precision.bits_of: detection``): the min(N, C) inputs it sums, against the ADC's
+    full scale of C inputs (the core's geometry: a narrower layer uses part of it); or the
+    whole output (``output``): N inputs against N."""
+    if p.precision.bits_of == "output":
+        return fan_in, fan_in
+    return min(fan_in, p.core.cols), p.core.cols
 
 
 def precision_terms(p: PhotonicParams, fan_in: int, unit_current_a: float) -> dict[str, float]:
     """Variance by source (K = 1) of the reading the requirement refers to, at full scale."""
-    return full_scale_terms(p, reference_fan_in(p, fan_in), unit_current_a)
+    return full_scale_terms(p, reference(p, fan_in)[0], unit_current_a)
 
 
 def achieved_bits(p: PhotonicParams, fan_in: int, repeats: int, unit_current_a: float) -> float:
     """ENOB of the reading the requirement refers to (one detection, or the whole output)
     after K repeats at detector current I_1: equals the required bits under noise sizing."""
-    n_ref = reference_fan_in(p, fan_in)
-    return enob_of_sigma(n_ref, sigma_at(p, n_ref, repeats, unit_current_a))
+    n_in, n_range = reference(p, fan_in)
+    return enob_of_sigma(n_range, sigma_at(p, n_in, repeats, unit_current_a))
 
 
 def noise_sized_current(p: PhotonicParams, fan_in: int, bits: float, repeats: int = 1,
@@ -107,14 +111,14 @@ def noise_sized_current(p: PhotonicParams, fan_in: int, bits: float, repeats: in
     repeats. Unreachable bits are a ConfigError naming `key` (default: the layer's
     ``precision.per_layer`` entry, else ``precision``)."""
     k = check_repeats(repeats)
-    n_ref = reference_fan_in(p, fan_in)
-    coef = noise_coefficients(p, n_ref, n_ref, chunks_of(p, n_ref))
+    n_in, n_range = reference(p, fan_in)
+    coef = noise_coefficients(p, n_in, n_in, chunks_of(p, n_in))
     by_power = {0: 0.0, 1: 0.0, 2: 0.0}
     for c, n in coef.values():
         by_power[n] += float(c)
-    d = k * required_sigma(n_ref, bits) ** 2 - by_power[0]
+    d = k * required_sigma(n_range, bits) ** 2 - by_power[0]
     if d <= 0:
-        w_enob = enob_of_sigma(n_ref, math.sqrt(by_power[0] / k))
+        w_enob = enob_of_sigma(n_range, math.sqrt(by_power[0] / k))
         where = f"layer {layer} (fan-in {fan_in})" if layer else f"fan-in {fan_in}"
         if key is None:
             key = f"precision.per_layer.{layer}" if layer else "precision"

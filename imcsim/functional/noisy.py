@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.functional.graph_exec import LinearCall
+from imcsim.functional.linear import LinearCall
 
 
 def quantize_uniform(v: np.ndarray, bits: int | None, lo: float, hi: float) -> np.ndarray:
@@ -38,7 +38,7 @@ def quantize_uniform(v: np.ndarray, bits: int | None, lo: float, hi: float) -> n
 
 
 def _key(call: LinearCall) -> tuple[str, int]:
-    return call.node.name, call.group
+    return call.layer_name, call.group
 
 
 @dataclass
@@ -108,7 +108,7 @@ class PhotonicHook:
         from imcsim.circuits.photonic import noisy_matvec, unit_current
 
         p = self.core.params
-        name, fan_in = call.node.name, call.weights.shape[1]
+        name, fan_in = call.layer_name, call.weights.shape[1]
         k = p.repeats(name)
         if (name, fan_in) not in self._currents:
             self._currents[name, fan_in] = unit_current(p, fan_in, k, layer=name)

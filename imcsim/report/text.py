@@ -166,17 +166,36 @@ def _num(v: float) -> str:
     return f"{int(v):,}" if float(v).is_integer() and abs(v) >= 1e4 else f"{v:.4g}"
 
 
-def validate_text(checks: list[dict[str, Any]]) -> str:
-    rows = [[c["name"], _num(c["published"]), _num(c["simulated"]),
-             f"{c['tolerance']:.0%}" if c["tolerance"] else "exact",
-             "calibrated" if c["calibrated"] else "explained" if "ablation" in c
-             else "emergent",
-             "PASS" if c["pass"] else "FAIL"] for c in checks]
+def validate_text(checks: list[dict[str, Any]],
+                  reported: list[dict[str, Any]] | None = None) -> str:
+    """One table: design, figure, published, simulated, tolerance, kind, result; then the
+    explained checks' ablations beside the full model's figure, and the published figures
+    the model does not reproduce (reported, not checked)."""
+    def published(c: dict[str, Any]) -> str:
+        bound = c.get("bound")
+        if not bound:
+            return _num(c["published"])
+        return " ".join(f"{'<=' if k == 'max' else '>='} {_num(v)}" for k, v in bound.items())
+
+    def tolerance(c: dict[str, Any]) -> str:
+        if c.get("bound"):
+            return f"bound +{c['tolerance']:.0%}" if c["tolerance"] else "bound"
+        return f"{c['tolerance']:.0%}" if c["tolerance"] else "exact"
+
+    rows = [[c["design"], c["name"], published(c), _num(c["simulated"]), tolerance(c),
+             c["basis"], "PASS" if c["pass"] else "FAIL"] for c in checks]
     n_fail = sum(not c["pass"] for c in checks)
-    notes = [f"{c['name']}: checked under the ablation {c['ablation']['name']}; the full "
-             f"model gives {_num(c['ablation']['full_model'])} "
-             f"({c['ablation']['full_model_error']:+.1%}): {c['ablation']['explanation']}"
-             for c in checks if "ablation" in c]
-    return _table(["check", "published", "simulated", "tolerance", "kind", "result"], rows) + \
+    notes = [f"{c['design']}: {c['name']}: checked under the ablation "
+             f"{c['explanation']['ablation']}; the full model gives "
+             f"{_num(c['explanation']['full_model'])} "
+             f"({c['explanation']['full_model_error']:+.1%}): "
+             f"{c['explanation']['explanation']}"
+             for c in checks if "explanation" in c]
+    notes += [f"{r['design']}: {r['name']}: NOT REPRODUCED (reported, not checked): "
+              f"published {_num(r['published'])}, model {_num(r['simulated'])}: {r['reason']}"
+              for r in reported or []]
+    designs = len({c["design"] for c in checks})
+    return _table(["design", "check", "published", "simulated", "tolerance", "kind",
+                   "result"], rows) + \
         "".join(f"\n{note}" for note in ["", *notes] if notes) + \
-        f"\n\n{len(checks) - n_fail} passed, {n_fail} failed"
+        f"\n\n{len(checks) - n_fail} passed, {n_fail} failed, over {designs} designs"

@@ -52,22 +52,16 @@ def write_csv(spec: SweepSpec, rows: dict[str, dict[str, Any]], path: Path) -> P
 
 
 def _published_points(design: Point) -> dict[str, tuple[float, float]]:
-    """(sparsity, value) of the published figures for this design pair and network.
-
-    Read from imcsim/reference/published.yaml, section "<design>_vs_<baseline>" (arch
-    names, lower case), checks keyed "speedup" and "energy_efficiency".
-    """
-    from imcsim.validate import published
+    """(sparsity, value) of the published figures for this design pair and network: the
+    reference design named as the arch (lower case) and its comparisons with the
+    baseline (`validate.published_points`), keyed "speedup" and "energy_efficiency"."""
+    from imcsim.validate import published_points
 
     if design.baseline is None:
         return {}
-    section = published().get(f"{design.arch.name.lower()}_vs_{design.baseline.name.lower()}")
-    if not isinstance(section, dict) or section.get("network") != design.net \
-            or section.get("sparsity") is None:
-        return {}
-    return {c["key"]: (float(section["sparsity"]), float(c["published"]))
-            for c in section.get("checks", []) if c.get("key") in ("speedup",
-                                                                   "energy_efficiency")}
+    points = published_points(design.arch.name.lower(), design.baseline.name.lower(),
+                              design.net)
+    return {k: v for k, v in points.items() if k in ("speedup", "energy_efficiency")}
 
 
 def _slug(text: str) -> str:
