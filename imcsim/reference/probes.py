@@ -9,6 +9,8 @@ checks read. Every figure comes out of the models; nothing here knows a publishe
     circuit          a circuit study (`imcsim circuit`: aid, adc, nl-adc)
     pcm_programming  the PCM model's programming noise, sampled
     photonic_repeats the photonic core's output noise after K repeats over one reading
+    photonic_light   light per MAC of a network on the photonic core, per laser sizing
+                     and receiver
 
 `overrides` (dotted keys) apply to every arch the probe loads, or to the circuit
 config of a circuit study: an ablation.
@@ -110,9 +112,18 @@ def photonic_repeats(design: Path, *, repeats: int, samples: int = 2000, seed: i
     return {"noise_ratio": rms[1] / rms[0]}
 
 
+def photonic_light(design: Path, *, network: str, seed: int = 0) -> dict[str, Any]:
+    """Light per MAC of `network` on the photonic design, per laser-sizing and receiver
+    variant (`designs.photonic.reference.figures`)."""
+    from imcsim.designs.photonic.reference import figures
+
+    return figures(_arch(design, None), (network,), seed)[network]
+
+
 PROBES: dict[str, tuple[Probe, bool]] = {  # name: (function, takes the design's config)
     "compare": (compare, True), "run": (run, True), "network": (network, False),
     "sparsity_ratio": (sparsity_ratio, True), "circuit": (circuit, False),
     "pcm_programming": (pcm_programming, False),
     "photonic_repeats": (photonic_repeats, True),
+    "photonic_light": (photonic_light, True),
 }

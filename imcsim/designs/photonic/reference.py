@@ -1,7 +1,7 @@
 """The photonic figures validation checks: optical energy per MAC of the shipped photonic
 design on ResNet-18 and ResNet-50 with the laser sized by the receiver-sensitivity rule,
 by the noise model (the shipped default), and with a shot-noise-limited balanced homodyne
-receiver; against Garg et al.'s 2.7 aJ/MAC (published-figures.md, "Photonic cores":
+receiver; against Garg et al.'s published figure (published-figures.md, "Photonic cores":
 a shot-noise-limited homodyne optical network, ResNet-50, < 2 % accuracy loss).
 
 Each variant is the shipped design with a few switches changed (`VARIANTS`: sizing rule,
@@ -34,7 +34,6 @@ from imcsim.designs.photonic.schema import PhotonicArch
 from imcsim.workload.layer import Network
 from imcsim.workload.loader import load_network
 
-PUBLISHED_AJ_PER_MAC = {"resnet50": 2.7}  # Garg et al. JSTQE 2023 (published-figures.md)
 HOMODYNE = {"laser.sizing": "noise", "core.kind": "mzi_mesh", "core.wavelengths": 1,
             "detector.receiver": "homodyne"}  # a coherent core (one wavelength, MZI mesh)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -101,10 +100,11 @@ def bits_matching(arch: PhotonicArch, net: Network, aj_per_mac: float,
     return round(0.5 * (lo + hi), 2)
 
 
-def figures(arch: PhotonicArch, nets: tuple[str, ...] = NETWORKS, seed: int = 0
-            ) -> dict[str, Any]:
+def figures(arch: PhotonicArch, nets: tuple[str, ...] = NETWORKS, seed: int = 0,
+            published: dict[str, float] | None = None) -> dict[str, Any]:
     """{net: {variant: network_figures}} for `VARIANTS` and the output-referred homodyne
-    at `OUTPUT_BITS` (``homodyne_output_<b>b``); for a net with a published figure also
+    at `OUTPUT_BITS` (``homodyne_output_<b>b``); for a net with a figure in `published`
+    ({net: aJ/MAC}, from the reference data: imcsim/reference/designs/photonic) also
     {"published_aj_per_mac", "bits_matching_published"}. `arch` is the photonic design
     (e.g. ``load_arch("photonic")``); networks are zoo names, weights seeded by `seed`."""
     out: dict[str, Any] = {}
@@ -115,8 +115,8 @@ def figures(arch: PhotonicArch, nets: tuple[str, ...] = NETWORKS, seed: int = 0
         for bits in OUTPUT_BITS:
             row[f"homodyne_output_{bits:g}b"] = network_figures(
                 _core(arch, output_referred(bits)), net)
-        if name in PUBLISHED_AJ_PER_MAC:
-            pub = PUBLISHED_AJ_PER_MAC[name]
+        if published and name in published:
+            pub = float(published[name])
             row["published_aj_per_mac"] = pub
             row["bits_matching_published"] = bits_matching(arch, net, pub)
         out[name] = row
