@@ -247,7 +247,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                       seed=args.seed)
     checks = report["checks"]
     files = ", ".join(f"{name} {path}" for name, path in report["files"].items())
-    text = f"configs: {files}\n\n" + validate_text(checks)
+    text = f"configs: {files}\n\n" + validate_text(checks, report["reported"])
     _emit(args, report, text)
     return 0 if all(c["pass"] for c in checks) else 1
 

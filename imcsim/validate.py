@@ -4,21 +4,23 @@ Each reference design is a folder `imcsim/reference/designs/<name>/` whose
 `reference.yaml` gives its config (a shipped design), citation, paper tests and checks.
 A check names a probe (`reference.probes`: what to run, with its arguments), the key of
 the probe's document to read, and the published figure: a number, a `law` (law / (1 - s)
-at each of its `sparsities`) or a `formula` over the probe's arguments and document
-(e.g. ``2 ** bits``), with a relative `tolerance`; or a qualitative claim as an
-inequality, a `bound` ({min: X} and/or {max: Y}) the value must lie within. A check's
-value is the probe's key, or with `minus` ({probe, key}) that key less another probe's
-(a gain, a loss against a baseline). `basis` says whether the figure calibrated a
-parameter, must emerge from the model, or is an explained deviation: an `ablation` (arch
-overrides naming the cause) under which the figure lands within the tolerance, the full
-model's value reported beside it. Nothing here knows a kind of design: the probes do the
-work.
+at each of its `sparsities`), a `formula` over the probe's arguments and document
+(e.g. ``2 ** bits``), with a relative `tolerance`, or a `bound` ({max: X} and / or
+{min: X}: a published "less than" / "more than" claim; the optional tolerance widens
+it relatively); `basis` says whether the figure calibrated a parameter, must emerge
+from the model, or is an explained deviation: an `ablation` (overrides of the design's
+arch, or of a circuit study's config, naming the cause) under which the figure lands
+within the tolerance, the full model's value reported beside it. `reported` entries
+(name, probe, key, published, reason) are published figures the model does not
+reproduce: validate prints the model's value beside them and why, and does not count
+them as checks. A check's value is its probe's key, or with `minus` ({probe, key}) that
+key less another probe's (a gain, a loss against a baseline). Nothing here knows a kind
+of design: the probes do the work.
 """
 
 from __future__ import annotations
 
 import ast
-import math
 import operator
 from collections.abc import Callable
 from importlib import resources
@@ -136,12 +138,23 @@ def _value(spec: dict[str, Any], probes: _Probes, config: Path, where: str,
     return value, doc
 
 
-def _bound(spec: dict[str, Any], where: str) -> dict[str, float]:
+def _bound(spec: dict[str, Any], where: str) -> tuple[float | None, float | None]:
+    """(min, max) of a check's `bound` (either may be None, not both)."""
     bound = spec["bound"]
     if not isinstance(bound, dict) or not bound or set(bound) - {"min", "max"}:
-        raise UsageError(f"{where}: bound must be a mapping with min and/or max",
+        raise UsageError(f"{where}: bound must be {{max: X}}, {{min: X}} or both",
                          key="bound")
-    return {k: float(v) for k, v in bound.items()}
+    lo, hi = (None if bound.get(k) is None else float(bound[k]) for k in ("min", "max"))
+    if lo is None and hi is None:
+        raise UsageError(f"{where}: bound must give a number", key="bound")
+    return lo, hi
+
+
+def bound_error(value: float, lo: float | None, hi: float | None) -> float:
+    """How far `value` lies outside [lo, hi], relative to the bound it passes (0 inside)."""
+    over = (value - hi) / abs(hi) if hi is not None and value > hi else 0.0
+    under = (lo - value) / abs(lo) if lo is not None and value < lo else 0.0
+    return max(over, under)
 
 
 def _check(design: str, spec: dict[str, Any], probes: _Probes, config: Path,
@@ -149,21 +162,25 @@ def _check(design: str, spec: dict[str, Any], probes: _Probes, config: Path,
     where = f"{design}: {spec['name']}"
     value, doc = _value(spec, probes, config, where)
     (_, args), = spec["probe"].items()
-    if "bound" in spec:
-        return _bound_check(design, spec, value, where, source)
+    bound = _bound(spec, where) if "bound" in spec else None
     if "formula" in spec:
         scalars = {k: v for k, v in doc.items() if isinstance(v, (int, float))}
         pub = formula_value(spec["formula"], {**scalars, **(args or {})})
+    elif bound is not None:
+        pub = next(v for v in (bound[1], bound[0]) if v is not None)
     else:
         pub = float(spec["published"])
     basis = spec["basis"]
     if basis not in BASES:
         raise UsageError(f"{where}: basis must be one of {', '.join(BASES)}", key="basis")
-    tol = float(spec["tolerance"])
+    tol = float(spec.get("tolerance", 0.0) if bound is not None else spec["tolerance"])
     out: dict[str, Any] = {"design": design, "name": spec["name"], "published": pub,
                            "tolerance": tol, "basis": basis,
                            "calibrated": basis == "calibrated",
                            "source": spec.get("source", source)}
+    if bound is not None:
+        out["bound"] = {k: v for k, v in zip(("min", "max"), bound, strict=True)
+                        if v is not None}
     if "formula" in spec:
         out["formula"] = spec["formula"]
     if "note" in spec:
@@ -177,35 +194,29 @@ def _check(design: str, spec: dict[str, Any], probes: _Probes, config: Path,
                               "explanation": ablation["explanation"], "value": checked,
                               "full_model": value,
                               "full_model_error": (value - pub) / abs(pub)}
-    error = abs(checked - pub) / abs(pub) if pub else abs(checked)
+    if bound is not None:
+        error = bound_error(checked, *bound)
+    else:
+        error = abs(checked - pub) / abs(pub) if pub else abs(checked)
     out.update({"simulated": checked, "relative_error": error, "pass": error <= tol + 1e-12})
     return out
 
 
-def _bound_check(design: str, spec: dict[str, Any], value: float, where: str,
-                 source: str) -> dict[str, Any]:
-    """A qualitative claim: PASS when min <= value <= max."""
-    basis = spec["basis"]
-    if basis not in BASES or basis == "explained":
-        raise UsageError(f"{where}: a bound's basis must be calibrated or emergent",
-                         key="basis")
-    bound = _bound(spec, where)
-    ok = bound.get("min", -math.inf) <= value <= bound.get("max", math.inf)
-    out: dict[str, Any] = {"design": design, "name": spec["name"], "published": None,
-                           "bound": bound, "tolerance": None, "basis": basis,
-                           "calibrated": basis == "calibrated",
-                           "source": spec.get("source", source), "simulated": value,
-                           "relative_error": None, "pass": ok}
-    if "note" in spec:
-        out["note"] = spec["note"]
-    return out
+def _reported(design: str, spec: dict[str, Any], probes: _Probes, config: Path
+              ) -> dict[str, Any]:
+    """A published figure the model does not reproduce: the model's value and why."""
+    where = f"{design}: {spec['name']}"
+    value = _lookup(probes(spec["probe"], config), spec["key"], where)
+    return {"design": design, "name": spec["name"], "published": float(spec["published"]),
+            "simulated": value, "reason": spec["reason"]}
 
 
 def validate(designs: list[str] | None = None, *, arch: str | Path | None = None,
              baseline: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
     """Every published figure of the named reference designs (default: all) beside the
-    simulated one: {"files": the configs used, "checks": [...]}. `arch` replaces the
-    config of the one design checked, `baseline` the baseline of its comparisons."""
+    simulated one: {"files": the configs used, "checks": [...], "reported": [...]}.
+    `arch` replaces the config of the one design checked, `baseline` the baseline of
+    its comparisons."""
     from imcsim.shipped import resolve_design
 
     refs = reference_designs()
@@ -220,6 +231,7 @@ def validate(designs: list[str] | None = None, *, arch: str | Path | None = None
     probes = _Probes(seed)
     files: dict[str, str] = {}
     checks = []
+    reported = []
     for name in names:
         ref = refs[name]
         config = resolve_design(arch if arch is not None else ref["config"])
@@ -234,4 +246,5 @@ def validate(designs: list[str] | None = None, *, arch: str | Path | None = None
                     base = one["probe"]["compare"]["baseline"]
                     files[f"{name} baseline"] = str(resolve_design(base))
                 checks.append(_check(name, one, probes, config, ref["citation"]))
-    return {"files": files, "checks": checks}
+        reported += [_reported(name, spec, probes, config) for spec in ref.get("reported", [])]
+    return {"files": files, "checks": checks, "reported": reported}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses as dc
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ import yaml
 from imcsim.circuits import analog_params as ap
 from imcsim.circuits.adc import Adc, adc_cycles, ramp_test
 from imcsim.circuits.adc_kinds import ADC_KINDS, AdcKind, adc_kind
-from imcsim.circuits.analog_params import AdcParams, load_adc_study, shipped
+from imcsim.circuits.analog_params import AdcParams, ConverterFom, load_adc_study, shipped
+from imcsim.circuits.converter_fom import conversion_energy_pj, energy_per_step_fj, sndr_db
 from imcsim.errors import ConfigError
 from imcsim.units import convert_cycles as to_global_cycles
 
@@ -144,6 +146,7 @@ def _variant(tmp_path, edit):
     edit(raw)
     path = tmp_path / "adc_variant.yaml"
     path.write_text(yaml.safe_dump(raw))
+    shutil.copy(shipped("converter_fom.yaml"), tmp_path)  # the presets it names
     return path
 
 
@@ -155,6 +158,14 @@ def _variant(tmp_path, edit):
     (lambda r: r["ramp"].update(noise_sigma_v=-1.0), "ramp.noise_sigma_v"),
     (lambda r: r["ramp"].pop("full_scale_v"), "ramp.full_scale_v"),
     (lambda r: r.update(extra=1), "extra"),
+    (lambda r: r["sar"].update(comparator_energy_pj=0.01), "sar.comparator_energy_pj"),
+    (lambda r: r["sar"].update(enob=9.0), "sar.enob"),
+    (lambda r: r["sar"].update(fom={"walden_fj_per_step": 10.0, "schreier_db": 160.0}),
+     "sar.fom.walden_fj_per_step"),
+    (lambda r: r["sar"].update(fom={}), "sar.fom.walden_fj_per_step"),
+    (lambda r: r["sar"].update(fom="converter_fom.yaml#sar_best"), "sar.fom"),
+    (lambda r: r["ramp"].pop("step_energy_pj"), "ramp.step_energy_pj"),
+    (lambda r: r["ramp"].update(enob=4.0), "ramp.enob"),
 ])
 def test_study_config_errors(tmp_path, edit, key):
     with pytest.raises(ConfigError) as info:
@@ -179,3 +190,42 @@ def test_circuit_command_adc():
     assert rows["ramp"]["adc_cycles"] == 32 and rows["flash"]["global_cycles"] == 1
     assert len(rows["sar"]["inl_lsb"]) == 255 and "sar" in text
     assert circuit_command("adc", {"seed": 0})[0] == doc  # seeded: the same document
+
+
+# ----------------------------------------------------------------------------- figure of merit
+def test_walden_energy_doubles_per_bit_and_uses_enob():
+    fom = ConverterFom(walden_fj_per_step=20.0)
+    e = [Adc(params("sar", fom=fom, comparator_energy_pj=None, step_energy_pj=None,
+                    static_energy_pj=None, bits=b)).energy_pj for b in (6, 7, 8)]
+    assert e == pytest.approx([20.0 * 2 ** b * 1e-3 for b in (6, 7, 8)])
+    assert e[2] / e[1] == pytest.approx(2.0) and e[1] / e[0] == pytest.approx(2.0)
+    real = Adc(params("sar", fom=fom, enob=7.5, comparator_energy_pj=None,
+                      step_energy_pj=None, static_energy_pj=None, bits=8))
+    assert real.energy_pj == pytest.approx(e[2] / 2 ** 0.5)
+    assert energy_per_step_fj(real.energy_pj, real.enob) == pytest.approx(20.0)
+
+
+def test_schreier_energy_quadruples_per_bit_and_matches_its_definition():
+    """F_S = SNDR + 10 log10((f_s / 2) / P): at 1 GS/s, P = E_conv * f_s must give F_S back."""
+    fom = ConverterFom(schreier_db=160.0)
+    for enob in (6.0, 8.0):
+        e_j = conversion_energy_pj(fom, enob) * 1e-12
+        fs = 1e9
+        assert sndr_db(enob) + 10 * np.log10((fs / 2) / (e_j * fs)) == pytest.approx(160.0)
+    assert conversion_energy_pj(fom, 9.0) / conversion_energy_pj(fom, 8.0) == \
+        pytest.approx(10 ** (6.02 / 10))
+
+
+def test_shipped_converters_use_the_survey_presets():
+    """adc.yaml's SAR and flash take the typical preset; the state-of-the-art one is lower."""
+    presets = yaml.safe_load(shipped("converter_fom.yaml").read_text())
+    study = load_adc_study()
+    for kind in ("sar", "flash"):
+        adc = Adc(getattr(study, kind), np.random.default_rng(0))
+        typical = presets[f"{kind}_typical"]["walden_fj_per_step"]
+        assert adc.energy_pj == pytest.approx(typical * 2 ** adc.bits * 1e-3)
+        assert presets[f"{kind}_sota"]["walden_fj_per_step"] < typical
+    ramp = study.ramp
+    assert ramp.fom is None  # no survey preset: per-step comparator and counter energies
+    rng = np.random.default_rng(0)
+    assert Adc(dc.replace(ramp, bits=6), rng).energy_pj > 1.9 * Adc(ramp, rng).energy_pj

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from imcsim.arch import load_arch
+from imcsim.circuits.photonic import PhotonicCore
 from imcsim.cli import main
 from imcsim.errors import ConfigError
 from imcsim.functional.accuracy import majority
@@ -60,10 +61,15 @@ def test_crossbar_noise_enters_before_the_adc_and_photonic_noise_is_averaged():
         call(rows, w, 400))
     full = np.abs(exact / np.abs(w).max(axis=1)).max() * np.abs(w).max(axis=1)
     assert np.all(np.abs(clipped) <= full * (1 + 1e-9))  # the ADC's range clips the noise
-    core = load_arch(ARCH / "photonic.yaml").photonic
-    var = [np.mean((PhotonicHook(core, np.random.default_rng(4), k, 0.0)(call(rows, w, 400))
-                    - exact) ** 2) for k in (1, 4)]
-    assert var[0] / var[1] == pytest.approx(4.0, rel=0.1)
+    injected = []
+    for k in (1, 4):  # K averaged readings each carry it: 1/K of the power
+        ph = load_arch(ARCH / "photonic.yaml", {"photonic.precision.default_repeats": k})
+        core = PhotonicCore.from_params(ph.photonic, ph.clock.frequency_hz)
+        var = [np.mean((PhotonicHook(core, np.random.default_rng(4), snr)(call(rows, w, 400))
+                        - exact) ** 2) for snr in (0.0, None)]
+        injected.append((var[0] - var[1]) / np.mean(exact ** 2))
+    assert injected[0] == pytest.approx(1.0, rel=0.05)
+    assert injected[0] / injected[1] == pytest.approx(4.0, rel=0.1)
 
 
 def test_dac_applies_quantizer_codes_and_drops_the_low_bits_of_wider_ones():

@@ -18,12 +18,14 @@ from imcsim.circuits.photonic import (
     enob,
     generate_weights,
     layer_cost,
+    light,
     load_photonic_core,
     load_photonic_params,
     noisy_matvec,
     plan_mlg,
     random_factors,
     repeats_for_bits,
+    unit_current,
 )
 from imcsim.circuits.photonic_noise import noise_variance
 from imcsim.designs.photonic.plan import check_layer_names
@@ -95,7 +97,10 @@ def hand_loss_db(sec: dict) -> float:
     {"core.kind": "mzi_mesh", "core.wavelengths": 4, "core.rows": 8, "core.output_bits": 4},
     {"core.rows": 8, "core.cols": 12, "core.wavelengths": 12, "core.output_bits": 5},
 ])
-def test_laser_power_follows_link_budget(raw: dict, edits: dict) -> None:
+def test_sensitivity_rule_laser_follows_link_budget(raw: dict, edits: dict) -> None:
+    """laser.sizing: sensitivity: P = 10^((IL + S_PD)/10) mW x 2^bits / efficiency per
+    laser, whatever the fan-in; the loss from an independent hand computation."""
+    edits = {**edits, "laser.sizing": "sensitivity"}
     c = make_core(raw, edits)
     sec = copy.deepcopy(raw["photonic"])
     for dotted, value in edits.items():
@@ -106,48 +111,64 @@ def test_laser_power_follows_link_budget(raw: dict, edits: dict) -> None:
     bits = sec["core"]["output_bits"]
     eta = sec["laser"]["wall_plug_efficiency"]
     p_mw = 10 ** ((il + sec["detector"]["sensitivity_dbm"]) / 10) / eta * 2 ** bits
-    assert c.link.laser_electrical_mw_per_laser == pytest.approx(p_mw, rel=1e-12)
     n_lasers = sec["core"]["wavelengths"]
-    assert c.link.laser_electrical_mw == pytest.approx(p_mw * n_lasers, rel=1e-12)
+    for fan_in in (3, 16, 4608):
+        lit = light(c.params, c.link, fan_in)
+        assert lit.laser_optical_mw_per_laser / eta == pytest.approx(p_mw, rel=1e-12)
+        assert lit.laser_electrical_mw == pytest.approx(p_mw * n_lasers, rel=1e-12)
 
 
+@pytest.mark.parametrize("sizing", ["sensitivity", "noise"])
 @pytest.mark.parametrize("kind,key", [
     ("microring_bank", "coupler_db"), ("microring_bank", "modulator_ring_db"),
     ("microring_bank", "ring_drop_db"), ("mzi_mesh", "modulator_mzi_db"),
 ])
-def test_three_db_more_loss_doubles_laser_power(raw: dict, kind: str, key: str) -> None:
-    base = {"core.kind": kind, "core.rows": 8, "core.cols": 8, "core.wavelengths": 8}
+def test_three_db_more_loss_doubles_laser_power(raw: dict, kind: str, key: str,
+                                                sizing: str) -> None:
+    base = {"core.kind": kind, "core.rows": 8, "core.cols": 8, "core.wavelengths": 8,
+            "laser.sizing": sizing}
     if kind == "mzi_mesh":
         base.update({"core.wavelengths": 1, "core.output_bits": 5})
     c0 = make_core(raw, base)
     c1 = make_core(raw, {**base, f"losses.{key}": raw["photonic"]["losses"][key] + 3.0})
-    ratio = c1.link.laser_electrical_mw / c0.link.laser_electrical_mw
+    ratio = (light(c1.params, c1.link, 8).laser_electrical_mw
+             / light(c0.params, c0.link, 8).laser_electrical_mw)
     assert ratio == pytest.approx(2.0, rel=0.01)
 
 
-def test_output_bits_scale_laser_by_two_per_bit(raw: dict) -> None:
-    c6 = make_core(raw, {"core.output_bits": 6})
-    c7 = make_core(raw, {"core.output_bits": 7})
-    assert c7.link.laser_optical_mw / c6.link.laser_optical_mw == pytest.approx(2.0, rel=1e-12)
+def test_sensitivity_rule_scales_laser_by_two_per_output_bit(raw: dict) -> None:
+    c6 = make_core(raw, {"core.output_bits": 6, "laser.sizing": "sensitivity"})
+    c7 = make_core(raw, {"core.output_bits": 7, "laser.sizing": "sensitivity"})
+    ratio = light(c7.params, c7.link, 16).laser_optical_mw / light(
+        c6.params, c6.link, 16).laser_optical_mw
+    assert ratio == pytest.approx(2.0, rel=1e-12)
 
 
 # ------------------------------------------------------------------ noise, precision
 
 
-def test_noise_std_falls_as_one_over_sqrt_k(raw: dict) -> None:
-    c = make_core(raw, {"noise.weight_noise_std": 0.02})
+@pytest.mark.parametrize("receiver", ["direct", "homodyne"])
+def test_noise_std_falls_as_one_over_sqrt_k(raw: dict, receiver: str) -> None:
+    edits = {"noise.weight_noise_std": 0.02, "detector.receiver": receiver,
+             "laser.sizing": "sensitivity"}  # 8 noise-sized bits are out of reach at 0.02
+    if receiver == "homodyne":
+        edits.update({"core.kind": "mzi_mesh", "core.wavelengths": 1, "core.rows": 8,
+                      "core.cols": 8, "core.output_bits": 4})
+    c = make_core(raw, edits)
+    i1 = unit_current(c.params, 48)  # a fixed light: the repeats average its noise
     rng = np.random.default_rng(1234)
     w = rng.uniform(-1, 1, size=(64, 48))
     x = rng.uniform(0, 1, size=(48, 2000))
     exact = w @ x
     stds = {}
     for k in (1, 4, 16, 64):
-        err = noisy_matvec(w, x, c.params, k, np.random.default_rng(k)) - exact
+        err = noisy_matvec(w, x, c.params, k, np.random.default_rng(k), i1) - exact
         stds[k] = float(np.sqrt(np.mean(err ** 2)))
         # magnitude: the equations' variance (w, x already at full scale: max|.| ~ 1)
         ws, xs = np.max(np.abs(w)), np.max(np.abs(x))
         xn = x / xs
-        var = noise_variance(c.params, np.abs(xn).sum(0), (xn ** 2).sum(0), 3) / k
+        chunks = math.ceil(48 / c.params.core.cols)
+        var = noise_variance(c.params, np.abs(xn).sum(0), (xn ** 2).sum(0), chunks, i1) / k
         expected = float(np.sqrt(np.mean(var))) * ws * xs
         assert stds[k] == pytest.approx(expected, rel=0.02)
     for k in (4, 16, 64):
@@ -158,11 +179,13 @@ def test_noisy_matvec_is_seeded_and_unbiased(core: PhotonicCore) -> None:
     rng = np.random.default_rng(0)
     w = rng.normal(size=(8, 40))
     x = rng.normal(size=40)
-    a = noisy_matvec(w, x, core, 3, np.random.default_rng(7))
-    b = noisy_matvec(w, x, core.params, 3, np.random.default_rng(7))
+    i1 = unit_current(core.params, 40, 3)
+    a = noisy_matvec(w, x, core, 3, np.random.default_rng(7), i1)
+    b = noisy_matvec(w, x, core.params, 3, np.random.default_rng(7), i1)
     assert np.array_equal(a, b)
     assert a.shape == (8,)
-    many = np.stack([noisy_matvec(w, x, core.params, 1, np.random.default_rng(s))
+    i1 = unit_current(core.params, 40)
+    many = np.stack([noisy_matvec(w, x, core.params, 1, np.random.default_rng(s), i1)
                      for s in range(400)])
     sem = many.std(axis=0) / math.sqrt(400)
     assert np.all(np.abs(many.mean(axis=0) - w @ x) < 5 * sem)
@@ -170,15 +193,20 @@ def test_noisy_matvec_is_seeded_and_unbiased(core: PhotonicCore) -> None:
 
 def test_enob_gains_half_bit_per_doubling_and_repeats_for_bits(core: PhotonicCore) -> None:
     p = core.params
-    e1 = enob(p, 576, 1)
-    assert enob(p, 576, 4) == pytest.approx(e1 + 1.0, abs=1e-9)
-    assert enob(p, 576, 16) == pytest.approx(e1 + 2.0, abs=1e-9)
-    k = repeats_for_bits(p, 576, e1 + 1.5)
-    assert enob(p, 576, k) >= e1 + 1.5 > enob(p, 576, k - 1)
-    assert repeats_for_bits(p, 576, e1 - 1) == 1
+    i1 = unit_current(p, 576)  # the light held fixed
+    e1 = enob(p, 576, 1, i1)
+    assert enob(p, 576, 4, i1) == pytest.approx(e1 + 1.0, abs=1e-9)
+    assert enob(p, 576, 16, i1) == pytest.approx(e1 + 2.0, abs=1e-9)
+    k = repeats_for_bits(p, 576, e1 + 1.5, i1)
+    assert enob(p, 576, k, i1) >= e1 + 1.5 > enob(p, 576, k - 1, i1)
+    assert repeats_for_bits(p, 576, e1 - 1, i1) == 1
+    assert repeats_for_bits(p, 576, e1 + 1.5) == k  # default: the light of K = 1
 
 
-def test_repeats_cost_k_times_per_symbol_energy_and_time(core: PhotonicCore) -> None:
+def test_repeats_cost_k_times_per_symbol_energy_and_time(raw: dict) -> None:
+    """At a fixed laser (the sensitivity rule) K repeats cost K x the per-symbol energy
+    and time and add 0.5 log2 K bits."""
+    core = make_core(raw, {"laser.sizing": "sensitivity"})
     layer = make_layer("l", 64, 64, 3, 14)
     c1, c4 = layer_cost(layer, core, 1), layer_cost(layer, core, 4)
     for cat in ("laser", "modulators", "adc", "detectors_tia"):
@@ -203,6 +231,21 @@ def test_layer_cycles_use_ceil_per_tile(core: PhotonicCore) -> None:
     assert cost["time_s"] == pytest.approx(tiles * per_tile / CLOCK)
 
 
+def test_noise_sized_repeats_keep_the_bits_and_cost_k_conversions(core: PhotonicCore) -> None:
+    """Under noise sizing the laser of a layer with K repeats is sized for the averaged
+    noise: the required bits stay, converters run K times, and the light per MAC is K x
+    the K-sized detector current (test_photonic_sizing: how it scales)."""
+    layer = make_layer("l", 64, 64, 3, 14)
+    c1, c4 = layer_cost(layer, core, 1), layer_cost(layer, core, 4)
+    for c in (c1, c4):
+        assert c["enob_reference"] == pytest.approx(c["bits_required"], abs=1e-9)
+    assert c4["energy_pj"]["adc"] == pytest.approx(4 * c1["energy_pj"]["adc"], rel=1e-12)
+    p = core.params
+    light_ratio = 4 * unit_current(p, 576, 4) / unit_current(p, 576, 1)
+    assert c4["detector_aj_per_mac"] / c1["detector_aj_per_mac"] == pytest.approx(light_ratio)
+    assert c4["optical_aj_per_mac"] / c1["optical_aj_per_mac"] == pytest.approx(light_ratio)
+
+
 def test_energy_categories_and_per_mac_figures(core: PhotonicCore) -> None:
     layer = make_layer("l", 100, 40, 3, 10)  # partial tiles in both dimensions
     cost = layer_cost(layer, core, 2)
@@ -213,7 +256,7 @@ def test_energy_categories_and_per_mac_figures(core: PhotonicCore) -> None:
     readings = math.ceil(900 / 16) * 40 * 100 * 2  # col tiles x used rows x pixels x K
     assert cost["energy_pj"]["adc"] == pytest.approx(e.adc_pj_per_sample * readings)
     on_ns = cost["tiles"] * 100 * 2 / core.params.core.modulation_ghz
-    optical_pj = core.link.laser_optical_mw * on_ns
+    optical_pj = light(core.params, core.link, 900, 2).laser_optical_mw * on_ns
     assert cost["optical_aj_per_mac"] == pytest.approx(optical_pj / layer.macs * 1e6)
     assert cost["energy_pj"]["laser"] == pytest.approx(
         optical_pj / core.params.laser.wall_plug_efficiency)
@@ -264,7 +307,8 @@ def test_mlg_generation_matches_explicit_sums() -> None:
     assert plan.generation_macs == 3 * 6 * 2 * 9 + 5 * 3 * 6 * 9
 
 
-def test_mlg_cost_saves_dram_and_adds_optical_work(core: PhotonicCore) -> None:
+def test_mlg_cost_saves_dram_and_adds_optical_work(raw: dict) -> None:
+    core = make_core(raw, {})
     layer = make_layer("g", 256, 256, 3, 14, weight_bits=8)
     off = layer_cost(layer, core, 1, mlg=MlgRanks())
     on = layer_cost(layer, core, 1, mlg=MlgRanks(base_in=2, base_out=16))
@@ -309,6 +353,13 @@ def write_variant(tmp_path: Path, raw: dict, dotted: str, value: object) -> Path
     ("photonic.core.kind", "free_space", "unknown value"),
     ("photonic.losses.typo_db", 1.0, "unknown key"),
     ("photonic.mlg.per_layer.fc", {"base_in": -1}, ">= 0"),
+    ("photonic.laser.sizing", "guess", "unknown value"),
+    ("photonic.detector.receiver", "coherent", "unknown value"),
+    ("photonic.detector.lo_power_mw", 0.0, "> 0"),
+    ("photonic.precision.bits", 0, "> 0"),
+    ("photonic.precision.bits_of", "layer", "unknown value"),
+    ("photonic.precision.per_layer_bits.conv1", 0, "(0, 32]"),
+    ("photonic.precision.per_layer_bits.conv1", "8", "(0, 32]"),
 ])
 def test_bad_values_raise_config_error_with_key(tmp_path: Path, raw: dict, dotted: str,
                                                 value: object, needle: str) -> None:
@@ -331,6 +382,7 @@ def test_microring_needs_one_wavelength_per_input(tmp_path: Path, raw: dict) -> 
 def test_core_larger_than_laser_budget_states_budget(tmp_path: Path, raw: dict) -> None:
     data = copy.deepcopy(raw)
     data["photonic"]["core"].update(rows=64, cols=64, wavelengths=64)
+    data["photonic"]["laser"]["sizing"] = "sensitivity"
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError) as info:

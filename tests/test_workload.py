@@ -470,7 +470,7 @@ def test_unknown_network() -> None:
         load_network("resnet99")
     assert e.value.key == "net"
     assert ("unknown network 'resnet99'; known: alexnet, bert_base, gpt2, lstm, mobilenetv2, "
-            "resnet18, resnet20, resnet34, vgg16, vit_b_16") in str(e.value)
+            "resnet18, resnet20, resnet34, resnet50, vgg16, vit_b_16") in str(e.value)
 
 
 def test_missing_network_file(tmp_path) -> None:

@@ -56,6 +56,23 @@ def _resnet34_by_hand() -> tuple[list[Conv], int]:
     return convs + [(512, 1000, 1, 1, 1, True)], bn
 
 
+def _resnet50_by_hand() -> tuple[list[Conv], int]:
+    """torchvision ResNet-50 (v1.5): per Bottleneck conv1 1x1, conv2 3x3 (the stride),
+    conv3 1x1 to 4 x width, then the projection of the first block of a stage."""
+    convs: list[Conv] = [(3, 64, 7, 112, 1, False)]
+    in_ch, hw = 64, 56
+    for width, n in ((64, 3), (128, 4), (256, 6), (512, 3)):
+        for block in range(n):
+            out_hw = hw // 2 if width > 64 and block == 0 else hw
+            convs += [(in_ch, width, 1, hw, 1, False), (width, width, 3, out_hw, 1, False),
+                      (width, 4 * width, 1, out_hw, 1, False)]
+            if block == 0:
+                convs.append((in_ch, 4 * width, 1, out_hw, 1, False))
+            in_ch, hw = 4 * width, out_hw
+    bn = sum(o for _, o, *_ in convs)
+    return convs + [(2048, 1000, 1, 1, 1, True)], bn
+
+
 def _vgg16_by_hand() -> list[Conv]:
     convs: list[Conv] = []
     in_ch, hw = 3, 224
@@ -89,7 +106,7 @@ def _mobilenetv2_by_hand() -> tuple[list[Conv], int]:
 
 
 @pytest.mark.parametrize("name, published_params", [
-    ("resnet34", 21_797_672), ("vgg16", 138_357_544), ("alexnet", 61_100_840),
+    ("resnet34", 21_797_672), ("resnet50", 25_557_032), ("vgg16", 138_357_544), ("alexnet", 61_100_840),
     ("mobilenetv2", 3_504_872)])
 def test_params_match_torchvision(name: str, published_params: int) -> None:
     graph, _ = _net(name)
@@ -98,6 +115,7 @@ def test_params_match_torchvision(name: str, published_params: int) -> None:
 
 @pytest.mark.parametrize("name, by_hand, macs", [
     ("resnet34", _resnet34_by_hand, 3_663_761_408),
+    ("resnet50", _resnet50_by_hand, 4_089_184_256),
     ("vgg16", lambda: (_vgg16_by_hand(), 0), 15_470_264_320),
     ("alexnet", lambda: (_ALEXNET, 0), 714_188_480),
     ("mobilenetv2", _mobilenetv2_by_hand, 300_774_272),

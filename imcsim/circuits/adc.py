@@ -5,8 +5,10 @@ T_k = (k - 1/2) LSB for k = 1 .. 2^N - 1, codes clipped to [0, 2^N - 1].
 
 Conversion time in ADC clock cycles: ramp 2^N (one counter step per level), SAR N (one
 bit per cycle), flash 1; in global cycles ceil(cycles_adc * f_global / f_adc).
-Energy per conversion = decisions * E_comparator + steps * E_step + E_static, with
-(decisions, steps) = SAR (N, N), flash (2^N - 1, 1), ramp (2^N, 2^N).
+Energy per conversion: from a figure of merit when the YAML gives one (`fom`; Walden
+F_W * 2^ENOB or Schreier, `imcsim.circuits.converter_fom`, ENOB = `enob` or N), else
+decisions * E_comparator + steps * E_step + E_static, with (decisions, steps) = SAR
+(N, N), flash (2^N - 1, 1), ramp (2^N, 2^N).
 Area = comparators * A_comparator + elements * A_element + A_logic, with
 (comparators, elements) = SAR (1, 2^N unit caps), flash (2^N - 1, 2^N ladder resistors),
 ramp (1, N counter bits; the ramp generator is shared by the columns and not counted).
@@ -32,6 +34,7 @@ import numpy as np
 
 from imcsim.circuits.adc_kinds import AdcKind, adc_kind
 from imcsim.circuits.analog_params import AdcParams
+from imcsim.circuits.converter_fom import conversion_energy_pj
 from imcsim.errors import ConfigError
 from imcsim.units import convert_cycles
 
@@ -115,10 +118,21 @@ class Adc:
         return convert_cycles(self.cycles, self.p.clock_hz, global_clock_hz)
 
     @property
+    def enob(self) -> float:
+        """Effective bits the energy is stated at (the nominal resolution unless given)."""
+        return float(self.p.enob if self.p.enob is not None else self.bits)
+
+    @property
     def energy_pj(self) -> float:
-        decisions, steps = self.kind.decisions_steps(self.bits)
         p = self.p
-        return decisions * p.comparator_energy_pj + steps * p.step_energy_pj + p.static_energy_pj
+        if p.fom is not None:
+            return conversion_energy_pj(p.fom, self.enob)
+        decisions, steps = self.kind.decisions_steps(self.bits)
+        if p.comparator_energy_pj is None or p.step_energy_pj is None:
+            raise ConfigError("an ADC needs a figure of merit (fom) or its component "
+                              "energies", key="fom")
+        return (decisions * p.comparator_energy_pj + steps * p.step_energy_pj
+                + (p.static_energy_pj or 0.0))
 
     @property
     def area_um2(self) -> float:

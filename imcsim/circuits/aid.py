@@ -10,6 +10,8 @@ cell per bit in one row):
      linear DAC (state-of-the-art baseline): V_WL = V_floor + (VDD - V_floor) x / (2^N_a - 1),
        with V_floor = V_th by default (x maps linearly onto the overdrive range);
      root DAC (AID):                         V_WL = V_th + (VDD - V_th) sqrt(x / (2^N_a - 1));
+   with `dac.zero_code_off` an input code 0 leaves the word line low (V_WL = 0: nothing
+   to multiply, so the row is not asserted) instead of at V_floor / V_th;
 2. every cell j storing b_j = 1 discharges its precharged bit line through its access
    transistor, in saturation: I_j = (k/2) max(V_WL - V_th,j, 0)^alpha (alpha = 2 square
    law, 1 linear law for tests, or a fitted alpha-power law), with k fixed by the read
@@ -30,15 +32,19 @@ Accuracy metrics (our definitions; the abstract gives none):
   g = sum(y p) / sum(p^2), p = x B the exact product, y the output code):
       SNR = 10 log10( sum (g p)^2 / sum (y - g p)^2 ),
   so "noise" holds nonlinearity, mismatch, ADC noise and quantization;
-- worst_error_sigma: per product, mean error m(x, B) of y/g - p over the trials;
-  worst |m| divided by the pooled Monte Carlo standard deviation
-  sqrt(mean over products of var(y/g - p)), i.e. the worst systematic error in units of
-  the random spread; worst_std_lsb: the largest per-product standard deviation, in units
-  of one product step.
+- the worst-case incorrect output of the analog multiplier in standard deviations of its
+  Monte Carlo spread: `imcsim.circuits.aid_worst_case` (exact moments, no converter);
+- worst_error_sigma_codes: the same reading on the converted codes of this Monte Carlo
+  (per product, mean error m(x, B) of y/g - p over the trials; worst |m| over the pooled
+  standard deviation): it adds the ADC's quantization (226 products on 2^8 codes, up to
+  half a code of deterministic error) and the trials' estimation noise (~3 / sqrt(T)
+  pooled-sigma units for the worst of 256 means); worst_std_lsb: the largest per-product
+  standard deviation, in units of one product step.
 
-Energy per computation (multiplication, accumulation and preset), nominal devices,
-averaged over all operand pairs, for the DAC kind chosen in the YAML:
-  E = E_precharge + E_WL + E_DAC + E_ADC + E_acc,
+Energy per computation, nominal devices, averaged over all operand pairs, for the DAC
+kind chosen in the YAML:
+  E = E_precharge + E_WL + E_DAC + E_acc + E_ADC;
+  the published scope ("multiplication, accumulation and preset") is E without E_ADC,
   E_precharge = sum_j b_j C_BL VDD dV_BL,j  (every line storing 1 discharges for the whole
                 word-line window 2^(N_b - 1) T0, and is restored from VDD),
   E_WL = C_WL VDD V_WL(x)  (word line charged from VDD through the DAC driver),
@@ -63,13 +69,17 @@ def law_exponent(params: AidParams) -> float:
 def word_line_voltage(x: np.ndarray, params: AidParams, dac: str) -> np.ndarray:
     """V_WL(x) of the linear or root DAC (see module docstring)."""
     vdd, vth = params.vdd_v, params.device.vth_v
-    frac = np.asarray(x, dtype=float) / (2 ** params.dac.bits - 1)
+    codes = np.asarray(x, dtype=float)
+    frac = codes / (2 ** params.dac.bits - 1)
     if dac == "linear":
         floor = vth if params.dac.linear_floor_v is None else params.dac.linear_floor_v
-        return floor + (vdd - floor) * frac
-    if dac == "root":
-        return vth + (vdd - vth) * np.sqrt(frac)
-    raise ConfigError(f"unknown word-line DAC {dac!r} (choose from root, linear)", key="dac.kind")
+        v = floor + (vdd - floor) * frac
+    elif dac == "root":
+        v = vth + (vdd - vth) * np.sqrt(frac)
+    else:
+        raise ConfigError(f"unknown word-line DAC {dac!r} (choose from root, linear)",
+                          key="dac.kind")
+    return np.where(codes == 0, 0.0, v) if params.dac.zero_code_off else v
 
 
 def cell_current_ua(v_wl: np.ndarray, vth: np.ndarray, params: AidParams) -> np.ndarray:
@@ -88,17 +98,30 @@ def _weights_ps(params: AidParams) -> np.ndarray:
     return params.array.unit_time_ps * 2.0 ** np.arange(params.weight_bits)
 
 
-def output_swing_v(x: np.ndarray, vth: np.ndarray, params: AidParams, dac: str) -> np.ndarray:
+def output_swing_v(x: np.ndarray, vth: np.ndarray, params: AidParams, dac: str,
+                   per_cell: bool = False) -> np.ndarray:
     """Charge-shared swing dV_out for every (trial, x, B): shape (T, X, 2^N_b).
 
-    `vth` has shape (T, N_b): one row of access transistors per trial.
+    `vth` has shape (T, N_b): one row of access transistors per trial. With `per_cell`,
+    each cell's share dV_j / N_b instead, shape (T, X, N_b) (dV_out sums those of the
+    cells storing 1).
     """
     nb = params.weight_bits
-    b_bits = (np.arange(2 ** nb)[:, None] >> np.arange(nb)) & 1  # (B, N_b)
     v_wl = word_line_voltage(x, params, dac)
     cur = cell_current_ua(v_wl[None, :, None], vth[:, None, :], params)  # (T, X, N_b)
-    dv = _swing_v(cur, _weights_ps(params), params.array.bitline_cap_ff)
-    return np.einsum("txn,bn->txb", dv, b_bits) / nb
+    dv = np.asarray(_swing_v(cur, _weights_ps(params), params.array.bitline_cap_ff)) / nb
+    if per_cell:
+        return dv
+    b_bits = (np.arange(2 ** nb)[:, None] >> np.arange(nb)) & 1  # (B, N_b)
+    return np.einsum("txn,bn->txb", dv, b_bits)
+
+
+def unit_swing_v(params: AidParams, dac: str) -> float:
+    """Nominal swing per product unit: dV_out(x_max, B_max) / (x_max B_max)."""
+    x_max, b_max = 2 ** params.dac.bits - 1, 2 ** params.weight_bits - 1
+    vth = np.full((1, params.weight_bits), params.device.vth_v)
+    top = float(output_swing_v(np.array([x_max]), vth, params, dac)[0, 0, -1])
+    return top / (x_max * b_max)
 
 
 def check_saturation(params: AidParams) -> float:
@@ -117,9 +140,8 @@ def full_scale_v(params: AidParams) -> float:
     """ADC full scale: the nominal maximum swing lands on the top code."""
     if params.adc.full_scale_v is not None:
         return params.adc.full_scale_v
-    x_max = np.array([2 ** params.dac.bits - 1])
-    vth = np.full((1, params.weight_bits), params.device.vth_v)
-    top = float(output_swing_v(x_max, vth, params, "root")[0, 0, -1])
+    products = (2 ** params.dac.bits - 1) * (2 ** params.weight_bits - 1)
+    top = unit_swing_v(params, "root") * products
     m = 2 ** params.adc.bits
     return top * m / (m - 1)
 
@@ -142,7 +164,7 @@ def accuracy(codes: np.ndarray, products: np.ndarray) -> dict:
     pooled = float(np.sqrt((std ** 2).mean()))
     worst = float(np.abs(mean).max() / pooled) if pooled > 0 else float("inf")
     return {"snr_db": float(snr), "gain_codes_per_product": gain,
-            "worst_error_sigma": worst, "worst_std_lsb": float(std.max()),
+            "worst_error_sigma_codes": worst, "worst_std_lsb": float(std.max()),
             "rms_error_lsb": float(np.sqrt((err ** 2).mean()))}
 
 
@@ -162,6 +184,31 @@ def energy_breakdown_pj(params: AidParams, adc: Adc, dac: str) -> dict[str, floa
             "accumulate": params.accumulate_energy_pj}
 
 
+SCOPE = ("precharge", "wordline", "dac", "accumulate")  # the published energy's scope
+
+
+def energy_summary(params: AidParams, adc: Adc) -> dict:
+    """Energy per computation of the design's DAC and of the other one (the baseline when
+    the design is the root DAC), in total and in the published scope (no conversion)."""
+    kind = params.dac.kind
+    other = "linear" if kind == "root" else "root"
+    parts = {dac: energy_breakdown_pj(params, adc, dac) for dac in (kind, other)}
+    total = {dac: sum(e.values()) for dac, e in parts.items()}
+    scope = {dac: sum(e[k] for k in SCOPE) for dac, e in parts.items()}
+    return {
+        "energy_pj": total[kind],
+        "energy_scope_pj": scope[kind],
+        "energy_breakdown_pj": parts[kind],
+        "energy_dac": kind,
+        "energy_baseline": {"dac": other, "energy_pj": total[other],
+                            "energy_scope_pj": scope[other],
+                            "energy_breakdown_pj": parts[other]},
+        # 1 - E_design / E_baseline: positive when the design costs less
+        "energy_saving_vs_baseline": 1.0 - total[kind] / total[other],
+        "energy_saving_vs_baseline_scope": 1.0 - scope[kind] / scope[other],
+    }
+
+
 def run_aid(params: AidParams, seed: int = 0) -> dict:
     """Monte Carlo of both DACs on the same devices; accuracy and energy (see docstring)."""
     margin = check_saturation(params)
@@ -177,19 +224,16 @@ def run_aid(params: AidParams, seed: int = 0) -> dict:
     for dac in ("linear", "root"):
         codes = _convert(output_swing_v(x, vth, params, dac), adcs, rng)
         result[dac] = accuracy(codes, products)
-    energy = energy_breakdown_pj(params, adcs[0], params.dac.kind)
     return {
         "snr_db_linear": result["linear"]["snr_db"],
         "snr_db_root": result["root"]["snr_db"],
         "snr_gain_db": result["root"]["snr_db"] - result["linear"]["snr_db"],
-        "worst_error_sigma": result["root"]["worst_error_sigma"],
-        "worst_error_sigma_linear": result["linear"]["worst_error_sigma"],
+        "worst_error_sigma_codes": result["root"]["worst_error_sigma_codes"],
         "worst_std_lsb": result["root"]["worst_std_lsb"],
-        "energy_pj": sum(energy.values()),
-        "energy_breakdown_pj": energy,
-        "energy_dac": params.dac.kind,
+        **energy_summary(params, adcs[0]),
         "detail": result,
         "adc_full_scale_v": fs,
+        "adc_energy_pj": adcs[0].energy_pj,
         "saturation_margin_v": margin,
         "trials": trials,
         "seed": seed,

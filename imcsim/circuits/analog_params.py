@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from imcsim.circuits import adc_kinds
-from imcsim.config.fields import non_negative, one_of, positive
-from imcsim.config.sections import build_section
+from imcsim.config.fields import inline_or_file, non_negative, one_of, positive
+from imcsim.config.sections import build_section, set_dotted
 from imcsim.config.yaml_file import read_yaml as read_mapping
 from imcsim.errors import ConfigError
 from imcsim.shipped import circuit_file
@@ -35,16 +35,40 @@ MAX_ADC_BITS = 16
 
 # ----------------------------------------------------------------------------- ADC
 @dataclass(frozen=True, kw_only=True)
+class ConverterFom:
+    """A converter figure of merit (circuits/converter_fom.py): exactly one of them."""
+
+    walden_fj_per_step: float | None = positive(default=None, at_most=1e9)  # fJ/conv-step
+    schreier_db: float | None = positive(default=None, at_most=300.0)  # dB
+    source: str = ""
+
+
+def check_fom(fom: ConverterFom, source: str) -> None:
+    """Exactly one figure of merit (keys relative to the section)."""
+    given = [name for name in ("walden_fj_per_step", "schreier_db")
+             if getattr(fom, name) is not None]
+    if len(given) != 1:
+        raise ConfigError("give exactly one of walden_fj_per_step, schreier_db",
+                          source=source, key="walden_fj_per_step")
+
+
+@dataclass(frozen=True, kw_only=True)
 class AdcParams:
-    """One ADC. Voltages in V, energies in pJ per event, areas in um^2."""
+    """One ADC. Voltages in V, energies in pJ per event, areas in um^2.
+
+    Energy per conversion: from a figure of merit (`fom`, at `enob` effective bits,
+    default `bits`), or from the component energies (decisions, steps, static): one of
+    the two."""
 
     kind: str = one_of(ADC_KINDS)
     bits: int = positive()
     clock_hz: float = positive()  # the ADC's own clock
     full_scale_v: float | None = positive(default=None)  # None: set by the enclosing circuit
-    comparator_energy_pj: float = non_negative()  # one comparator decision
-    step_energy_pj: float = non_negative()  # one clock step: cap-DAC switching / counter+ramp
-    static_energy_pj: float = non_negative(default=0.0)  # per conversion: sampling, references
+    fom: ConverterFom | None = inline_or_file(check=check_fom, default=None)  # or "file#preset"
+    enob: float | None = positive(default=None)  # effective bits the FoM applies to; None: bits
+    comparator_energy_pj: float | None = non_negative(default=None)  # one comparator decision
+    step_energy_pj: float | None = non_negative(default=None)  # one clock step: cap-DAC / counter
+    static_energy_pj: float | None = non_negative(default=None)  # per conversion; None: 0
     comparator_area_um2: float = non_negative()
     element_area_um2: float = non_negative()  # SAR unit cap, flash ladder resistor, ramp counter bit
     logic_area_um2: float = non_negative(default=0.0)
@@ -89,7 +113,18 @@ class AidDac:
     bits: int = positive(at_most=16)  # width N of operand A (input code x)
     kind: str = one_of(WL_DACS, default="root")  # the design whose energy is reported
     linear_floor_v: float | None = non_negative(default=None)  # V_WL(0) of the linear DAC; None = V_th
+    zero_code_off: bool = False  # code 0 leaves the word line low (0 V) instead of V_WL(0)
     energy_pj: float = non_negative()  # per conversion
+
+
+@dataclass(frozen=True, kw_only=True)
+class AidStudy:
+    """What `imcsim circuit aid` sweeps beside the one-seed result (circuits/aid_study.py)."""
+
+    seeds: int = positive(default=30, at_most=10_000)  # SNR gain distribution: seeds 0..n-1
+    sensitivity_seeds: int = positive(default=10, at_most=10_000)  # per sensitivity point
+    vth_sigma_v: list[float] | None = None  # mismatch values to sweep (V)
+    alpha: list[float] | None = None  # alpha-power law exponents to sweep (2 = square law)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +137,7 @@ class AidParams:
     adc: AdcParams
     accumulate_energy_pj: float = non_negative()
     trials: int = positive(default=200, at_most=10 ** 6)  # Monte Carlo instances
+    study: AidStudy = dataclasses.field(default_factory=AidStudy)
     source: str = ""
 
 
@@ -139,8 +175,13 @@ def from_dict(cls: type[T], raw: dict, source: str = "<dict>") -> T:
     return obj
 
 
-def load_params(cls: type[T], path: str | Path) -> T:
+def load_params(cls: type[T], path: str | Path,
+                overrides: dict[str, Any] | None = None) -> T:
+    """Read `path`, apply dotted-key `overrides` (e.g. {"device.vth_sigma_v": 0.02}),
+    validate against `cls`."""
     raw, source = read_yaml(path)
+    for dotted, value in (overrides or {}).items():
+        set_dotted(raw, dotted, value, source)
     return from_dict(cls, raw, source)
 
 
@@ -149,20 +190,24 @@ def shipped(name: str) -> Path:
     return circuit_file(name)
 
 
-def load_aid(path: str | Path | None = None) -> AidParams:
-    return load_params(AidParams, path or shipped("aid.yaml"))
+def load_aid(path: str | Path | None = None,
+             overrides: dict[str, Any] | None = None) -> AidParams:
+    return load_params(AidParams, path or shipped("aid.yaml"), overrides)
 
 
-def load_nl_adc(path: str | Path | None = None) -> NlAdcParams:
-    return load_params(NlAdcParams, path or shipped("nl_adc.yaml"))
+def load_nl_adc(path: str | Path | None = None,
+                overrides: dict[str, Any] | None = None) -> NlAdcParams:
+    return load_params(NlAdcParams, path or shipped("nl_adc.yaml"), overrides)
 
 
-def load_pcm(path: str | Path | None = None) -> PcmParams:
-    return load_params(PcmParams, path or shipped("pcm.yaml"))
+def load_pcm(path: str | Path | None = None,
+             overrides: dict[str, Any] | None = None) -> PcmParams:
+    return load_params(PcmParams, path or shipped("pcm.yaml"), overrides)
 
 
-def load_adc_study(path: str | Path | None = None) -> AdcStudyParams:
-    return load_params(AdcStudyParams, path or shipped("adc.yaml"))
+def load_adc_study(path: str | Path | None = None,
+                   overrides: dict[str, Any] | None = None) -> AdcStudyParams:
+    return load_params(AdcStudyParams, path or shipped("adc.yaml"), overrides)
 
 
 # ----------------------------------------------------------------------------- post checks
@@ -197,6 +242,23 @@ def check_adc(p: AdcParams, source: str, prefix: str = "") -> None:
     if (p.inl_lsb is not None or p.dnl_lsb is not None) and p.unit_mismatch > 0:
         _fail("a measured INL/DNL table replaces the unit-mismatch model; set one",
               source, key("unit_mismatch"))
+    parts = ("comparator_energy_pj", "step_energy_pj", "static_energy_pj")
+    if p.fom is not None:
+        for name in parts:
+            if getattr(p, name) is not None:
+                _fail("the figure of merit (fom) sets the conversion energy; remove it",
+                      source, key(name))
+        if p.enob is not None and p.enob > p.bits:
+            _fail(f"must be <= bits ({p.bits}), got {p.enob}", source, key("enob"))
+    else:
+        if p.enob is not None:
+            _fail("enob applies to a figure of merit (fom); give one or remove it",
+                  source, key("enob"))
+        for name in parts[:2]:
+            if getattr(p, name) is None:
+                _fail("missing required key (give it, with step_energy_pj, or a figure of "
+                      "merit: fom)", source, key(name))
+
 
 
 def _post_adc_study(p: AdcStudyParams, source: str) -> None:
@@ -220,6 +282,13 @@ def check_aid(p: AidParams, source: str) -> None:
     floor = p.dac.linear_floor_v
     if floor is not None and floor >= p.vdd_v:
         _fail("must be below vdd_v", source, "dac.linear_floor_v")
+    for name, top in (("vth_sigma_v", p.vdd_v), ("alpha", 4.0)):
+        values = getattr(p.study, name)
+        if values is not None:
+            numbers = _number_list(values, source, f"study.{name}")
+            if not numbers or not all(0 < v <= top for v in numbers):
+                _fail(f"expected a non-empty list of numbers in (0, {top:g}]", source,
+                      f"study.{name}")
 
 
 def check_nl_adc(p: NlAdcParams, source: str) -> None:

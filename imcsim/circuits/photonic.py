@@ -17,7 +17,7 @@ gated during reprogramming; the phase shifters hold their weights throughout.
 Energy (pJ) by component; "channel-symbols" count used inputs only (edge tiles are
 partly empty), readings count used outputs::
 
-    laser          = P_laser,electrical * t_compute                (link budget, mW x ns)
+    laser          = (P_laser + P_LO),electrical * t_compute     (photonic_sizing, mW x ns)
     modulators     = e_mod [fJ/bit] * input_bits * groups ceil(M/R) N P K
     dac            = e_dac * (groups ceil(M/R) N P K + tiles * shifters)   (inputs + weights)
     adc            = e_adc * groups ceil(N/C) M P K
@@ -26,7 +26,14 @@ partly empty), readings count used outputs::
     memory         = e_dram * weight bits  +  e_sram * (input reads per row tile
                      + partial-sum writes per column tile + their read-backs)
 
-    optical aJ/MAC = P_laser,optical * t_compute / MACs,  total pJ/MAC = sum / MACs
+    optical aJ/MAC = (P_laser + P_LO),optical * t_compute / MACs,  total pJ/MAC = sum / MACs
+    detector aJ/MAC = P_ch * T_symbol * K  (the light reaching the detectors per MAC)
+
+The laser power of each product (the layer's, and each MLG generation product's) comes
+from `photonic_sizing.light`: by the noise model for the effective bits the layer needs
+(``laser.sizing: noise``) or by the receiver-sensitivity rule; a homodyne receiver adds
+its local oscillators (P_LO). A product whose laser exceeds ``laser.max_optical_power_mw``
+is refused naming the layer.
 
 MACs are the layer's own (out_pixels * out_channels * fan_in), so K repeats and MLG
 regeneration show up as a higher energy per MAC. With MLG (`photonic_mlg`) the weights
@@ -43,9 +50,7 @@ from pathlib import Path
 
 from imcsim.circuits.photonic_link import (
     LinkBudget,
-    build_photonic,
     link_budget,
-    load_photonic_params,
     phase_shifters,
     vectors_per_symbol,
 )
@@ -59,22 +64,32 @@ from imcsim.circuits.photonic_mlg import (
 )
 from imcsim.circuits.photonic_noise import (
     check_repeats,
-    enob,
-    full_scale_sigma,
     noisy_matvec,
-    repeats_for_bits,
     shot_limited_aj_per_mac,
 )
 from imcsim.circuits.photonic_params import MlgRanks, PhotonicParams, validate_photonic
+from imcsim.circuits.photonic_sizing import (
+    Light,
+    achieved_bits,
+    build_photonic,
+    check_budget,
+    enob,
+    full_scale_sigma,
+    light,
+    load_photonic_params,
+    precision_terms,
+    repeats_for_bits,
+    unit_current,
+)
 from imcsim.errors import ConfigError
 from imcsim.units import ns_to_cycles
 
 __all__ = [
     "CATEGORIES", "MatmulShape", "MlgPlan", "MlgRanks", "PhotonicCore", "PhotonicParams",
     "build_photonic", "enob", "full_scale_sigma", "generate_weights",
-    "layer_cost", "link_budget", "load_photonic_core", "load_photonic_params",
+    "layer_cost", "light", "link_budget", "load_photonic_core", "load_photonic_params",
     "noisy_matvec", "plan_mlg", "random_factors", "repeats_for_bits",
-    "shot_limited_aj_per_mac", "validate_photonic",
+    "shot_limited_aj_per_mac", "unit_current", "validate_photonic",
 ]
 
 CATEGORIES = ("laser", "modulators", "dac", "adc", "detectors_tia", "weight_tuning", "memory")
@@ -116,7 +131,7 @@ def load_photonic_core(path: str | Path, *, clock_hz: float,
     return PhotonicCore.from_params(load_photonic_params(path, key), clock_hz)
 
 
-def _job(core: PhotonicCore, s: MatmulShape, k: int, kind: str, *,
+def _job(core: PhotonicCore, s: MatmulShape, k: int, kind: str, lit: Light, *,
          dram_weight_bits: int, sram_weight_bits: int) -> dict:
     """Cycles and energy of one matrix product on the core (see module docstring)."""
     p = core.params
@@ -137,7 +152,7 @@ def _job(core: PhotonicCore, s: MatmulShape, k: int, kind: str, *,
                  + s.groups * row_tiles * s.n * s.vectors * c.input_bits
                  + s.groups * (2 * col_tiles - 1) * s.m * s.vectors * c.output_bits)
     energy = {
-        "laser": core.link.laser_electrical_mw * on_ns,  # mW x ns = pJ
+        "laser": (lit.laser_electrical_mw + lit.lo_electrical_mw) * on_ns,  # mW x ns = pJ
         "modulators": core.modulator_fj_per_bit * c.input_bits * channel_symbols * 1e-3,
         "dac": e.dac_pj_per_sample * (channel_symbols + tiles * core.shifters),
         "adc": e.adc_pj_per_sample * readings,
@@ -150,7 +165,9 @@ def _job(core: PhotonicCore, s: MatmulShape, k: int, kind: str, *,
         "kind": kind, "tiles": tiles, "reprogram_cycles_per_tile": program_cyc,
         "compute_cycles_per_tile": compute_cyc, "cycles": tiles * (program_cyc + compute_cyc),
         "macs": s.macs, "weights": weights, "repeats": k, "energy_pj": energy,
-        "optical_pj": core.link.laser_optical_mw * on_ns,
+        "optical_pj": (lit.laser_optical_mw + lit.lo_optical_mw) * on_ns,
+        "lo_pj": lit.lo_optical_mw * on_ns,
+        "detector_pj": lit.detector_mw_per_channel * s.macs * k / c.modulation_ghz,
     }
 
 
@@ -172,15 +189,22 @@ def layer_cost(layer: WeightLayer, core: PhotonicCore, repeats: int | None = Non
         plan = None  # an inactive plan is the same as no MLG
     main = MatmulShape(layer.out_channels // layer.groups, layer.fan_in, layer.out_pixels,
                        layer.groups)
+    def lit(s: MatmulShape, reps: int, key: str | None = None) -> Light:
+        out = light(p, core.link, s.n, reps, layer=layer.name, key=key)
+        check_budget(p, out, core.link, f"layer {layer.name}, fan-in {s.n}")
+        return out
+
     jobs = []
+    main_light = lit(main, k)
     if plan is not None:
         for i, g in enumerate(plan.generation_jobs()):
             jobs.append(_job(core, g, 1, f"mlg_level{i + 1 if plan.level1 else 2}",
+                             lit(g, 1, key=f"mlg.per_layer.{layer.name}"),
                              dram_weight_bits=0, sram_weight_bits=0))
-        jobs.append(_job(core, main, k, "mvm", dram_weight_bits=0,
+        jobs.append(_job(core, main, k, "mvm", main_light, dram_weight_bits=0,
                          sram_weight_bits=p.core.weight_bits))
     else:
-        jobs.append(_job(core, main, k, "mvm", dram_weight_bits=layer.weight_bits,
+        jobs.append(_job(core, main, k, "mvm", main_light, dram_weight_bits=layer.weight_bits,
                          sram_weight_bits=0))
     energy = {cat: sum(j["energy_pj"][cat] for j in jobs) for cat in CATEGORIES}
     mlg_info = None
@@ -204,16 +228,27 @@ def layer_cost(layer: WeightLayer, core: PhotonicCore, repeats: int | None = Non
     total = sum(energy.values())
     optical = sum(j["optical_pj"] for j in jobs)
     cycles = sum(j["cycles"] for j in jobs)
+    i1 = main_light.unit_current_a
+    terms = precision_terms(p, layer.fan_in, i1)
+    var = sum(terms.values())
     return {
         "layer": layer.name, "core": p.core.kind, "macs": macs, "repeats": k,
         "tiles": jobs[-1]["tiles"], "cycles": cycles, "time_s": cycles / core.clock_hz,
         "clock": core.clock_note,
         "energy_pj": energy, "energy_total_pj": total,
         "optical_aj_per_mac": optical / macs * 1e6,
+        "lo_aj_per_mac": sum(j["lo_pj"] for j in jobs) / macs * 1e6,
+        "detector_aj_per_mac": sum(j["detector_pj"] for j in jobs) / macs * 1e6,
         "laser_aj_per_mac": energy["laser"] / macs * 1e6,
         "total_pj_per_mac": total / macs,
-        "enob": enob(p, layer.fan_in, k),
-        "noise_sigma_fs": full_scale_sigma(p, layer.fan_in, k),
+        "laser_sizing": main_light.rule, "bits_required": main_light.bits,
+        "bits_of": p.precision.bits_of,
+        "enob": enob(p, layer.fan_in, k, i1),
+        "enob_reference": achieved_bits(p, layer.fan_in, k, i1),
+        "noise_sigma_fs": full_scale_sigma(p, layer.fan_in, k, i1),
+        "noise_shares": {name: v / var if var else 0.0 for name, v in terms.items()},
+        "detector_uw_per_channel": main_light.detector_mw_per_channel * 1e3,
+        "laser_mw_per_laser": main_light.laser_optical_mw_per_laser,
         "jobs": [{key: j[key] for key in ("kind", "tiles", "reprogram_cycles_per_tile",
                                            "compute_cycles_per_tile", "cycles", "macs",
                                            "weights", "repeats", "energy_pj")}

@@ -1,4 +1,4 @@
-"""Optical link budget and laser power of a photonic core.
+"""Optical link budget of a photonic core: the loss from one laser to one detector.
 
 Worst-case path from one laser to one detector, all terms in dB:
 
@@ -32,28 +32,19 @@ Extinction ratio penalty (finite ER r = 10^(ER_dB/10) shrinks the signal swing):
 
     ER penalty = 10 log10((r + 1) / (r - 1))   dB
 
-Laser power (published-figures.md, "Photonic cores"; the device libraries of public
-photonic simulators), per laser, so that one input channel at full scale brings
-2^bits times the detector sensitivity to the detector::
+The laser's power is the detector power a layer needs times this loss
+(`photonic_sizing`: from the noise model, or the receiver-sensitivity rule)::
 
-    P_optical  = 10^((IL + S_PD_dBm) / 10) mW * 2^output_bits
-    P_laser    = P_optical / wall_plug_efficiency           (electrical)
-    n_lasers   = L (microring: C; MZI mesh: the parallel wavelengths)
+    P_laser,optical = P_detector,channel * 10^(IL / 10)     per laser
+    n_lasers        = L (microring: C; MZI mesh: the parallel wavelengths)
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from imcsim.circuits.photonic_params import (
-    PhotonicParams,
-    build_photonic_fields,
-    read_photonic_section,
-)
-from imcsim.errors import ConfigError
+from imcsim.circuits.photonic_params import PhotonicParams
 
 
 def db_to_linear(db: float) -> float:
@@ -78,21 +69,15 @@ class LinkBudget:
     terms_db: dict[str, float]  # each contribution to the worst-case path loss
     waveguide_cm: float
     n_lasers: int
-    laser_optical_mw_per_laser: float
-    laser_electrical_mw_per_laser: float
-    detector_mw_per_channel: float  # full-scale power one input channel brings a detector
 
     @property
     def total_db(self) -> float:
         return sum(self.terms_db.values())
 
     @property
-    def laser_optical_mw(self) -> float:
-        return self.laser_optical_mw_per_laser * self.n_lasers
-
-    @property
-    def laser_electrical_mw(self) -> float:
-        return self.laser_electrical_mw_per_laser * self.n_lasers
+    def loss_linear(self) -> float:
+        """10^(IL/10): laser power per unit of detector power, per channel."""
+        return db_to_linear(self.total_db)
 
 
 def mesh_depth(p: PhotonicParams) -> int:
@@ -131,20 +116,9 @@ def loss_terms(p: PhotonicParams) -> tuple[dict[str, float], float]:
     return terms, length_cm
 
 
-def laser_power_mw(total_loss_db: float, sensitivity_dbm: float, bits: int,
-                   wall_plug_efficiency: float) -> tuple[float, float]:
-    """(optical, electrical) mW of one laser: 10^((IL + S)/10) * 2^bits, / efficiency."""
-    optical = db_to_linear(total_loss_db + sensitivity_dbm) * 2.0 ** bits
-    return optical, optical / wall_plug_efficiency
-
-
 def link_budget(p: PhotonicParams) -> LinkBudget:
     terms, length_cm = loss_terms(p)
-    total = sum(terms.values())
-    optical, electrical = laser_power_mw(total, p.detector.sensitivity_dbm,
-                                         p.core.output_bits, p.laser.wall_plug_efficiency)
-    detector = db_to_linear(p.detector.sensitivity_dbm) * 2.0 ** p.core.output_bits
-    return LinkBudget(terms, length_cm, p.core.wavelengths, optical, electrical, detector)
+    return LinkBudget(terms, length_cm, p.core.wavelengths)
 
 
 def phase_shifters(p: PhotonicParams) -> int:
@@ -162,32 +136,3 @@ def phase_shifters(p: PhotonicParams) -> int:
 def vectors_per_symbol(p: PhotonicParams) -> int:
     """Input vectors processed per symbol: WDM-parallel vectors in an MZI mesh, else 1."""
     return p.core.wavelengths if p.core.kind == "mzi_mesh" else 1
-
-
-def check_laser_budget(p: PhotonicParams, source: str, prefix: str = "photonic") -> None:
-    """A core that needs more optical power per laser than ``laser.max_optical_power_mw``
-    is refused, with required and available power in the message."""
-    lb = link_budget(p)
-    have = p.laser.max_optical_power_mw
-    if lb.laser_optical_mw_per_laser > have:
-        c = p.core
-        raise ConfigError(
-            f"{c.rows}x{c.cols} {c.kind} at {c.output_bits} output bits needs "
-            f"{lb.laser_optical_mw_per_laser:.4g} mW optical per laser (link loss "
-            f"{lb.total_db:.2f} dB, sensitivity {p.detector.sensitivity_dbm:g} dBm, "
-            f"x 2^{c.output_bits}) but the laser budget laser.max_optical_power_mw is "
-            f"{have:g} mW; shrink core.rows/cols, lower output_bits or losses, or raise "
-            f"the budget", source=source, key=f"{prefix}.core" if prefix else "core")
-
-
-def build_photonic(raw: Any, source: str, prefix: str = "photonic") -> PhotonicParams:
-    """Validate mapping `raw` (the section at key `prefix` of file `source`) completely."""
-    params = build_photonic_fields(raw, source, prefix)
-    check_laser_budget(params, source, prefix)
-    return params
-
-
-def load_photonic_params(path: str | Path, key: str = "photonic") -> PhotonicParams:
-    """Read the ``key`` section of YAML file `path` and validate it completely."""
-    raw, source = read_photonic_section(path, key)
-    return build_photonic(raw, source, key)

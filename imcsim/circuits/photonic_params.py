@@ -3,9 +3,10 @@
 The section is read with the config machinery (`imcsim.config.build_section`: unknown
 keys, types, ``min``/``gt`` bounds, enumerations) and then checked across fields by
 `validate_photonic`: wall-plug efficiency <= 1, one wavelength per input of a microring
-bank, per-layer repeat counts K >= 1, per-layer MLG ranks. The laser budget needs the
-link model, so it is checked there (`photonic_link.check_laser_budget`; `build_photonic`
-and `load_photonic_params` there do all of it). Every problem is a `ConfigError` naming
+bank, per-layer repeat counts K >= 1 and bits, a homodyne receiver only on a coherent
+core, per-layer MLG ranks. The laser budget needs the link and noise models, so it is
+checked in `photonic_sizing.check_laser_budget` (`build_photonic` and
+`load_photonic_params` there do all of it). Every problem is a `ConfigError` naming
 the file and the dotted key.
 
 The meaning and source of each number lives in ``arch_configs/photonic.yaml``.
@@ -25,6 +26,12 @@ from imcsim.errors import ConfigError
 
 CORE_KINDS = ("mzi_mesh", "microring_bank")
 PHASE_SHIFTER_KINDS = ("thermal", "mems")
+LASER_SIZING = ("noise", "sensitivity")  # photonic_sizing.py: from the noise model, or
+#                                          the receiver-sensitivity rule of thumb
+RECEIVERS = ("direct", "homodyne")  # photodiode + TIA, or balanced homodyne with an LO
+PRECISION_OF = ("detection", "output")  # what must reach the required bits: each reading
+#                                         (ADC input) or a layer's whole output
+MAX_BITS = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +54,7 @@ class Laser:
     wall_plug_efficiency: float = positive()  # optical out / electrical in, <= 1
     wavelength_nm: float = positive()
     max_optical_power_mw: float = positive()  # the budget: optical power one laser gives
+    sizing: str = one_of(LASER_SIZING, default="noise")  # how the laser power is set
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,9 +81,11 @@ class Layout:
 
 @dataclass(frozen=True, kw_only=True)
 class Detector:
-    sensitivity_dbm: float  # minimum detectable power at the symbol rate
+    sensitivity_dbm: float  # minimum detectable power at the symbol rate (sizing: sensitivity)
     responsivity_a_per_w: float = positive()
     tia_noise_pa_per_rthz: float = non_negative()  # input-referred current noise density
+    receiver: str = one_of(RECEIVERS, default="direct")
+    lo_power_mw: float = positive(default=1.0)  # homodyne: local oscillator per balanced pair
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +120,10 @@ class Precision:
 
     default_repeats: int = positive(default=1, at_most=2 ** 20)
     per_layer: dict[str, int] = field(default_factory=dict)  # layer name -> K
+    bits: float | None = positive(default=None, at_most=MAX_BITS)  # required ENOB of a
+    #                                     layer's output (None: core.output_bits)
+    per_layer_bits: dict[str, float] = field(default_factory=dict)  # layer name -> ENOB
+    bits_of: str = one_of(PRECISION_OF, default="detection")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,10 +167,19 @@ class PhotonicParams:
     def repeats(self, layer_name: str) -> int:
         return self.precision.per_layer.get(layer_name, self.precision.default_repeats)
 
+    def bits(self, layer_name: str | None = None) -> float:
+        """The effective bits layer `layer_name`'s outputs must reach (noise sizing):
+        ``precision.per_layer_bits``, else ``precision.bits``, else ``core.output_bits``."""
+        default = self.precision.bits if self.precision.bits is not None \
+            else float(self.core.output_bits)
+        if layer_name is None:
+            return float(default)
+        return float(self.precision.per_layer_bits.get(layer_name, default))
+
 
 def build_photonic_fields(raw: Any, source: str, prefix: str = "photonic") -> PhotonicParams:
     """Validate mapping `raw` (the section at key `prefix` of file `source`), field by
-    field and across fields, but not the laser budget (`photonic_link.build_photonic`)."""
+    field and across fields, but not the laser budget (`photonic_sizing.build_photonic`)."""
     params = build_section(PhotonicParams, raw, source, prefix)
     return validate_photonic(params, source, prefix)
 
@@ -172,7 +195,7 @@ def read_photonic_section(path: str | Path, key: str = "photonic") -> tuple[Any,
 
 def validate_photonic(p: PhotonicParams, source: str, prefix: str) -> PhotonicParams:
     """Cross-field checks the generic loader cannot express (all but the laser budget,
-    `photonic_link.check_laser_budget`); returns the normalised params."""
+    `photonic_sizing.check_laser_budget`); returns the normalised params."""
 
     def err(key: str, msg: str) -> ConfigError:
         return ConfigError(msg, source=source, key=f"{prefix}.{key}" if prefix else key)
@@ -192,6 +215,17 @@ def validate_photonic(p: PhotonicParams, source: str, prefix: str) -> PhotonicPa
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise err(f"precision.per_layer.{name}", f"repeats K must be an integer >= 1, "
                       f"got {k!r}")
+    per_bits = p.precision.per_layer_bits if p.precision.per_layer_bits is not None else {}
+    if not isinstance(per_bits, dict):
+        raise err("precision.per_layer_bits", "expected a mapping of layer name to bits")
+    for name, b in per_bits.items():
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b <= MAX_BITS:
+            raise err(f"precision.per_layer_bits.{name}", f"bits must be a number in "
+                      f"(0, {MAX_BITS}], got {b!r}")
+    if p.detector.receiver == "homodyne" and p.core.kind != "mzi_mesh":
+        raise err("detector.receiver", "a homodyne receiver beats one local oscillator "
+                  "with the coherent sum of the inputs: it needs a coherent core "
+                  f"(core.kind: mzi_mesh), got core.kind {p.core.kind}")
     mlg_raw = p.mlg.per_layer if p.mlg.per_layer is not None else {}
     if not isinstance(mlg_raw, dict):
         raise err("mlg.per_layer", "expected a mapping of layer name to {base_in, base_out}")
@@ -200,6 +234,8 @@ def validate_photonic(p: PhotonicParams, source: str, prefix: str) -> PhotonicPa
                   else build_section(MlgRanks, v, source, f"{path}.{name}")
                   for name, v in mlg_raw.items()}
     p = dataclasses.replace(
-        p, precision=dataclasses.replace(p.precision, per_layer=dict(per_layer)),
+        p, precision=dataclasses.replace(p.precision, per_layer=dict(per_layer),
+                                         per_layer_bits={str(k): float(v)
+                                                         for k, v in per_bits.items()}),
         mlg=dataclasses.replace(p.mlg, per_layer=mlg_layers), source=source)
     return p

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import types
 import typing
 from pathlib import Path
@@ -39,7 +40,8 @@ def set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
 
 
 def _referenced_section(ref: str, source: str, key: str) -> dict:
-    """A copy of the mapping a ``"file.yaml[#section]"`` reference at `key` names."""
+    """A copy of the mapping a ``"file.yaml[#section]"`` reference at `key` names, its own
+    file references rebased to stay relative to the file it was read from."""
     file, _, section = ref.partition("#")
     path = Path(source).parent / file
     if not path.is_file():
@@ -48,7 +50,21 @@ def _referenced_section(ref: str, source: str, key: str) -> dict:
     found = data.get(section) if section else data
     if not isinstance(found, dict):
         raise ConfigError(f"no section {section!r} in {path}", source=source, key=key)
-    return copy.deepcopy(found)
+    return _rebased(copy.deepcopy(found), path.parent, Path(source).parent)
+
+
+def _rebased(node: Any, here: Path, there: Path) -> Any:
+    """`node` with every ``"file.yaml[#section]"`` string naming a file beside `here`
+    rewritten relative to `there`."""
+    if isinstance(node, dict):
+        return {k: _rebased(v, here, there) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rebased(v, here, there) for v in node]
+    if isinstance(node, str):
+        file, sep, section = node.partition("#")
+        if file.endswith((".yaml", ".yml")) and (here / file).is_file():
+            return os.path.relpath(here / file, there) + sep + section
+    return node
 
 
 def build_section(cls: type, raw: Any, source: str, prefix: str) -> Any:

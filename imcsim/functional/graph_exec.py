@@ -1,8 +1,10 @@
 """Value-level execution of a network graph (numpy, NCHW, any batch size).
 
-Every weight layer (Conv, Gemm, MatMul with a weight initializer) goes through a
-`linear` hook, so the same executor runs the exact float/integer reference, the
-bit-exact digital in-memory path, and noisy analog or photonic models:
+Every weight layer (Conv 1-D and 2-D, Gemm, MatMul with a weight initializer, and the
+layers of ConvTranspose, LSTM/GRU/RNN and Einsum with a constant operand: `weight_ops`,
+`recurrent_exec`) goes through a `linear` hook, so the same executor runs the exact
+float/integer reference, the bit-exact digital in-memory path, and noisy analog or
+photonic models:
 
     linear(call: LinearCall) -> (rows, out_channels) array
 
@@ -10,75 +12,38 @@ bit-exact digital in-memory path, and noisy analog or photonic models:
 per-channel scale when the weights are quantized, and how the rows were quantized when
 the layer's input comes straight from a quantizer (QONNX Quant or QuantizeLinear).
 Other ops (BatchNormalization, activations, pooling, Add, Concat, reshapes, quantizers,
-and the transformer-style ops of `nd_ops`) run in the digital periphery, in float64,
-with ONNX semantics; a MatMul of two activations (attention) goes through a `matmul`
-hook (exact by default; a design may compute it on its arrays, `MatmulCall`).
+Resize (`resize_exec`) and the transformer-style ops of `nd_ops`) run in the digital
+periphery, in float64, with ONNX semantics; a MatMul of two activations (attention) goes
+through a `matmul` hook (exact by default; a design may compute it on its arrays,
+`linear.MatmulCall`); an Einsum of two activations is computed exactly.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from imcsim.errors import WorkloadError
 from imcsim.functional.im2col import im2col_nchw
+from imcsim.functional.linear import (
+    LinearCall,
+    LinearHook,
+    MatmulCall,
+    MatmulHook,
+    QuantInfo,
+    exact_linear,
+    exact_matmul,
+)
 from imcsim.functional.nd_ops import run_nd_op
+from imcsim.functional.recurrent_exec import run_recurrent
+from imcsim.functional.resize_exec import resize
+from imcsim.functional.weight_ops import conv_transpose, einsum
 from imcsim.workload.graph import Graph, Node, node_key
+from imcsim.workload.recurrent import GATES
 from imcsim.workload.shapes import window
+from imcsim.workload.window import spatial
 
-
-@dataclass(frozen=True)
-class QuantInfo:
-    """real = scale * (q - zero_point), q integer in [lo, hi]."""
-
-    scale: np.ndarray
-    zero_point: np.ndarray
-    bits: int
-    signed: bool
-
-
-@dataclass
-class LinearCall:
-    node: Node
-    rows: np.ndarray  # (R, F) float64 inputs (im2col rows for a Conv)
-    weights: np.ndarray  # (O, F) float64 real weights
-    levels: np.ndarray | None  # (O, F) integer levels if the weights are quantized
-    scale: np.ndarray | None  # (O,) real step per output channel
-    x_quant: QuantInfo | None  # how `rows` were quantized, if known
-    group: int = 0  # conv group of this call
-    # inputs (images) the rows come from, sample-major (each input's rows contiguous,
-    # rows // inputs apiece); 0: not known (the rows are one signal)
-    inputs: int = 0
-
-
-LinearHook = Callable[[LinearCall], np.ndarray]
-
-
-@dataclass
-class MatmulCall:
-    """A MatMul of two activations (attention): a (..., M, K) x b (..., K, N), and how
-    each operand was quantized when it comes straight from a quantizer."""
-
-    node: Node
-    a: np.ndarray
-    b: np.ndarray
-    a_quant: QuantInfo | None
-    b_quant: QuantInfo | None
-
-
-MatmulHook = Callable[[MatmulCall], np.ndarray]
-
-
-def exact_linear(call: LinearCall) -> np.ndarray:
-    """The float64 reference product."""
-    return call.rows @ call.weights.T
-
-
-def exact_matmul(call: MatmulCall) -> np.ndarray:
-    """The float64 reference product of two activations (numpy's broadcasting)."""
-    return np.matmul(call.a, call.b)
+__all__ = ["LinearCall", "LinearHook", "MatmulCall", "MatmulHook", "QuantInfo",
+           "exact_linear", "exact_matmul", "run_graph"]
 
 
 def _weights(graph: Graph, node: Node, env: dict[str, np.ndarray], index: int
@@ -202,7 +167,10 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
         w_real, levels, scale = _weights(graph, node, env, 1)
         groups = int(a.get("group", 1))
         cout = w_real.shape[0]
-        cols, (oh, ow) = _im2col(x, node, w_real.shape[2:], groups, src)
+        flat, _ = spatial(node, x.shape, src)  # a 1-D Conv runs as 2-D over height 1
+        x4 = x if x.ndim == 4 else x[:, :, None, :]
+        kernel = w_real.shape[2:] if w_real.ndim == 4 else (1, w_real.shape[2])
+        cols, (oh, ow) = _im2col(x4, flat, kernel, groups, src)
         n = x.shape[0]
         per_group = cout // groups
         out = np.empty((n * oh * ow, cout))
@@ -212,12 +180,20 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
             ch = slice(g * per_group, (g + 1) * per_group)
             call = LinearCall(node, cols[g], w_real[ch].reshape(per_group, -1),
                               None if levels is None else levels[ch].reshape(per_group, -1),
-                              None if s is None else s[ch], xq, g, n)
+                              None if s is None else s[ch], xq, g, inputs=n)
             out[:, ch] = hook(call)
         y = out.reshape(n, oh, ow, cout).transpose(0, 3, 1, 2)
         if node.input(2):
             y = y + _value(env, node.input(2)).reshape(1, -1, 1, 1)
-        return [y]
+        return [y if x.ndim == 4 else y[:, :, 0, :]]
+    if op == "ConvTranspose":
+        return [conv_transpose(graph, node, env, hook, qinfo.get(x_name), src)]
+    if op == "Einsum":
+        return [einsum(graph, node, env, hook, qinfo, src)]
+    if op in GATES:
+        return run_recurrent(graph, node, env, hook, qinfo, src)
+    if op == "Resize":
+        return [resize(graph, node, x, src)]
     if op == "MatMul" and node.input(1) not in graph.initializers:  # two activations
         b_name = node.input(1)
         return [mm_hook(MatmulCall(node, x, _value(env, b_name), qinfo.get(x_name),
@@ -240,7 +216,7 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
         rows = xm.reshape(-1, xm.shape[-1])
         transposed = op == "Gemm" and a.get("transA", 0)
         inputs = int(x.shape[0]) if x.ndim > 1 and not transposed else 0
-        y = hook(LinearCall(node, rows, w2, lv, s, qinfo.get(x_name), 0, inputs)) * alpha
+        y = hook(LinearCall(node, rows, w2, lv, s, qinfo.get(x_name), inputs=inputs)) * alpha
         y = y.reshape(*lead, w2.shape[0])
         if op == "Gemm" and node.input(2):
             y = y + float(a.get("beta", 1.0)) * _value(env, node.input(2))
@@ -263,14 +239,15 @@ def _run_node(graph: Graph, node: Node, env: dict[str, np.ndarray],
         lo = _value(env, node.input(1)) if node.input(1) else a.get("min", -np.inf)
         hi = _value(env, node.input(2)) if node.input(2) else a.get("max", np.inf)
         return [np.clip(x, lo, hi)]
-    if op == "MaxPool":
-        return [_pool(x, node, src, "max")]
-    if op == "AveragePool":
-        return [_pool(x, node, src, "avg")]
+    if op in ("MaxPool", "AveragePool"):
+        flat, _ = spatial(node, x.shape, src)
+        y = _pool(x if x.ndim == 4 else x[:, :, None, :], flat, src,
+                  "max" if op == "MaxPool" else "avg")
+        return [y if x.ndim == 4 else y[:, :, 0, :]]
     if op == "GlobalAveragePool":
-        return [x.mean(axis=(2, 3), keepdims=True)]
+        return [x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)]
     if op == "GlobalMaxPool":
-        return [x.max(axis=(2, 3), keepdims=True)]
+        return [x.max(axis=tuple(range(2, x.ndim)), keepdims=True)]
     if op == "ReduceMean":
         axes = tuple(a.get("axes", range(1, x.ndim)))
         return [x.mean(axis=axes, keepdims=bool(a.get("keepdims", 1)))]

@@ -1,6 +1,6 @@
 """Value-level execution of the periphery ops of any rank that `graph_exec` delegates here
 (transformer-style graphs): elementwise math, LayerNormalization, Softmax, reductions and
-data movement, in float64 with ONNX opset-17 semantics (shape-giving inputs such as
+data movement (ScatterND included), in float64 with ONNX opset-17 semantics (shape-giving inputs such as
 axes, pads and starts are constants, as the importer leaves them).
 """
 
@@ -50,6 +50,7 @@ _UNARY: dict[str, Callable[[np.ndarray, dict[str, Any]], np.ndarray]] = {
     "LogSoftmax": lambda x, a: np.log(_softmax(x, a)),
     "Softplus": lambda x, a: np.log1p(np.exp(x)),
     "Cast": lambda x, a: x,  # values stay float64 in the periphery
+    "Not": lambda x, a: np.logical_not(x).astype(np.float64),
 }
 _BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "Pow": np.power,
@@ -102,6 +103,21 @@ def _pad(x: np.ndarray, ins: list[np.ndarray | None], a: dict[str, Any]) -> np.n
     return np.pad(x, width, constant_values=value)
 
 
+def _scatter_nd(x: np.ndarray, ins: list[np.ndarray | None], a: dict[str, Any]
+                ) -> np.ndarray:
+    """ScatterND: out = copy of x; out[indices[i]] (op)= updates[i], in order."""
+    idx, upd = np.asarray(ins[1]).astype(np.int64), np.asarray(ins[2], np.float64)
+    k = idx.shape[-1]
+    out = np.array(x, np.float64)
+    rows = upd.reshape((-1,) + x.shape[k:])
+    reduce = {"add": np.add, "mul": np.multiply, "max": np.maximum, "min": np.minimum}.get(
+        a.get("reduction", "none"))
+    for where, value in zip(idx.reshape(-1, k), rows, strict=True):
+        at = tuple(int(i) for i in where)
+        out[at] = value if reduce is None else reduce(out[at], value)
+    return out
+
+
 def run_nd_op(op: str, ins: list[np.ndarray | None], a: dict[str, Any], n_out: int = 1
               ) -> list[np.ndarray] | None:
     """The `n_out` outputs of `op` on inputs `ins` (None: omitted), or None if `op` is not
@@ -152,4 +168,6 @@ def run_nd_op(op: str, ins: list[np.ndarray | None], a: dict[str, Any], n_out: i
         return list(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
     if op == "Tile":
         return [np.tile(x, _ints(ins[1]))]
+    if op == "ScatterND":
+        return [_scatter_nd(x, ins, a)]
     return None

@@ -18,7 +18,8 @@ accuracy.
   converts them over the layer's full scale (max |i| of the exact product: the calibrated
   range), and y = ADC(i) * m_o. With devices ideal and no converters the hook returns the
   exact product.
-- `PhotonicHook`: `circuits.photonic.noisy_matvec` with K repeats per layer.
+- `PhotonicHook`: `circuits.photonic.noisy_matvec` with K repeats per layer, at the
+  detector current the layer's light gives (`circuits.photonic_sizing`).
 - `BitFlipHook` (digital arrays): each stored weight bit flips with probability `rate`;
   ternary weights are stored as (sign, magnitude) bit pairs.
 
@@ -43,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from imcsim.functional.graph_exec import LinearCall, QuantInfo
+from imcsim.functional.linear import LinearCall, QuantInfo
 
 
 def quantize_uniform(v: np.ndarray, bits: int | None, lo: float, hi: float) -> np.ndarray:
@@ -103,8 +104,11 @@ def snr_noise(exact: np.ndarray, inputs: int, snr_db: float,
 
 
 def _key(call: LinearCall) -> tuple[str, int]:
-    """The stored tensor a call reads: its weight initializer (shared by the steps of an
-    unrolled RNN) and conv group."""
+    """The stored tensor a call reads, and its conv group: a Conv's, Gemm's or MatMul's
+    weight initializer (shared by the steps of an unrolled RNN), else the layer (a weight
+    part: an LSTM's W or R)."""
+    if call.layer or call.node.op not in ("Conv", "Gemm", "MatMul"):
+        return call.layer_name, call.group
     return call.node.input(1) or call.node.name, call.group
 
 
@@ -174,17 +178,25 @@ class CrossbarHook:
 
 @dataclass
 class PhotonicHook:
+    """Each layer's product with the noise of its light: the detector current the layer
+    gets under ``laser.sizing`` (`circuits.photonic_sizing.unit_current`, for its fan-in,
+    required bits and repeats K), K noisy readings averaged."""
+
     core: Any  # PhotonicCore
     rng: np.random.Generator
-    repeats: dict[str, int] | int = 1
     snr_db: float | None = None  # injected analog noise per reading (None: none)
+    _currents: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def __call__(self, call: LinearCall) -> np.ndarray:
-        from imcsim.circuits.photonic_noise import noisy_matvec
+        from imcsim.circuits.photonic import noisy_matvec, unit_current
 
-        k = self.repeats if isinstance(self.repeats, int) else self.repeats.get(
-            call.node.name, 1)
-        y = noisy_matvec(call.weights, call.rows.T, self.core, k, self.rng).T
+        p = self.core.params
+        name, fan_in = call.layer_name, call.weights.shape[1]
+        k = p.repeats(name)
+        if (name, fan_in) not in self._currents:
+            self._currents[name, fan_in] = unit_current(p, fan_in, k, layer=name)
+        y = noisy_matvec(call.weights, call.rows.T, self.core, k, self.rng,
+                         self._currents[name, fan_in]).T
         if self.snr_db is not None:  # each of the K averaged readings carries it
             exact = call.rows @ call.weights.T
             y = y + snr_noise(exact, call.inputs, self.snr_db, self.rng) / np.sqrt(k)

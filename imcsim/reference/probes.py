@@ -9,10 +9,13 @@ checks read. Every figure comes out of the models; nothing here knows a publishe
     circuit          a circuit study (`imcsim circuit`: aid, adc, nl-adc)
     pcm_programming  the PCM model's programming noise, sampled
     photonic_repeats the photonic core's output noise after K repeats over one reading
+    photonic_light   light per MAC of a network on the photonic core, per laser sizing
+                     and receiver
     accuracy         a network's accuracy on the design's functional path (`imcsim run
                      --accuracy`): exact reference and simulated, the mean over seeds
 
-`overrides` (dotted arch keys) apply to every arch the probe loads: an ablation.
+`overrides` (dotted keys) apply to every arch the probe loads, or to the circuit
+config of a circuit study: an ablation.
 """
 
 from __future__ import annotations
@@ -73,10 +76,12 @@ def sparsity_ratio(design: Path, *, network: str, sparsities: list[float], seed:
     return {"cycles": b.cycles / a.cycles, "energy": b.energy_j / a.energy_j}
 
 
-def circuit(*, circuit: str, seed: int = 0) -> dict[str, Any]:
+def circuit(*, circuit: str, seed: int = 0, overrides: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+    """The circuit study's document; `overrides` are dotted keys of its circuit config."""
     from imcsim.circuits.study import circuit_command
 
-    return circuit_command(circuit, {"config": None, "seed": seed})[0]
+    return circuit_command(circuit, {"config": None, "seed": seed, "overrides": overrides})[0]
 
 
 def pcm_programming(*, g: float, samples: int = 200_000, seed: int = 0) -> dict[str, Any]:
@@ -93,17 +98,28 @@ def pcm_programming(*, g: float, samples: int = 200_000, seed: int = 0) -> dict[
 def photonic_repeats(design: Path, *, repeats: int, samples: int = 2000, seed: int = 0
                      ) -> dict[str, Any]:
     """RMS output error after `repeats` readings averaged over that of one reading, on
-    random full-scale operands (64 x 48 weights, `samples` inputs)."""
+    random full-scale operands (64 x 48 weights, `samples` inputs), at one light: the
+    detector current the design gives a single reading of fan-in 48."""
     from imcsim.circuits.photonic_noise import noisy_matvec
+    from imcsim.circuits.photonic_sizing import unit_current
 
     params = _arch(design, None).photonic
+    i1 = unit_current(params, 48)
     rng = np.random.default_rng(seed)
     w = rng.uniform(-1, 1, size=(64, 48))
     x = rng.uniform(0, 1, size=(48, samples))
     exact = w @ x
     rms = [float(np.sqrt(np.mean((noisy_matvec(w, x, params, k, np.random.default_rng(
-        seed + k)) - exact) ** 2))) for k in (1, repeats)]
+        seed + k), i1) - exact) ** 2))) for k in (1, repeats)]
     return {"noise_ratio": rms[1] / rms[0]}
+
+
+def photonic_light(design: Path, *, network: str, seed: int = 0) -> dict[str, Any]:
+    """Light per MAC of `network` on the photonic design, per laser-sizing and receiver
+    variant (`designs.photonic.reference.figures`)."""
+    from imcsim.designs.photonic.reference import figures
+
+    return figures(_arch(design, None), (network,), seed)[network]
 
 
 def accuracy(design: Path, *, network: str, arch: dict[str, Any] | None = None,
@@ -136,5 +152,7 @@ PROBES: dict[str, tuple[Probe, bool]] = {  # name: (function, takes the design's
     "compare": (compare, True), "run": (run, True), "network": (network, False),
     "sparsity_ratio": (sparsity_ratio, True), "circuit": (circuit, False),
     "pcm_programming": (pcm_programming, False),
-    "photonic_repeats": (photonic_repeats, True), "accuracy": (accuracy, True),
+    "photonic_repeats": (photonic_repeats, True),
+    "photonic_light": (photonic_light, True),
+    "accuracy": (accuracy, True),
 }

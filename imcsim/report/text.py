@@ -166,21 +166,23 @@ def _num(v: float) -> str:
     return f"{int(v):,}" if float(v).is_integer() and abs(v) >= 1e4 else f"{v:.4g}"
 
 
-def bound_text(bound: dict[str, float]) -> str:
-    """A qualitative check's bound: '>= X', '<= Y' or 'in [X, Y]'."""
-    lo, hi = bound.get("min"), bound.get("max")
-    if lo is not None and hi is not None:
-        return f"in [{lo:g}, {hi:g}]"
-    return f">= {lo:g}" if lo is not None else f"<= {hi:g}"
-
-
-def validate_text(checks: list[dict[str, Any]]) -> str:
+def validate_text(checks: list[dict[str, Any]],
+                  reported: list[dict[str, Any]] | None = None) -> str:
     """One table: design, figure, published, simulated, tolerance, kind, result; then the
-    explained checks' ablations beside the full model's figure."""
-    rows = [[c["design"], c["name"],
-             bound_text(c["bound"]) if "bound" in c else _num(c["published"]),
-             _num(c["simulated"]),
-             "bound" if "bound" in c else f"{c['tolerance']:.0%}" if c["tolerance"] else "exact",
+    explained checks' ablations beside the full model's figure, and the published figures
+    the model does not reproduce (reported, not checked)."""
+    def published(c: dict[str, Any]) -> str:
+        bound = c.get("bound")
+        if not bound:
+            return _num(c["published"])
+        return " ".join(f"{'<=' if k == 'max' else '>='} {_num(v)}" for k, v in bound.items())
+
+    def tolerance(c: dict[str, Any]) -> str:
+        if c.get("bound"):
+            return f"bound +{c['tolerance']:.0%}" if c["tolerance"] else "bound"
+        return f"{c['tolerance']:.0%}" if c["tolerance"] else "exact"
+
+    rows = [[c["design"], c["name"], published(c), _num(c["simulated"]), tolerance(c),
              c["basis"], "PASS" if c["pass"] else "FAIL"] for c in checks]
     n_fail = sum(not c["pass"] for c in checks)
     notes = [f"{c['design']}: {c['name']}: checked under the ablation "
@@ -189,6 +191,9 @@ def validate_text(checks: list[dict[str, Any]]) -> str:
              f"({c['explanation']['full_model_error']:+.1%}): "
              f"{c['explanation']['explanation']}"
              for c in checks if "explanation" in c]
+    notes += [f"{r['design']}: {r['name']}: NOT REPRODUCED (reported, not checked): "
+              f"published {_num(r['published'])}, model {_num(r['simulated'])}: {r['reason']}"
+              for r in reported or []]
     designs = len({c["design"] for c in checks})
     return _table(["design", "check", "published", "simulated", "tolerance", "kind",
                    "result"], rows) + \

@@ -242,3 +242,20 @@ class GraphBuilder:
             x = self.bn(f"{name}.downsample.1",
                         self.conv(f"{name}.downsample.0", x, out_ch, 1, stride, 0))
         return self.relu(f"{name}.relu2", self.add(f"{name}.add", y, x))
+
+    def bottleneck(self, name: str, x: str, width: int, stride: int) -> str:
+        """torchvision Bottleneck (ResNet v1.5: the stride on the 3x3 conv): conv1x1 (width)
+        -BN-ReLU-conv3x3/stride (width)-BN-ReLU-conv1x1 (4 x width)-BN (+ shortcut) -> ReLU.
+
+        Shortcut is identity, or 1x1/stride conv + BN when the shape changes (projection).
+        """
+        out_ch = 4 * width
+        y = self.relu(f"{name}.relu1",
+                      self.bn(f"{name}.bn1", self.conv(f"{name}.conv1", x, width, 1)))
+        y = self.relu(f"{name}.relu2",
+                      self.bn(f"{name}.bn2", self.conv(f"{name}.conv2", y, width, 3, stride, 1)))
+        y = self.bn(f"{name}.bn3", self.conv(f"{name}.conv3", y, out_ch, 1))
+        if stride != 1 or self.channels[x] != out_ch:
+            x = self.bn(f"{name}.downsample.1",
+                        self.conv(f"{name}.downsample.0", x, out_ch, 1, stride, 0))
+        return self.relu(f"{name}.relu3", self.add(f"{name}.add", y, x))

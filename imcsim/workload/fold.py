@@ -3,8 +3,8 @@
 * `remove_aliases`: Identity and Dropout (inference: the identity) disappear, their
   readers read the input instead; one whose output is a graph output becomes Identity.
 * `fold_weight_quantizers`: QONNX Quant, QuantizeLinear and DequantizeLinear applied to
-  a constant are evaluated. When every reader uses the result as the weight of a
-  Conv/Gemm/MatMul, it becomes a quantized initializer (integer levels, per-channel
+  a constant are evaluated. When every reader uses the result as a weight (of a
+  Conv/Gemm/MatMul, ConvTranspose, LSTM/GRU/RNN, Einsum), it becomes a quantized initializer (integer levels, per-channel
   scale, bit width; see `graph`), otherwise a float constant (e.g. a quantized bias).
   Quantizers of activations stay in the graph (periphery ops).
 * `prune_initializers`: drop initializers no node reads.
@@ -27,7 +27,9 @@ import numpy as np
 from imcsim.errors import WorkloadError
 from imcsim.workload.graph import Graph, Node, Tensor, node_key
 
-WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
+# op -> the inputs that are weights of its layers (`lower`)
+WEIGHT_INPUTS = {"Conv": (1,), "Gemm": (1,), "MatMul": (1,), "ConvTranspose": (1,),
+                 "LSTM": (1, 2), "GRU": (1, 2), "RNN": (1, 2), "Einsum": (0, 1)}
 _ROUND: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "ROUND": np.round, "CEIL": np.ceil, "FLOOR": np.floor, "ROUND_TO_ZERO": np.trunc}
 
@@ -172,10 +174,11 @@ def fold_quantizer(graph: Graph, node: Node, consumers: dict[str, list[Node]],
 
 def weight_readers(graph: Graph, out: str, readers: list[Node]) -> bool:
     """True if every reader of constant `out` takes it as a weight (input 1 of a
-    Conv/Gemm/MatMul) or transposes it (a Transpose of a constant, folded next, which
-    keeps the levels for its own weight readers)."""
+    Conv/Gemm/MatMul/ConvTranspose, W or R of a recurrent node, an Einsum operand) or
+    transposes it (a Transpose of a constant, folded next, which keeps the levels for
+    its own weight readers)."""
     return bool(readers) and out not in graph.outputs and all(
-        (n.op in WEIGHT_OPS and n.inputs.index(out) == 1) or
+        (n.inputs.index(out) in WEIGHT_INPUTS.get(n.op, ())) or
         (n.op == "Transpose" and n.inputs[0] == out) for n in readers)
 
 

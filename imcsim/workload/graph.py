@@ -108,12 +108,14 @@ class Graph:
 
 # Inputs that are settings or statistics, not trainable parameters: BatchNormalization
 # running mean/var, Clip bounds, quantizer scales/zero points/bit widths, shape and index
-# constants.
+# constants, Resize's roi/scales/sizes, a recurrent node's sequence lengths and initial
+# states.
 NON_TRAINABLE_INPUTS: dict[str, tuple[int, ...]] = {
     "BatchNormalization": (3, 4), "Clip": (1, 2), "Quant": (1, 2, 3),
     "QuantizeLinear": (1, 2), "DequantizeLinear": (1, 2), "Reshape": (1,), "Split": (1,),
     "Gather": (1,), "Pad": (1, 2, 3), "Slice": (1, 2, 3, 4), "Expand": (1,), "Tile": (1,),
-    "Unsqueeze": (1,), "Squeeze": (1,),
+    "Unsqueeze": (1,), "Squeeze": (1,), "Resize": (1, 2, 3), "ScatterND": (1,),
+    "LSTM": (4, 5, 6), "GRU": (4, 5), "RNN": (4, 5),
 }
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 # Ops whose one-element constants are settings (LayerNorm's exponent 2), not trainable

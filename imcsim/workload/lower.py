@@ -4,10 +4,14 @@ Each Conv, Gemm and MatMul-with-weight-initializer becomes one ComputeLayer, in 
 order. A Gemm/MatMul is kind "fc": a 1x1 convolution over an R x 1 input, R its
 activation rows (1 for a CNN classifier; batch x sequence for a Linear on [batch, seq,
 d], whose weights stay stationary while the rows stream), weights stored as (out, in, 1,
-1). BatchNormalization, Relu, Add, the pools and every other op do not become
-ComputeLayers: they run in the digital periphery (their cost belongs to the mapping);
-`op_kinds` says what they compute, including the Gemm/MatMul of two activations
-(attention), which no design runs yet.
+1). A 1-D Conv is a 2-D one over a 1 x L input with (1, k) kernels. ConvTranspose,
+LSTM/GRU/RNN and an Einsum with a constant operand become the layers `weight_parts`
+describes (a ConvTranspose one 1x1 convolution in scatter form; a recurrent node a W
+layer and one R layer per direction; an Einsum an fc layer). BatchNormalization, Relu,
+Add, the pools and every other op do not become ComputeLayers: they run in the digital
+periphery (their cost belongs to the mapping); `op_kinds` says what they compute,
+including the Gemm/MatMul/Einsum of two activations (attention), which no design runs
+yet.
 
 Weights: an initializer that is already quantized (integer levels with `bits`, see
 `graph`) keeps its levels and scale; a float one goes through `quantize`. A weight shared
@@ -34,7 +38,10 @@ from imcsim.workload.layer import ComputeLayer
 from imcsim.workload.op_kinds import is_weight_layer
 from imcsim.workload.parallel import map_ordered
 from imcsim.workload.quantize import LARGE
+from imcsim.workload.recurrent import GATES
 from imcsim.workload.shapes import Shape, infer_shapes, node_key, window
+from imcsim.workload.weight_parts import WeightPart, part_scale, weight_parts
+from imcsim.workload.window import spatial
 
 Quantizer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 _Levels = tuple[np.ndarray, np.ndarray, int]  # levels (O, I, kh, kw), scale (O,), bits
@@ -94,6 +101,25 @@ def _levels(graph: Graph, node: Node, shapes: dict[str, Shape], quantize: Quanti
     t_scale = out_channel_scale(t.scale, data.shape, out_axis, src, key)
     if w.ndim == 2:
         w = w[:, :, None, None]
+    elif w.ndim == 3:  # a 1-D Conv: (out, in/g, k) -> (out, in/g, 1, k)
+        w = w[:, :, None, :]
+    return _quantized(t, data, w, t_scale, quantize, weight_bits, src, key)
+
+
+def _part_levels(graph: Graph, node: Node, part: WeightPart, quantize: Quantizer,
+                 weight_bits: int, src: str) -> _Levels:
+    """Levels, per-row scale and bits of one `WeightPart` (see `weight_parts`)."""
+    t, data = _need_tensor(graph, node, part.input, src)
+    key = node_key(node)
+    t_scale = part_scale(t.scale if t.is_quantized else None, data.shape, part, src, key)
+    return _quantized(t, data, part.arrange(np.asarray(data)), t_scale, quantize,
+                      weight_bits, src, key)
+
+
+def _quantized(t: Tensor, data: np.ndarray, w: np.ndarray, t_scale: np.ndarray,
+               quantize: Quantizer, weight_bits: int, src: str, key: str) -> _Levels:
+    """A weight `w` in (out, in/g, kh, kw) layout as levels, per-out scale and bits: the
+    file's levels if quantized (times `t_scale`), else `quantize`'s."""
     if t.is_quantized:
         if not np.issubdtype(data.dtype, np.integer):
             raise WorkloadError(f"quantized weight {t.name!r} must hold integer levels, got "
@@ -119,7 +145,8 @@ def _levels_by_blocks(graph: Graph, node: Node, quantize: Quantizer, weight_bits
     tensor is never held whole. None where this does not apply."""
     t = graph.initializers.get(node.input(1) or "")
     by_blocks = getattr(quantize, "by_blocks", None)
-    if not isinstance(t, HeWeight) or by_blocks is None or not t.deferred:
+    if not isinstance(t, HeWeight) or by_blocks is None or not t.deferred or \
+            node.op not in ("Conv", "Gemm", "MatMul"):
         return None
     shape = t.draw_args[2]
     if math.prod(shape) <= LARGE or (node.op != "Conv" and _fc_transposed(node)):
@@ -168,13 +195,40 @@ def _geometry(graph: Graph, node: Node, shapes: dict[str, Shape], src: str) -> t
         return None
     if node.op == "Conv":
         x, w = shapes[node.inputs[0]], shapes[node.inputs[1]]
-        win = window(node, (x[2], x[3]), (w[2], w[3]), src)
-        return ("conv", int(node.attrs.get("group", 1)), x[1], x[2:4],
+        flat, in_hw = spatial(node, x, src)
+        win = window(flat, in_hw, (1, w[2]) if len(w) == 3 else (w[2], w[3]), src)
+        return ("conv", int(node.attrs.get("group", 1)), x[1], in_hw,
                 (win.kernel, win.strides, win.pads, win.dilations, win.out_hw))
     w = shapes[node.inputs[1]]
     in_ch = w[1] if not _fc_transposed(node) else w[0]
     hw = (fc_rows(node, shapes), 1)
     return "fc", 1, in_ch, hw, ((1, 1), (1, 1), (0, 0, 0, 0), (1, 1), hw)
+
+
+PART_OPS = frozenset({"ConvTranspose", "Einsum", *GATES})
+
+
+def _plan_node(graph: Graph, node: Node, shapes: dict[str, Shape],
+               consumers: dict[str, list[Node]], src: str) -> list[tuple]:
+    """(node, layer name, geometry, cache key, Gemm alpha != 1, BN multiplier per layer
+    output channel or None, WeightPart or None) of each weight layer of `node`."""
+    if node.op in PART_OPS:
+        items: list[tuple] = []
+        for part in weight_parts(graph, node, shapes, src):
+            m = None if part.channel_rows is None else \
+                _bn_multiplier(graph, node, consumers, src)
+            if m is not None and part.channel_rows is not None:
+                m = part.channel_rows(m)
+            shape = (part.kind, part.groups, part.in_channels, part.in_hw, part.window())
+            items.append((node, part.name, shape, part.key, False, m, part))
+        return items
+    geometry = _geometry(graph, node, shapes, src)
+    if geometry is None:
+        return []
+    ckey = f"{node.op == 'Conv'}{_fc_transposed(node)}{node.inputs[1]}"
+    alpha = node.op == "Gemm" and float(node.attrs.get("alpha", 1.0)) != 1.0
+    return [(node, node.name, geometry, ckey, alpha,
+             _bn_multiplier(graph, node, consumers, src), None)]
 
 
 def check_finite_initializers(graph: Graph, src: str) -> None:
@@ -213,51 +267,54 @@ def lower(graph: Graph, quantize: Quantizer, *, weight_bits: int = 2,
     # of each weight to quantize. An error stops the pass; it is raised after the weights
     # quantized before it (whose errors come first, as in a serial loop).
     plan: list[tuple] = []
-    firsts: dict[str, Node] = {}
+    firsts: dict[str, tuple[Node, WeightPart | None]] = {}
     error: Exception | None = None
     for node in graph.nodes:
         try:
-            geometry = _geometry(graph, node, shapes, src)
-            if geometry is None:
-                continue
-            ckey = f"{node.op == 'Conv'}{_fc_transposed(node)}{node.inputs[1]}"
-            firsts.setdefault(ckey, node)
-            alpha = node.op == "Gemm" and float(node.attrs.get("alpha", 1.0)) != 1.0
-            m = _bn_multiplier(graph, node, consumers, src)
+            for item in _plan_node(graph, node, shapes, consumers, src):
+                firsts.setdefault(item[3], (node, item[6]))
+                plan.append(item)
         except Exception as e:  # re-raised below, after the earlier weights' errors
             error = e
             break
-        plan.append((node, geometry, ckey, alpha, m))
     # Pass 2: quantize each weight once (in parallel if asked), largest first.
-    nodes = list(firsts.values())
-    sizes = [math.prod(shapes.get(n.inputs[1]) or ()) for n in nodes]
+    tasks = list(firsts.values())
+    sizes = [math.prod(shapes.get(n.inputs[1 if p is None else p.input]) or ())
+             for n, p in tasks]
     cache: dict[str, _Levels] = dict(zip(firsts, map_ordered(
-        lambda n: _levels(graph, n, shapes, quantize, weight_bits, src), nodes, sizes,
+        lambda task: _levels(graph, task[0], shapes, quantize, weight_bits, src)
+        if task[1] is None else
+        _part_levels(graph, task[0], task[1], quantize, weight_bits, src), tasks, sizes,
         threads), strict=True))
     if error is not None:
         raise error
     layers: list[ComputeLayer] = []
-    for node, (kind, groups, in_ch, in_hw, win), ckey, alpha, m in plan:
+    for node, name, (kind, groups, in_ch, in_hw, win), ckey, alpha, m, part in plan:
         levels, scale, bits = cache[ckey]
-        has_bias = node.op != "MatMul" and node.input(2) is not None
+        if part is None:
+            has_bias = node.op != "MatMul" and node.input(2) is not None
+        else:
+            has_bias = part.has_bias
         if alpha:
             scale = (scale * np.float32(node.attrs["alpha"])).astype(np.float32)
         if m is not None:
             scale, has_bias = (scale * m).astype(np.float32), True
         kernel, strides, pads, dil, out_hw = win
         layers.append(ComputeLayer(
-            name=node.name, kind=kind, in_channels=int(in_ch),
+            name=name, kind=kind, in_channels=int(in_ch),
             out_channels=int(levels.shape[0]), kernel=kernel, stride=strides, padding=pads,
             dilation=dil, groups=groups, in_hw=(int(in_hw[0]), int(in_hw[1])),
             out_hw=out_hw, weights=levels, scale=scale, weight_bits=bits, has_bias=has_bias,
-            op=node.op, weight_name=node.inputs[1]))
+            op=node.op, weight_name=node.inputs[1 if part is None else part.input]))
     return layers
 
 
 def quantize_graph(graph: Graph, quantize: Quantizer, *, bits: int = 2) -> Graph:
     """A copy of `graph` whose float Conv/Gemm/MatMul weights are replaced by quantized
     initializers (int8 levels, scale along the output-channel axis, `bits`), e.g. to ship
-    a ternarized network as a native file. Other tensors are shared, not copied.
+    a ternarized network as a native file. Other tensors are shared, not copied (the
+    weights of ConvTranspose, LSTM/GRU/RNN and Einsum stay float: their layers' scales,
+    one per lowered row, do not fit a scale along one axis of the stored tensor).
     """
     out = Graph(graph.name, list(graph.inputs), list(graph.outputs),
                 [Node(n.name, n.op, list(n.inputs), list(n.outputs), dict(n.attrs))

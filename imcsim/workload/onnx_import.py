@@ -1,13 +1,15 @@
 """ONNX (and QONNX) import: an `.onnx` file -> `Graph` (`import onnx` happens here, lazily).
 
 Supported (opset >= 8; normalised to the IR's opset-17 forms), on tensors of any rank:
-Conv (2-D: group, dilations, strides, pads, auto_pad), Gemm, MatMul (any rank; with a
+Conv (1-D and 2-D: group, dilations, strides, pads, auto_pad), Gemm, MatMul (any rank; with a
 constant [K, N] weight it is a weight layer over all the activation's rows, between two
 activations it is attention work, see `op_kinds`), BatchNormalization, LayerNormalization,
 the activations (Relu, Clip, Sigmoid, Tanh, LeakyRelu, Erf, Gelu, HardSwish, HardSigmoid,
 ...), Softmax, elementwise arithmetic (Add, Sub, Mul, Div, Pow, Sqrt, Where, ...), the
 Reduce ops, pools, LRN, and data movement (Transpose, Reshape, Flatten, Unsqueeze,
-Squeeze, Expand, Slice, Split, Concat, Gather, Pad, Tile); `shapes.SUPPORTED_OPS` lists
+Squeeze, Expand, Slice, Split, Concat, Gather, Pad, Tile, ScatterND), Conv1d and
+ConvTranspose (1-D and 2-D), Resize (Upsample and opset-10 Resize normalised to it),
+LSTM, GRU and RNN, Einsum when it is a matrix product; `shapes.SUPPORTED_OPS` lists
 them. Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant and
 QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
 activations). Weights may live in external-data files beside the model.
@@ -258,6 +260,19 @@ class _Converter:
         else:
             node.inputs.append("")
 
+    def resize_10(self, node: Node) -> None:
+        """Upsample (opset 7-9) and Resize-10 as Resize-11: scales become input 2 (roi
+        omitted); their coordinate transform is asymmetric, nearest rounds down (the
+        onnx version converter's Resize 10 -> 11 rule)."""
+        if "scales" in node.attrs:  # Upsample-7
+            self.input_const(node, "scales", np.float32)
+            node.inputs = [node.inputs[0], node.inputs[-1]]
+        node.op = "Resize"
+        node.inputs = [node.inputs[0], "", *node.inputs[1:2]]
+        node.attrs.setdefault("coordinate_transformation_mode", "asymmetric")
+        if node.attrs.get("mode", "nearest") == "nearest":
+            node.attrs.setdefault("nearest_mode", "floor")
+
     def normalise(self, node: Node) -> None:
         """Rewrite attribute/input forms of older or newer opsets to the opset-17 form."""
         for a in _DROP_ATTRS.get(node.op, ()):
@@ -292,6 +307,8 @@ class _Converter:
                 node.attrs["axes"] = [int(a) for a in np.asarray(axes).ravel()]
             node.attrs.pop("noop_with_empty_axes", None)
             node.inputs = node.inputs[:1]
+        elif node.op == "Upsample" or (node.op == "Resize" and self.opset < 11):
+            self.resize_10(node)
         elif node.op == "BatchNormalization":
             if int(node.attrs.pop("training_mode", 0)) or len(node.outputs) > 1:
                 raise WorkloadError("BatchNormalization in training mode is not supported",

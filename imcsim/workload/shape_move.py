@@ -1,5 +1,5 @@
 """Shape functions of the data-movement ops of any rank (ONNX opset 17 semantics):
-Transpose, Unsqueeze, Squeeze, Expand, Slice, Pad, Tile.
+Transpose, Unsqueeze, Squeeze, Expand, Slice, Pad, Tile, ScatterND.
 
 Their shape-giving inputs (axes, shape, starts/ends, pads, repeats) must be constants,
 as constant folding leaves them (see `const_fold`). Each function takes (node, input
@@ -103,6 +103,19 @@ def tile(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
     return tuple(int(d) * r for d, r in zip(x, reps, strict=True))
 
 
+def scatter_nd(node: Node, s: list[Shape], src: str, g: Graph) -> Shape:
+    """ScatterND: a copy of data with updates written at indices [..., k]; updates must
+    have shape indices.shape[:-1] + data.shape[k:]."""
+    data, idx, upd = s
+    k = idx[-1] if idx else 0
+    if not idx or not 1 <= k <= len(data) or tuple(upd) != tuple(idx[:-1]) + data[k:]:
+        raise _err(node, src, f"indices {list(idx)} and updates {list(upd)} do not fit "
+                              f"data {list(data)}")
+    if node.attrs.get("reduction", "none") not in ("none", "add", "mul", "max", "min"):
+        raise _err(node, src, f"unknown reduction {node.attrs['reduction']!r}")
+    return data
+
+
 MOVE_OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
     "Transpose": (transpose, 1, 1),
     "Unsqueeze": (unsqueeze, 2, 2),
@@ -111,4 +124,5 @@ MOVE_OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
     "Slice": (slice_, 3, 5),
     "Pad": (pad, 1, 4),
     "Tile": (tile, 2, 2),
+    "ScatterND": (scatter_nd, 3, 3),
 }

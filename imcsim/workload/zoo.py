@@ -51,6 +51,25 @@ def resnet34(seed: int = 0) -> Graph:
     return _resnet("resnet34", (3, 4, 6, 3), seed)
 
 
+def resnet50(seed: int = 0) -> Graph:
+    """ResNet-50 for ImageNet (1x3x224x224), torchvision layout (v1.5), synthetic weights.
+
+    conv1 7x7/2 - BN - ReLU - maxpool 3x3/2 - 4 stages of (3, 4, 6, 3) Bottlenecks
+    (widths 64, 128, 256, 512, outputs 4x; stages 2-4 start with stride 2 on the 3x3 conv;
+    the first block of each stage has a 1x1 conv + BN projection) - GAP - fc 2048->1000.
+    54 weight layers, 4,089,184,256 MACs, 25,557,032 parameters (torchvision).
+    """
+    b = GraphBuilder("resnet50", (1, 3, 224, 224), seed)
+    x = b.relu("relu", b.bn("bn1", b.conv("conv1", "input", 64, 7, 2, 3)))
+    x = b.maxpool("maxpool", x, 3, 2, 1)
+    for stage, (width, n) in enumerate(zip((64, 128, 256, 512), (3, 4, 6, 3), strict=True), 1):
+        for block in range(n):
+            stride = 2 if stage > 1 and block == 0 else 1
+            x = b.bottleneck(f"layer{stage}.{block}", x, width, stride)
+    b.gap_fc(x, 1000)
+    return b.finish()
+
+
 def resnet20(seed: int = 0) -> Graph:
     """ResNet-20 for CIFAR-10 (1x3x32x32), He et al. 2016 sec. 4.2, synthetic weights.
 
@@ -214,6 +233,7 @@ ZOO: dict[str, Callable[[int], Graph]] = {
     "resnet18": resnet18,
     "resnet20": resnet20,
     "resnet34": resnet34,
+    "resnet50": resnet50,
     "vgg16": vgg16,
     "vit_b_16": vit_b_16,
 }

@@ -12,8 +12,8 @@ circuit YAMLs. All energies in pJ per event; P = output pixels, S = input steps.
   array (aid_sram):   per computation (one word x one input code, circuits/aid.py):
                       E_precharge * popcount(word) / (N_b / 2) + E_wordline (word line and
                       DAC charged per computation, as the circuit model does).
-  adc:                conversions * E_conv (circuits/adc.py: decisions * E_comp + steps *
-                      E_step + E_static); NL-ADC adds the ramp column, V^2 t_step sum_k R_k
+  adc:                conversions * E_conv (circuits/adc.py: a figure of merit's F_W 2^ENOB,
+                      or decisions * E_comp + steps * E_step + E_static); NL-ADC adds the ramp column, V^2 t_step sum_k R_k
                       per ramp sweep (R_k = cumulative ramp conductance, nl_adc.ramp_design),
                       and its N bias cells, V^2 (N G_max / 2) 2^N t_step per conversion.
   dac:                rows driven * S * P * E_dac (aid: E_dac per computation, the model's).

@@ -22,8 +22,8 @@ class PhotonicKind(DesignKind):
     analog_noise = True
 
     def check(self, arch: PhotonicArch) -> PhotonicArch:
-        from imcsim.circuits.photonic_link import check_laser_budget
         from imcsim.circuits.photonic_params import validate_photonic
+        from imcsim.circuits.photonic_sizing import check_laser_budget
 
         params = validate_photonic(arch.photonic, arch.source, "photonic")
         check_laser_budget(params, arch.source, "photonic")
@@ -41,12 +41,12 @@ class PhotonicKind(DesignKind):
 
         params = arch.photonic
         core = PhotonicCore.from_params(params, arch.clock.frequency_hz)
-        repeats = {name: params.repeats(name) for name in params.precision.per_layer}
-        hook = PhotonicHook(core, rng, repeats or params.precision.default_repeats,
-                            options.snr_db)
+        hook = PhotonicHook(core, rng, options.snr_db)
         extra = "" if options.snr_db is None else (
             f", injected noise at {options.snr_db:g} dB SNR per reading")
-        return hook, f"photonic noise (shot, thermal, weight) with per-layer repeats{extra}"
+        return hook, (f"photonic noise (shot, thermal, weight; {params.detector.receiver} "
+                      f"receiver, laser sized by {params.laser.sizing}) with per-layer "
+                      f"repeats{extra}")
 
     def option_overrides(self, options: dict[str, Any]) -> dict[str, Any]:
         """`repeat` K: repeat-and-average every MVM K times (dynamic precision)."""

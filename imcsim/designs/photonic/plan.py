@@ -15,6 +15,14 @@ from imcsim.errors import ConfigError
 from imcsim.workload.layer import Network
 
 PJ = 1e-12
+# Light per MAC a layer reports (aJ): all optical power (lasers and local oscillators),
+# the local oscillators alone, and the light reaching the detectors.
+LIGHT_FIGURES = ("optical_aj_per_mac", "lo_aj_per_mac", "detector_aj_per_mac")
+
+
+def light_per_mac(costs: list[dict], macs: int) -> dict[str, float]:
+    """The network's LIGHT_FIGURES (aJ per MAC) from its layers' costs (`layer_cost`)."""
+    return {key: sum(c[key] * c["macs"] for c in costs) / macs for key in LIGHT_FIGURES}
 
 
 def check_layer_names(params: PhotonicParams, network: Network,
@@ -22,13 +30,14 @@ def check_layer_names(params: PhotonicParams, network: Network,
     """Per-layer settings must name layers of `network` (ConfigError naming the key)."""
     names = {layer.name for layer in network.layers}
     prefix = f"{prefix}." if prefix else ""
-    for section, entries in (("precision", params.precision.per_layer),
-                             ("mlg", params.mlg.per_layer)):
+    for section, entries in (("precision.per_layer", params.precision.per_layer),
+                             ("precision.per_layer_bits", params.precision.per_layer_bits),
+                             ("mlg.per_layer", params.mlg.per_layer)):
         for name in entries:
             if name not in names:
                 raise ConfigError(f"no layer named {name!r} in {network.name}",
                                   source=params.source or None,
-                                  key=f"{prefix}{section}.per_layer.{name}")
+                                  key=f"{prefix}{section}.{name}")
 
 
 def plan_network(arch: PhotonicArch, net: Network) -> Plan:
@@ -46,19 +55,23 @@ def plan_network(arch: PhotonicArch, net: Network) -> Plan:
 
     def run_costs(layer_cycles: np.ndarray, engine: EngineResult) -> RunCosts:
         layers = []
-        optical_pj = energy_pj = 0.0
+        energy_pj = 0.0
         for cost in costs:
-            optical_pj += cost["optical_aj_per_mac"] * cost["macs"] * 1e-6
             energy_pj += sum(cost["energy_pj"].values())
             layers.append(LayerCosts(
                 {k: v * PJ for k, v in cost["energy_pj"].items()},
                 {"mapping": {"tiles": int(cost["tiles"]),
                              "cores_used": min(cores, cost["tiles"])},
                  "repeats": cost["repeats"], "enob": cost["enob"],
-                 "optical_aj_per_mac": cost["optical_aj_per_mac"],
+                 "bits_required": cost["bits_required"], "bits_of": cost["bits_of"],
+                 "enob_reference": cost["enob_reference"],
+                 "noise_shares": cost["noise_shares"],
+                 **{key: cost[key] for key in LIGHT_FIGURES},
                  "total_pj_per_mac": cost["total_pj_per_mac"]}))
         macs = net.total_macs
-        return RunCosts(layers, {}, {"optical_aj_per_mac": optical_pj / macs * 1e6,
+        return RunCosts(layers, {}, {**light_per_mac(costs, macs),
+                                     "laser_sizing": params.laser.sizing,
+                                     "receiver": params.detector.receiver,
                                      "total_pj_per_mac": energy_pj / macs,
                                      "clock": core.clock_note})
 
