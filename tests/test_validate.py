@@ -87,9 +87,9 @@ def test_validate_named_designs_reports_design_and_kind(capsys):
     ramp = next(c for c in doc["checks"] if c["name"].startswith("ramp conductances"))
     assert ramp["formula"] == "2 ** bits" and ramp["published"] == 32 and ramp["pass"]
     assert all(c["pass"] for c in doc["checks"])
-    assert main(["validate", "reram_ramp"]) == 0
+    assert main(["validate", "photonic"]) == 0
     out = capsys.readouterr().out
-    assert "reram_ramp" in out and "over 1 designs" in out
+    assert "photonic" in out and "over 1 designs" in out
 
 
 def test_validate_refuses_unknown_designs_and_an_ambiguous_arch(capsys):
