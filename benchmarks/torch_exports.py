@@ -1,0 +1,196 @@
+"""Issue 15's must-show list on real PyTorch exports (offline; needs torch, onnx, and for
+the named models torchvision, for the dynamo exporter onnxscript, for the QCDQ CNN
+brevitas).
+
+Run: PYTHONPATH=. python benchmarks/torch_exports.py [--out DIR] [--models a,b]
+                                                    [--exporters ts13,ts17,dynamo,ts17dyn]
+                                                    [--json FILE]
+Builds every model with seeded random weights (torch.manual_seed(0)), exports it with
+the TorchScript exporter at opset 13 and 17, with the dynamo exporter (its default
+opset), and as `ts17dyn` at opset 17 with dynamic batch (and sequence) axes, pinned back
+with --seq / --input-shape; brevitas's QCDQ CNN goes through its own export_onnx_qcdq.
+Each file goes through `imcsim workload info FILE --format json` in a subprocess; its
+weight and activation MACs are set beside an independent count on the same model and
+input (`tests/torch_models.count_macs`: torch's FLOP formulas, split by operands) and
+torch's FlopCounterMode total. Prints one row per file and exits 1 if any file fails to
+import or differs. The .onnx files stay in --out (default: a temporary folder, removed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import torch  # noqa: E402
+import torch_models as tm  # noqa: E402
+from torch import nn  # noqa: E402
+
+IMAGE = (1, 3, 224, 224)
+TORCHVISION = ("vit_b_16", "swin_t", "convnext_tiny", "shufflenet_v2_x1_0",
+               "mobilenet_v3_small", "resnet18")
+SEQUENCE = ("encoder", "bertlike", "lstm")  # models whose axis 1 is a sequence
+EXPORTERS = ("ts13", "ts17", "dynamo", "ts17dyn")
+
+
+def _qcdq_cnn() -> nn.Module:
+    """A brevitas CNN with 4-bit weights (QCDQ export: QuantizeLinear -> Clip ->
+    DequantizeLinear on every weight)."""
+    import brevitas.nn as qnn
+
+    class QCnn(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+            self.c1 = qnn.QuantConv2d(3, 16, 3, padding=1, weight_bit_width=4)
+            self.r1 = qnn.QuantReLU(bit_width=8, return_quant_tensor=True)
+            self.c2 = qnn.QuantConv2d(16, 32, 3, stride=2, weight_bit_width=4)
+            self.r2 = qnn.QuantReLU(bit_width=8, return_quant_tensor=True)
+            self.fc = qnn.QuantLinear(32 * 15 * 15, 10, bias=True, weight_bit_width=4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.r2(self.c2(self.r1(self.c1(self.inp(x)))))
+            return self.fc(torch.flatten(y, 1))
+
+    return QCnn()
+
+
+def models(names: list[str] | None) -> dict[str, tuple[Callable[[], nn.Module], Any]]:
+    """name -> (model maker, example input maker); torchvision's and brevitas's only
+    where they import (a note is printed otherwise)."""
+    out: dict[str, tuple[Callable[[], nn.Module], Any]] = {}
+    tv, why = tm.torchvision_or_none()
+    if tv is None:
+        print(f"# torchvision models left out: {why}")
+    else:
+        for name in TORCHVISION:
+            out[name] = (getattr(tv.models, name), lambda: torch.randn(*IMAGE))
+    out.update(tm.small_models())
+    try:
+        import brevitas  # noqa: F401
+        out["brevitas_qcdq_cnn"] = (_qcdq_cnn, lambda: torch.randn(1, 3, 32, 32))
+    except ImportError as exc:
+        print(f"# brevitas left out: {exc}")
+    return {k: v for k, v in out.items() if names is None or k in names}
+
+
+def export(name: str, model: nn.Module, x: torch.Tensor, exporter: str,
+           path: Path) -> tuple[str, list[str]]:
+    """Writes `path`; returns the exporter as used (`ts13` becomes `ts14` for a model
+    whose scaled_dot_product_attention the TorchScript exporter cannot write before
+    opset 14) and the extra `workload info` arguments that pin its dynamic axes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name.startswith("brevitas"):
+            from brevitas.export import export_onnx_qcdq
+            opset = {"ts13": 13, "ts17": 17}[exporter]
+            export_onnx_qcdq(model, x, export_path=str(path), opset_version=opset)
+            return exporter, []
+        if exporter == "dynamo":
+            prog = torch.onnx.export(model, (x,), dynamo=True, verbose=False)
+            prog.save(str(path))
+            return exporter, []
+        opset = 13 if exporter == "ts13" else 17
+        axes = None
+        if exporter == "ts17dyn":
+            axes = {"x": {0: "batch", 1: "seq"} if name in SEQUENCE else {0: "batch"}}
+        try:
+            torch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=False,
+                              input_names=["x"], dynamic_axes=axes)
+        except torch.onnx.errors.UnsupportedOperatorError as exc:
+            if opset != 13 or "version 14" not in str(exc):
+                raise
+            exporter = "ts14"
+            torch.onnx.export(model, (x,), str(path), opset_version=14, dynamo=False,
+                              input_names=["x"])
+    if exporter == "ts17dyn" and name in SEQUENCE:
+        return exporter, ["--seq", str(x.shape[1])]
+    return exporter, []
+
+
+def workload_info(path: Path, extra: list[str]) -> tuple[dict[str, Any] | None, str]:
+    """`imcsim workload info` on `path` in a subprocess: (JSON, "") or (None, stderr)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-m", "imcsim.cli", "workload", "info", str(path),
+                        "--format", "json", *extra], capture_output=True, text=True, env=env)
+    if r.returncode:
+        return None, (r.stderr.strip().splitlines() or ["?"])[-1]
+    return json.loads(r.stdout), ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=None, help="keep the .onnx files here")
+    parser.add_argument("--models", default=None, help="comma-separated names")
+    parser.add_argument("--exporters", default=",".join(EXPORTERS))
+    parser.add_argument("--json", default=None, help="write the rows here")
+    args = parser.parse_args()
+    names = args.models.split(",") if args.models else None
+    exporters = args.exporters.split(",")
+    tmp = None
+    if args.out is None:
+        tmp = tempfile.TemporaryDirectory()
+        out = Path(tmp.name)
+    else:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    bad = 0
+    print(f"{'model':20} {'exporter':8} {'imports':7} {'weight MACs':>15} {'act MACs':>13} "
+          f"{'indep. weight':>15} {'indep. act':>13} {'FlopCounter':>15} equal")
+    for name, (make, example) in models(names).items():
+        torch.manual_seed(0)
+        model = make().eval()
+        x = example()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            count = tm.count_macs(model, x)
+        for exporter in exporters:
+            if name.startswith("brevitas") and exporter not in ("ts13", "ts17"):
+                continue
+            path = out / f"{name}_{exporter}.onnx"
+            row: dict[str, Any] = {"model": name, "exporter": exporter,
+                                   "independent_weight_macs": count["weight_macs"],
+                                   "independent_activation_macs": count["activation_macs"],
+                                   "flop_counter_macs": count["flop_counter_macs"],
+                                   "by_op": count["by_op"]}
+            try:
+                used, extra = export(name, model, x, exporter, path)
+            except Exception as exc:
+                row.update(imports=None, error=f"export failed: {type(exc).__name__}: "
+                                                f"{str(exc).splitlines()[0][:200]}")
+            else:
+                row["exporter"] = used
+                info, err = workload_info(path, extra)
+                row.update(imports=info is not None, error=err, args=extra)
+                if info is not None:
+                    row.update(weight_macs=info["weight_macs"],
+                               activation_macs=info["activation_macs"])
+            row["equal"] = (row.get("weight_macs"), row.get("activation_macs")) == \
+                (count["weight_macs"], count["activation_macs"])
+            bad += row["imports"] is False or not row["equal"]
+            rows.append(row)
+            print(f"{name:20} {row['exporter']:8} {str(row['imports']):7} "
+                  f"{row.get('weight_macs', '-'):>15} {row.get('activation_macs', '-'):>13} "
+                  f"{count['weight_macs']:>15} {count['activation_macs']:>13} "
+                  f"{count['flop_counter_macs']:>15} {row['equal']}"
+                  + (f"   {row['error']}" if row.get("error") else ""), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if tmp is not None:
+        tmp.cleanup()
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
