@@ -3,12 +3,17 @@ the named models torchvision, for the dynamo exporter onnxscript, for the QCDQ C
 brevitas).
 
 Run: PYTHONPATH=. python benchmarks/torch_exports.py [--out DIR] [--models a,b]
-                                                    [--exporters ts13,ts17,dynamo,ts17dyn]
+                                                    [--exporters ts13,ts17,dynamo,...]
                                                     [--json FILE]
-Builds every model with seeded random weights (torch.manual_seed(0)), exports it with
-the TorchScript exporter at opset 13 and 17, with the dynamo exporter (its default
-opset), and as `ts17dyn` at opset 17 with dynamic batch (and sequence) axes, pinned back
-with --seq / --input-shape; brevitas's QCDQ CNN goes through its own export_onnx_qcdq.
+Builds every model with seeded random weights (torch.manual_seed(0)) and exports it:
+`ts<opset>[nf][dyn]` is the TorchScript exporter (dynamo=False) at that opset (a model
+with scaled_dot_product_attention gets 14 at least: the exporter cannot write it
+before), `nf` without constant folding, `dyn` with dynamic batch and sequence (or H, W)
+axes, pinned back with --seq / --input-shape; `dynamo` is the dynamo exporter at its
+default opset, `dynamo-dyn` with those axes dynamic (torch.export.Dim.AUTO),
+`dynamo-ext` with the weights in an external-data file, `dynamo-noopt` without its
+graph optimisation. brevitas's QCDQ CNN goes through its own export_onnx_qcdq (TorchScript
+path for ts*, its dynamo path for dynamo).
 Each file goes through `imcsim workload info FILE --format json` in a subprocess; its
 weight and activation MACs are set beside an independent count on the same model and
 input (`tests/torch_models.count_macs`: torch's FLOP formulas, split by operands) and
@@ -19,13 +24,14 @@ import or differs. The .onnx files stay in --out (default: a temporary folder, r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +46,20 @@ IMAGE = (1, 3, 224, 224)
 TORCHVISION = ("vit_b_16", "swin_t", "convnext_tiny", "shufflenet_v2_x1_0",
                "mobilenet_v3_small", "resnet18")
 SEQUENCE = ("encoder", "bertlike", "lstm")  # models whose axis 1 is a sequence
-EXPORTERS = ("ts13", "ts17", "dynamo", "ts17dyn")
+EXPORTERS = ("ts13", "ts17", "dynamo", "ts17dyn", "ts13nf")
 
 
 def _qcdq_cnn() -> nn.Module:
-    """A brevitas CNN with 4-bit weights (QCDQ export: QuantizeLinear -> Clip ->
-    DequantizeLinear on every weight)."""
+    """A brevitas CNN with 4-bit weights, the first layer's scaled per output channel
+    (QCDQ export: QuantizeLinear -> Clip -> DequantizeLinear on every weight)."""
     import brevitas.nn as qnn
 
     class QCnn(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
-            self.c1 = qnn.QuantConv2d(3, 16, 3, padding=1, weight_bit_width=4)
+            self.c1 = qnn.QuantConv2d(3, 16, 3, padding=1, weight_bit_width=4,
+                                      weight_scaling_per_output_channel=True)
             self.r1 = qnn.QuantReLU(bit_width=8, return_quant_tensor=True)
             self.c2 = qnn.QuantConv2d(16, 32, 3, stride=2, weight_bit_width=4)
             self.r2 = qnn.QuantReLU(bit_width=8, return_quant_tensor=True)
@@ -84,37 +91,80 @@ def models(names: list[str] | None) -> dict[str, tuple[Callable[[], nn.Module], 
     return {k: v for k, v in out.items() if names is None or k in names}
 
 
+def _ts_options(exporter: str) -> tuple[int, bool, bool]:
+    """(opset, constant folding, dynamic axes) of a TorchScript exporter name
+    `ts<opset>[nf][dyn]` (nf: do_constant_folding=False; dyn: dynamic batch and
+    sequence / H, W axes)."""
+    rest = exporter[2:]
+    dyn = rest.endswith("dyn")
+    rest = rest.removesuffix("dyn")
+    fold = not rest.endswith("nf")
+    return int(rest.removesuffix("nf")), fold, dyn
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silences file descriptor 1 (the TorchScript exporter's C++ side prints the whole
+    graph there when an op needs a newer opset)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def export(name: str, model: nn.Module, x: torch.Tensor, exporter: str,
            path: Path) -> tuple[str, list[str]]:
     """Writes `path`; returns the exporter as used (`ts13` becomes `ts14` for a model
     whose scaled_dot_product_attention the TorchScript exporter cannot write before
     opset 14) and the extra `workload info` arguments that pin its dynamic axes."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_stdout():
         warnings.simplefilter("ignore")
         if name.startswith("brevitas"):
             from brevitas.export import export_onnx_qcdq
-            opset = {"ts13": 13, "ts17": 17}[exporter]
-            export_onnx_qcdq(model, x, export_path=str(path), opset_version=opset)
+            if exporter == "dynamo":
+                export_onnx_qcdq(model, x, export_path=str(path), dynamo=True)
+            else:
+                export_onnx_qcdq(model, x, export_path=str(path), dynamo=False,
+                                 opset_version=_ts_options(exporter)[0])
             return exporter, []
-        if exporter == "dynamo":
-            prog = torch.onnx.export(model, (x,), dynamo=True, verbose=False)
-            prog.save(str(path))
-            return exporter, []
-        opset = 13 if exporter == "ts13" else 17
-        axes = None
-        if exporter == "ts17dyn":
-            axes = {"x": {0: "batch", 1: "seq"} if name in SEQUENCE else {0: "batch"}}
-        try:
-            torch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=False,
-                              input_names=["x"], dynamic_axes=axes)
-        except torch.onnx.errors.UnsupportedOperatorError as exc:
-            if opset != 13 or "version 14" not in str(exc):
-                raise
-            exporter = "ts14"
-            torch.onnx.export(model, (x,), str(path), opset_version=14, dynamo=False,
-                              input_names=["x"])
-    if exporter == "ts17dyn" and name in SEQUENCE:
+        opset, fold, dyn = _ts_options(exporter) if exporter.startswith("ts") else \
+            (0, True, exporter.endswith("dyn"))
+        if exporter.startswith("dynamo"):
+            shapes = None
+            if dyn:
+                dim = torch.export.Dim.AUTO
+                shapes = ({0: dim, 1: dim} if name in SEQUENCE else
+                          {0: dim, **({2: dim, 3: dim} if x.dim() == 4 else {})},)
+            prog = torch.onnx.export(model, (x,), dynamo=True, verbose=False,
+                                     dynamic_shapes=shapes,
+                                     optimize=exporter != "dynamo-noopt")
+            prog.save(str(path), external_data=exporter == "dynamo-ext")
+        else:
+            axes = None
+            if dyn:
+                axes = {"x": {0: "batch", 1: "seq"} if name in SEQUENCE else
+                        {0: "batch", **({2: "h", 3: "w"} if x.dim() == 4 else {})}}
+            try:
+                torch.onnx.export(model, (x,), str(path), opset_version=opset,
+                                  dynamo=False, input_names=["x"], dynamic_axes=axes,
+                                  do_constant_folding=fold)
+            except torch.onnx.errors.UnsupportedOperatorError as exc:
+                if opset >= 14 or "version 14" not in str(exc):
+                    raise
+                exporter = exporter.replace(f"ts{opset}", "ts14")
+                torch.onnx.export(model, (x,), str(path), opset_version=14, dynamo=False,
+                                  input_names=["x"], dynamic_axes=axes,
+                                  do_constant_folding=fold)
+    if dyn and name in SEQUENCE:
         return exporter, ["--seq", str(x.shape[1])]
+    if dyn and x.dim() == 4:
+        return exporter, ["--input-shape", "x=" + ",".join(str(d) for d in x.shape)]
     return exporter, []
 
 
@@ -156,8 +206,8 @@ def main() -> int:
             warnings.simplefilter("ignore")
             count = tm.count_macs(model, x)
         for exporter in exporters:
-            if name.startswith("brevitas") and exporter not in ("ts13", "ts17"):
-                continue
+            if name.startswith("brevitas") and exporter.endswith(("nf", "dyn")):
+                continue  # (brevitas's own export takes neither option)
             path = out / f"{name}_{exporter}.onnx"
             row: dict[str, Any] = {"model": name, "exporter": exporter,
                                    "independent_weight_macs": count["weight_macs"],
