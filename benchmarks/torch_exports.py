@@ -72,6 +72,29 @@ def _qcdq_cnn() -> nn.Module:
     return QCnn()
 
 
+def _qcdq_attention() -> nn.Module:
+    """A brevitas attention block on [1, 16, 32] (QuantMultiheadAttention, 4 heads, and
+    a 2-layer MLP of QuantLinear): QCDQ weights behind Transposes, Q/DQ activations
+    around the attention matmuls."""
+    import brevitas.nn as qnn
+
+    class QAttn(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inp = qnn.QuantIdentity(bit_width=8)
+            self.attn = qnn.QuantMultiheadAttention(32, 4, batch_first=True)
+            self.fc1 = qnn.QuantLinear(32, 64, bias=True, weight_bit_width=4)
+            self.act = qnn.QuantReLU(bit_width=8)
+            self.fc2 = qnn.QuantLinear(64, 32, bias=True, weight_bit_width=4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.inp(x)
+            y, _ = self.attn(x, x, x, need_weights=False)
+            return self.fc2(self.act(self.fc1(y + x)))
+
+    return QAttn()
+
+
 def models(names: list[str] | None) -> dict[str, tuple[Callable[[], nn.Module], Any]]:
     """name -> (model maker, example input maker); torchvision's and brevitas's only
     where they import (a note is printed otherwise)."""
@@ -86,6 +109,7 @@ def models(names: list[str] | None) -> dict[str, tuple[Callable[[], nn.Module], 
     try:
         import brevitas  # noqa: F401
         out["brevitas_qcdq_cnn"] = (_qcdq_cnn, lambda: torch.randn(1, 3, 32, 32))
+        out["brevitas_qcdq_attention"] = (_qcdq_attention, lambda: torch.randn(1, 16, 32))
     except ImportError as exc:
         print(f"# brevitas left out: {exc}")
     return {k: v for k, v in out.items() if names is None or k in names}
@@ -206,8 +230,9 @@ def main() -> int:
             warnings.simplefilter("ignore")
             count = tm.count_macs(model, x)
         for exporter in exporters:
-            if name.startswith("brevitas") and exporter.endswith(("nf", "dyn")):
-                continue  # (brevitas's own export takes neither option)
+            if name.startswith("brevitas") and (exporter.endswith(("nf", "dyn")) or
+                                                exporter.startswith("dynamo-")):
+                continue  # (brevitas's own export takes none of these options)
             path = out / f"{name}_{exporter}.onnx"
             row: dict[str, Any] = {"model": name, "exporter": exporter,
                                    "independent_weight_macs": count["weight_macs"],
