@@ -6,19 +6,22 @@ Run: PYTHONPATH=. python benchmarks/torch_exports.py [--out DIR] [--models a,b]
                                                     [--exporters ts13,ts17,dynamo,...]
                                                     [--json FILE]
 Builds every model with seeded random weights (torch.manual_seed(0)) and exports it:
-`ts<opset>[nf][dyn]` is the TorchScript exporter (dynamo=False) at that opset (a model
-with scaled_dot_product_attention gets 14 at least: the exporter cannot write it
+`ts<opset>[nf][dyn][keep]` is the TorchScript exporter (dynamo=False) at that opset (a
+model with scaled_dot_product_attention gets 14 at least: the exporter cannot write it
 before), `nf` without constant folding, `dyn` with dynamic batch and sequence (or H, W)
-axes, pinned back with --seq / --input-shape; `dynamo` is the dynamo exporter at its
-default opset, `dynamo-dyn` with those axes dynamic (torch.export.Dim.AUTO),
+axes, pinned back with --seq / --input-shape, `keep` with the initializers also listed
+as graph inputs; `dynamo` is the dynamo exporter at its
+default opset (`dynamo<opset>`: converted to that opset), `dynamo-dyn` with those axes
+dynamic (torch.export.Dim.AUTO),
 `dynamo-ext` with the weights in an external-data file, `dynamo-noopt` without its
 graph optimisation. brevitas's QCDQ CNN goes through its own export_onnx_qcdq (TorchScript
 path for ts*, its dynamo path for dynamo).
 Each file goes through `imcsim workload info FILE --format json` in a subprocess; its
 weight and activation MACs are set beside an independent count on the same model and
 input (`tests/torch_models.count_macs`: torch's FLOP formulas, split by operands) and
-torch's FlopCounterMode total. Prints one row per file and exits 1 if any file fails to
-import or differs. The .onnx files stay in --out (default: a temporary folder, removed).
+torch's FlopCounterMode total; with --values, also imcsim's functional path on the
+imported graph against torch's output. Prints one row per file and exits 1 if any file
+fails to import or differs. The .onnx files stay in --out (default: a temporary folder, removed).
 """
 
 from __future__ import annotations
@@ -115,15 +118,14 @@ def models(names: list[str] | None) -> dict[str, tuple[Callable[[], nn.Module], 
     return {k: v for k, v in out.items() if names is None or k in names}
 
 
-def _ts_options(exporter: str) -> tuple[int, bool, bool]:
-    """(opset, constant folding, dynamic axes) of a TorchScript exporter name
-    `ts<opset>[nf][dyn]` (nf: do_constant_folding=False; dyn: dynamic batch and
-    sequence / H, W axes)."""
-    rest = exporter[2:]
-    dyn = rest.endswith("dyn")
-    rest = rest.removesuffix("dyn")
-    fold = not rest.endswith("nf")
-    return int(rest.removesuffix("nf")), fold, dyn
+def _ts_options(exporter: str) -> tuple[int, set[str]]:
+    """(opset, flags) of a TorchScript exporter name `ts<opset>[nf][dyn][keep]` (nf:
+    do_constant_folding=False; dyn: dynamic batch and sequence / H, W axes; keep:
+    keep_initializers_as_inputs=True)."""
+    digits = "".join(c for c in exporter[2:] if c.isdigit())
+    rest = exporter[2 + len(digits):]
+    flags = {f for f in ("nf", "dyn", "keep") if f in rest}
+    return int(digits), flags
 
 
 @contextlib.contextmanager
@@ -157,34 +159,35 @@ def export(name: str, model: nn.Module, x: torch.Tensor, exporter: str,
                 export_onnx_qcdq(model, x, export_path=str(path), dynamo=False,
                                  opset_version=_ts_options(exporter)[0])
             return exporter, []
-        opset, fold, dyn = _ts_options(exporter) if exporter.startswith("ts") else \
-            (0, True, exporter.endswith("dyn"))
+        opset, flags = _ts_options(exporter) if exporter.startswith("ts") else (0, set())
+        dyn = "dyn" in flags or exporter.endswith("dyn")
         if exporter.startswith("dynamo"):
             shapes = None
             if dyn:
                 dim = torch.export.Dim.AUTO
                 shapes = ({0: dim, 1: dim} if name in SEQUENCE else
                           {0: dim, **({2: dim, 3: dim} if x.dim() == 4 else {})},)
+            version = "".join(c for c in exporter if c.isdigit())
             prog = torch.onnx.export(model, (x,), dynamo=True, verbose=False,
                                      dynamic_shapes=shapes,
-                                     optimize=exporter != "dynamo-noopt")
+                                     optimize=exporter != "dynamo-noopt",
+                                     opset_version=int(version) if version else None)
             prog.save(str(path), external_data=exporter == "dynamo-ext")
         else:
             axes = None
             if dyn:
                 axes = {"x": {0: "batch", 1: "seq"} if name in SEQUENCE else
                         {0: "batch", **({2: "h", 3: "w"} if x.dim() == 4 else {})}}
+            options = {"dynamo": False, "input_names": ["x"], "dynamic_axes": axes,
+                       "do_constant_folding": "nf" not in flags,
+                       "keep_initializers_as_inputs": "keep" in flags}
             try:
-                torch.onnx.export(model, (x,), str(path), opset_version=opset,
-                                  dynamo=False, input_names=["x"], dynamic_axes=axes,
-                                  do_constant_folding=fold)
+                torch.onnx.export(model, (x,), str(path), opset_version=opset, **options)
             except torch.onnx.errors.UnsupportedOperatorError as exc:
                 if opset >= 14 or "version 14" not in str(exc):
                     raise
                 exporter = exporter.replace(f"ts{opset}", "ts14")
-                torch.onnx.export(model, (x,), str(path), opset_version=14, dynamo=False,
-                                  input_names=["x"], dynamic_axes=axes,
-                                  do_constant_folding=fold)
+                torch.onnx.export(model, (x,), str(path), opset_version=14, **options)
     if dyn and name in SEQUENCE:
         return exporter, ["--seq", str(x.shape[1])]
     if dyn and x.dim() == 4:
@@ -202,12 +205,31 @@ def workload_info(path: Path, extra: list[str]) -> tuple[dict[str, Any] | None, 
     return json.loads(r.stdout), ""
 
 
+def values_error(path: Path, extra: list[str], model: nn.Module, x: torch.Tensor) -> float:
+    """Largest |imcsim - torch| / max|torch| of the model's output: the imported graph
+    run by imcsim's functional path (float64, exact products) against torch's forward
+    pass on the same input."""
+    from imcsim.functional.graph_exec import run_graph
+    from imcsim.workload import import_onnx
+
+    seq = int(extra[1]) if extra[:1] == ["--seq"] else None
+    shapes = {"x": tuple(x.shape)} if extra[:1] == ["--input-shape"] else None
+    graph = import_onnx(path, seq=seq, input_shapes=shapes)
+    got = run_graph(graph, {graph.inputs[0].name: x.numpy()})[graph.outputs[0]]
+    with torch.no_grad():
+        want = model(x).numpy()
+    return float(abs(got.reshape(want.shape) - want).max() / max(abs(want).max(), 1e-30))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=None, help="keep the .onnx files here")
     parser.add_argument("--models", default=None, help="comma-separated names")
     parser.add_argument("--exporters", default=",".join(EXPORTERS))
     parser.add_argument("--json", default=None, help="write the rows here")
+    parser.add_argument("--values", action="store_true",
+                        help="also run each imported graph (imcsim's functional path) "
+                             "and compare its output with torch's")
     args = parser.parse_args()
     names = args.models.split(",") if args.models else None
     exporters = args.exporters.split(",")
@@ -225,6 +247,10 @@ def main() -> int:
     for name, (make, example) in models(names).items():
         torch.manual_seed(0)
         model = make().eval()
+        with torch.no_grad():  # torchvision's ViT zero-initialises its head: the output
+            for p in model.parameters():  # would be its bias, whatever the graph did
+                if p.dim() >= 2 and not p.any():
+                    nn.init.normal_(p, std=0.02)
         x = example()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -251,6 +277,8 @@ def main() -> int:
                 if info is not None:
                     row.update(weight_macs=info["weight_macs"],
                                activation_macs=info["activation_macs"])
+                    if args.values:
+                        row["value_error"] = values_error(path, extra, model, x)
             row["equal"] = (row.get("weight_macs"), row.get("activation_macs")) == \
                 (count["weight_macs"], count["activation_macs"])
             bad += row["imports"] is False or not row["equal"]
@@ -259,6 +287,8 @@ def main() -> int:
                   f"{row.get('weight_macs', '-'):>15} {row.get('activation_macs', '-'):>13} "
                   f"{count['weight_macs']:>15} {count['activation_macs']:>13} "
                   f"{count['flop_counter_macs']:>15} {row['equal']}"
+                  + (f"   max rel. error {row['value_error']:.1e}" if "value_error" in row
+                     else "")
                   + (f"   {row['error']}" if row.get("error") else ""), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
