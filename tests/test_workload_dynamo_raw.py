@@ -155,8 +155,8 @@ def test_split_to_sequence_read_by_sequence_at(tmp_path: Path, split: np.ndarray
 
 
 def test_sequence_refusals_are_one_line(tmp_path: Path, capsys) -> None:
-    """A negative position over a scalar split, and a sequence read by another op:
-    one line naming the node, exit 2, no traceback."""
+    """A negative position over a scalar split, a sequence read by another op or that
+    is a graph output: one line naming the node, exit 2, no traceback."""
     nodes, inits = _chunks(np.array(4, np.int64), [-1])
     path = _save(tmp_path, nodes, {"x": [1, 3, 4, 4]}, ["y"], inits)
     with pytest.raises(WorkloadError) as e:
@@ -164,8 +164,16 @@ def test_sequence_refusals_are_one_line(tmp_path: Path, capsys) -> None:
     assert (e.value.source, e.value.key) == (str(path), "node at0 (SequenceAt)")
     assert "negative position" in str(e.value)
 
+    at = mk("SequenceAt", ["seq", "p"], ["piece"], name="at")
     nodes = [mk("SplitToSequence", ["x"], ["seq"], name="split", axis=1),
              mk("ConcatFromSequence", ["seq"], ["y"], name="gather", axis=1)]
+    for graph_nodes, outputs in ((nodes, ["y"]), ([nodes[0], at], ["piece", "seq"])):
+        # read by another op; read by SequenceAt but also a graph output
+        path = _save(tmp_path, graph_nodes, {"x": [1, 3, 4]}, outputs,
+                     {"p": np.array(0, np.int64)})
+        with pytest.raises(WorkloadError) as e:
+            import_onnx(path)
+        assert e.value.key == "node split (SplitToSequence)"
     path = _save(tmp_path, nodes, {"x": [1, 3, 4]}, ["y"], {})
     assert main(["workload", "info", str(path), "--format", "json"]) == 2
     out, err = capsys.readouterr()

@@ -10,8 +10,9 @@ Reduce ops, pools, LRN, and data movement (Transpose, Reshape, Flatten, Unsqueez
 Squeeze, Expand, Slice, Split, Concat, Gather, Pad, Tile, ScatterND), Conv1d and
 ConvTranspose (1-D and 2-D), Resize (Upsample and opset-10 Resize normalised to it),
 LSTM, GRU and RNN, Einsum when it is a matrix product, CastLike (a Cast to the other
-input's declared type where the file declares it), SplitToSequence read by SequenceAt
-(as Slices, see `sequences`); `shapes.SUPPORTED_OPS` lists them. Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant and
+input's type, as the file declares it or onnx's type inference finds it), SplitToSequence
+read by SequenceAt (as Slices, see `sequences`); `shapes.SUPPORTED_OPS` lists them.
+Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant and
 QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
 activations). Weights may live in external-data files beside the model.
 
@@ -408,8 +409,8 @@ def import_onnx(path: str | Path, *, seq: int | None = None,
     conv = _Converter(onnx, graph, opset, src)
     conv.opset_imports, conv.model = list(model.opset_import), model
     conv.sequences = SequenceSplits(
-        onnx, list(g.node), lambda name: getattr(graph.initializers.get(name), "data", None),
-        conv.const, src)
+        onnx, list(g.node), [o.name for o in g.output],
+        lambda name: getattr(graph.initializers.get(name), "data", None), conv.const, src)
     conv.elem_types = {vi.name: int(vi.type.tensor_type.elem_type)
                        for vi in [*g.input, *g.output, *g.value_info]
                        if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type}

@@ -7,9 +7,9 @@ SplitToSequence whose every reader is a SequenceAt is dropped and each SequenceA
 constant position p becomes a Slice of the split input along the axis (its piece: with a
 scalar split s, [p*s, (p+1)*s); with a list of sizes, their running sums; with no split,
 [p, p+1], then a Squeeze of the axis if keepdims=0). A negative position counts from the
-end (with a scalar split only where it cannot land on a short last piece: p = -1 with
-no split; otherwise refused, naming the node). A sequence read by any other op is left
-as it is, and its reader is reported as unsupported.
+end with a list of sizes or no split; over a scalar split (whose last piece may be
+short) it is refused, naming the node. A sequence read by any other op, or that is a
+graph output, is left as it is, and reported as an unsupported operator.
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ INT64_MAX = np.iinfo(np.int64).max
 
 
 class SequenceSplits:
-    """Tracks the SplitToSequence nodes of one model and turns their SequenceAt readers
-    into Slice (and Squeeze) node protos. `constant(name)` gives the value of a constant
-    tensor (None if it is not one), `add_const(name, array)` makes an initializer."""
+    """Tracks the SplitToSequence nodes of one model (its node protos and graph
+    outputs) and turns their SequenceAt readers into Slice (and Squeeze) node protos.
+    `constant(name)` gives the value of a constant tensor (None if it is not one),
+    `add_const(name, array)` makes an initializer."""
 
-    def __init__(self, onnx: Any, nodes: list[Any], constant: Callable[[str], Any],
-                 add_const: Callable[[str, np.ndarray], str], src: str) -> None:
+    def __init__(self, onnx: Any, nodes: list[Any], outputs: list[str],
+                 constant: Callable[[str], Any], add_const: Callable[[str, np.ndarray], str],
+                 src: str) -> None:
         self.onnx, self.constant, self.add_const, self.src = onnx, constant, add_const, src
-        readers: dict[str, list[str]] = {}
+        readers: dict[str, list[str]] = {name: ["(graph output)"] for name in outputs}
         for proto in nodes:
             for name in proto.input:
                 readers.setdefault(name, []).append(proto.op_type)
@@ -40,7 +42,8 @@ class SequenceSplits:
         self.pending: dict[str, Any] = {}  # sequence name -> its SplitToSequence proto
 
     def take(self, proto: Any) -> bool:
-        """True if `proto` is a SplitToSequence to drop (every reader a SequenceAt)."""
+        """True if `proto` is a SplitToSequence to drop (every reader a SequenceAt, and
+        the sequence no graph output)."""
         if proto.op_type != "SplitToSequence" or proto.domain not in ("", "ai.onnx"):
             return False
         readers = self.readers.get(proto.output[0], [])
