@@ -1,7 +1,8 @@
 """Real PyTorch exports (torch.onnx, TorchScript exporter, opset 13 and 17) of the five
-small models the issue tried: a 2-layer TransformerEncoder, an nn.LSTM model, a Conv1d
-model, a BERT-like encoder and a small U-Net (ConvTranspose2d + interpolate). `workload
-info` MACs against counts written out here from the layer sizes, and the functional path
+small models the issue tried (`torch_models`): a 2-layer TransformerEncoder, an nn.LSTM
+model, a Conv1d model, a BERT-like encoder and a small U-Net (ConvTranspose2d +
+interpolate). `workload info` MACs against counts written out here from the layer sizes
+(which torch's FLOP counter, split by operands, must give too), and the functional path
 against torch's own output. Skipped without torch (CI has none); with it, about 1 s
 (plus 2-3 s importing torch), so it runs in the default suite."""
 
@@ -19,67 +20,15 @@ from imcsim.workload import import_onnx, load_network, workload_info
 torch = pytest.importorskip("torch", reason="torch is not installed: the real-export test "
                                             "needs it (pip install torch)")
 pytest.importorskip("onnx")
-nn = torch.nn
 
-D, HEADS, FF, SEQ = 64, 4, 128, 16  # the encoders
+import torch_models as tm  # noqa: E402  (needs torch)
+from torch_models import C1, FF, SEQ, Bert, D, Enc, Lstm, UNet  # noqa: E402
 
 
 def _encoder_macs(layers: int) -> tuple[int, int]:
     """(weight, attention) MACs: per layer q, k, v, out projections (4 d^2) and the two
     feed-forward Linears (2 d ff) per token; Q.K^T and A.V (2 seq^2 d) per sequence."""
     return layers * SEQ * (4 * D * D + 2 * D * FF), layers * 2 * SEQ * SEQ * D
-
-
-class Enc(nn.Module):
-    def __init__(self):
-        super().__init__()
-        layer = nn.TransformerEncoderLayer(D, HEADS, FF, batch_first=True, activation="gelu")
-        self.enc = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
-
-    def forward(self, x):
-        return self.enc(x)
-
-
-class Lstm(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm, self.fc = nn.LSTM(16, 32, batch_first=True), nn.Linear(32, 10)
-
-    def forward(self, x):
-        y, _ = self.lstm(x)
-        return self.fc(y[:, -1])
-
-
-class C1(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c, self.fc = nn.Conv1d(8, 16, 3, padding=1), nn.Linear(16 * 32, 4)
-
-    def forward(self, x):
-        return self.fc(torch.relu(self.c(x)).flatten(1))
-
-
-class Bert(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Embedding(100, D)
-        layer = nn.TransformerEncoderLayer(D, HEADS, FF, batch_first=True)
-        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-        self.ln = nn.LayerNorm(D)
-
-    def forward(self, ids):
-        return self.enc(self.ln(self.emb(ids)))
-
-
-class UNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.d, self.u = nn.Conv2d(3, 8, 3, 2, 1), nn.ConvTranspose2d(8, 8, 2, 2)
-        self.o = nn.Conv2d(8, 2, 1)
-
-    def forward(self, x):
-        skip = nn.functional.interpolate(x[:, :1].repeat(1, 8, 1, 1), scale_factor=1.0)
-        return self.o(torch.relu(self.u(torch.relu(self.d(x)))) + skip)
 
 
 def _models():
@@ -106,6 +55,10 @@ def test_torch_exports_import_with_independent_macs(tmp_path: Path) -> None:
     for name, (cls, example, opsets, weight, attention) in _models().items():
         model = cls().eval()
         x = example()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            count = tm.count_macs(model, x)  # torch's own FLOP formulas agree
+        assert (count["weight_macs"], count["activation_macs"]) == (weight, attention), name
         for opset in opsets:
             path = tmp_path / f"{name}_{opset}.onnx"
             with warnings.catch_warnings():

@@ -50,6 +50,7 @@ _UNARY: dict[str, Callable[[np.ndarray, dict[str, Any]], np.ndarray]] = {
     "LogSoftmax": lambda x, a: np.log(_softmax(x, a)),
     "Softplus": lambda x, a: np.log1p(np.exp(x)),
     "Cast": lambda x, a: x,  # values stay float64 in the periphery
+    "CastLike": lambda x, a: x,
     "Not": lambda x, a: np.logical_not(x).astype(np.float64),
 }
 _BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

@@ -9,8 +9,10 @@ the activations (Relu, Clip, Sigmoid, Tanh, LeakyRelu, Erf, Gelu, HardSwish, Har
 Reduce ops, pools, LRN, and data movement (Transpose, Reshape, Flatten, Unsqueeze,
 Squeeze, Expand, Slice, Split, Concat, Gather, Pad, Tile, ScatterND), Conv1d and
 ConvTranspose (1-D and 2-D), Resize (Upsample and opset-10 Resize normalised to it),
-LSTM, GRU and RNN, Einsum when it is a matrix product; `shapes.SUPPORTED_OPS` lists
-them. Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant and
+LSTM, GRU and RNN, Einsum when it is a matrix product, CastLike (a Cast to the other
+input's type, as the file declares it or onnx's type inference finds it), SplitToSequence
+read by SequenceAt (as Slices, see `sequences`); `shapes.SUPPORTED_OPS` lists them.
+Constant (becomes an initializer), Identity and Dropout (removed), QONNX Quant and
 QuantizeLinear/DequantizeLinear (evaluated on constant weights, see `fold`; kept on
 activations). Weights may live in external-data files beside the model.
 
@@ -40,6 +42,7 @@ from imcsim.errors import WorkloadError
 from imcsim.workload.const_fold import fold_constants
 from imcsim.workload.fold import prune_initializers, remove_aliases
 from imcsim.workload.graph import Graph, Node, Tensor, node_key
+from imcsim.workload.sequences import SequenceSplits
 from imcsim.workload.shapes import MAX_ELEMENTS, infer_shapes
 
 MIN_OPSET = 8
@@ -188,6 +191,25 @@ def _constant(node: Node, key: str, src: str) -> np.ndarray:
                         source=src, key=key)
 
 
+def _inferred_types(onnx: Any, model: Any) -> dict[str, int]:
+    """Element types of the model's tensors by onnx's type inference on a copy without
+    weight data (each initializer a typed graph input); {} if inference fails."""
+    g, helper = model.graph, onnx.helper
+    names = {vi.name for vi in g.input}
+    inputs = [*g.input, *(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                          for t in g.initializer if t.name not in names)]
+    copy = helper.make_model(helper.make_graph(list(g.node), "types", inputs, list(g.output)),
+                             opset_imports=list(model.opset_import))
+    copy.ir_version = model.ir_version
+    copy.functions.extend(model.functions)
+    try:
+        copy = onnx.shape_inference.infer_shapes(copy)
+    except Exception:  # (a type the inference cannot follow: CastLike stays elementwise)
+        return {}
+    return {vi.name: int(vi.type.tensor_type.elem_type) for vi in copy.graph.value_info
+            if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type}
+
+
 class _Converter:
     """Builds the Graph node by node, normalising opset differences."""
 
@@ -196,6 +218,10 @@ class _Converter:
         self.opset_imports: list[Any] = []
         self.names: set[str] = set()
         self.protos: dict[str, Any] = {}
+        self.elem_types: dict[str, int] = {}  # ONNX element types the file declares
+        self.model: Any = None  # the ModelProto (for `inferred_types`)
+        self.inferred = False
+        self.sequences: SequenceSplits | None = None
 
     def const(self, name: str, data: np.ndarray) -> str:
         self.graph.initializers[name] = Tensor(name, data.shape, data.dtype.name, data)
@@ -208,7 +234,43 @@ class _Converter:
         self.names.add(name)
         return name
 
+    def elem_type(self, name: str) -> int:
+        """The ONNX element type of tensor `name` as a constant's data or the file's
+        declarations (graph inputs, outputs, value_info) tell it, else as onnx's type
+        inference does (run once, when first needed), else 0 (unknown)."""
+        t = self.graph.initializers.get(name)
+        if t is not None and t.data is not None and not t.is_quantized:
+            return int(self.onnx.helper.np_dtype_to_tensor_dtype(np.asarray(t.data).dtype))
+        if name not in self.elem_types and not self.inferred and self.model is not None:
+            self.inferred = True
+            self.elem_types = {**_inferred_types(self.onnx, self.model), **self.elem_types}
+        return self.elem_types.get(name, 0)
+
+    def cast_like(self, proto: Any) -> Any:
+        """CastLike(x, like) as Cast(x, to=<like's element type>) where that type is
+        known (the dynamo exporter without its optimiser writes CastLike of a constant
+        and an activation for every scalar it mixes in), so that a constant x folds;
+        unchanged where it is not (then an elementwise op on x, like Cast)."""
+        to = self.elem_type(proto.input[1]) if len(proto.input) == 2 else 0
+        if not to:
+            return proto
+        cast = self.onnx.helper.make_node("Cast", [proto.input[0]], list(proto.output),
+                                          name=proto.name, to=to)
+        cast.attribute.extend(a for a in proto.attribute if a.name == "saturate")
+        return cast
+
     def add(self, proto: Any, index: int) -> None:
+        if proto.op_type == "CastLike" and proto.domain in ("", "ai.onnx"):
+            proto = self.cast_like(proto)
+        if self.sequences is not None:
+            if self.sequences.take(proto):
+                return
+            at = f"node {proto.name or f'{proto.op_type}_{index}'} ({proto.op_type})"
+            pieces = self.sequences.rewrite(proto, at)
+            if pieces is not None:
+                for piece in pieces:
+                    self.add(piece, index)
+                return
         op = proto.op_type
         name = self.node_name(proto, index)
         key = f"node {name} ({op})"
@@ -345,7 +407,13 @@ def import_onnx(path: str | Path, *, seq: int | None = None,
                                         for vi in g.input if vi.name not in inits],
                   [o.name for o in g.output], [], {})
     conv = _Converter(onnx, graph, opset, src)
-    conv.opset_imports = list(model.opset_import)
+    conv.opset_imports, conv.model = list(model.opset_import), model
+    conv.sequences = SequenceSplits(
+        onnx, list(g.node), [o.name for o in g.output],
+        lambda name: getattr(graph.initializers.get(name), "data", None), conv.const, src)
+    conv.elem_types = {vi.name: int(vi.type.tensor_type.elem_type)
+                       for vi in [*g.input, *g.output, *g.value_info]
+                       if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type}
     for name, data in inits.items():
         conv.const(name, data)
     for i, proto in enumerate(g.node):

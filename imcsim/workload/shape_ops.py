@@ -162,6 +162,7 @@ REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
 # op -> (shape function, minimum inputs, maximum inputs or None = any)
 EXTRA_OPS: dict[str, tuple[ShapeFn, int, int | None]] = {
     **{op: (same_shape, 1, 1) for op in UNARY_OPS},
+    "CastLike": (same_shape, 2, 2),  # (of unknown target type: see onnx_import)
     "Clip": (same_shape, 1, 3),
     "Quant": (same_shape, 4, 4),
     "QuantizeLinear": (same_shape, 2, 3),
