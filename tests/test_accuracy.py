@@ -70,6 +70,7 @@ def test_pcm_with_noise_off_equals_the_digital_result():
     assert np.array_equal(predict(graph, images, hook), predict(graph, images))
 
 
+@pytest.mark.slow  # ~3 s: several noisy accuracy runs; CI runs the slow tests too
 def test_photonic_accuracy_rises_with_repeats_and_reaches_digital(fat):
     # a fixed laser (the sensitivity rule): K repeats average the noise of the same light
     # (noise sizing would resize the light per K; and at sigma_w 0.3 no light gives 8 bits)

@@ -58,6 +58,7 @@ def wider_grid(layer, arch) -> list[Tiling]:
     return grid
 
 
+@pytest.mark.slow  # ~12 s: every layout of three layers enumerated; CI runs it too
 @pytest.mark.parametrize("design", ["fat.yaml", "parapim.yaml"])
 @pytest.mark.parametrize("shape", LAYERS)
 def test_search_picks_the_best_enumerated_layout(design, shape):

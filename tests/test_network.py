@@ -87,6 +87,7 @@ def test_the_published_law_within_15_percent(sparsity, law):
                                                                     rel=0.15)
 
 
+@pytest.mark.slow  # ~8 s: both designs swept over sparsity; CI runs the slow tests too
 @pytest.mark.parametrize("sparsity", [0.5, 0.7, 0.9])
 def test_the_law_holds_at_other_sparsities(sparsity, law):
     """speedup ~ SA speedup / (1 - s) and energy efficiency ~ SA energy ratio / (1 - s):

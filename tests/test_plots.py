@@ -201,6 +201,7 @@ def test_sweep_without_published_points_marks_none(sweep_rows):
 # ---------------------------------------------------------------- files
 
 
+@pytest.mark.slow  # ~3.5 s: every figure rendered twice; CI runs the slow tests too
 def test_output_is_byte_identical_across_runs(run_doc, compare_doc, tmp_path):
     def draw(out):
         return (plots.plot_run(run_doc, out, formats=("svg",))
@@ -213,6 +214,7 @@ def test_output_is_byte_identical_across_runs(run_doc, compare_doc, tmp_path):
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg
 
 
+@pytest.mark.slow  # ~3 s: figures in three formats; CI runs the slow tests too
 def test_formats_subset_and_unknown_format(run_doc, tmp_path):
     paths = plots.plot_compare(_compare_like(run_doc), tmp_path, formats=("svg",))
     assert [p.name for p in paths] == ["compare.svg", "compare_latency_throughput.svg"]
