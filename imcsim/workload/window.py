@@ -54,6 +54,19 @@ def _pair(node: Node, attr: str, default: int, source: str) -> tuple[int, int]:
     return vals[0], vals[1]
 
 
+def _pads(node: Node, source: str, key: str) -> list[int]:
+    """The `pads` attribute: 4 non-negative ints [top, left, bottom, right] (default 0)."""
+    raw = node.attrs.get("pads", [0, 0, 0, 0])
+    try:
+        pads = [int(p) for p in raw]
+    except (TypeError, ValueError):
+        pads = []
+    if len(pads) != 4 or min(pads) < 0:
+        raise WorkloadError(f"attribute pads must be 4 non-negative ints "
+                            f"[top, left, bottom, right], got {raw!r}", source=source, key=key)
+    return pads
+
+
 def window(node: Node, in_hw: tuple[int, int], kernel: tuple[int, int] | None,
            source: str, *, ceil_mode: bool = False) -> Window:
     """Resolve kernel_shape/strides/pads/dilations/auto_pad of `node` for input `in_hw`.
@@ -77,15 +90,7 @@ def window(node: Node, in_hw: tuple[int, int], kernel: tuple[int, int] | None,
         auto_pad = auto_pad.decode()
     pads = [0, 0, 0, 0]
     if auto_pad == "NOTSET":
-        raw = node.attrs.get("pads", [0, 0, 0, 0])
-        try:
-            pads = [int(p) for p in raw]
-        except (TypeError, ValueError):
-            pads = []
-        if len(pads) != 4 or min(pads) < 0:
-            raise WorkloadError(f"attribute pads must be 4 non-negative ints "
-                                f"[top, left, bottom, right], got {raw!r}",
-                                source=source, key=key)
+        pads = _pads(node, source, key)
     elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         for ax in range(2):
             out = -(-in_hw[ax] // strides[ax])
@@ -200,15 +205,8 @@ def transpose_window(node: Node, in_hw: tuple[int, int], kernel: tuple[int, int]
     elif auto_pad == "VALID":
         pads = (0, 0, 0, 0)
     else:
-        raw = node.attrs.get("pads", [0, 0, 0, 0])
-        try:
-            vals = [int(p) for p in raw]
-        except (TypeError, ValueError):
-            vals = []
-        if len(vals) != 4 or min(vals) < 0:
-            raise WorkloadError(f"attribute pads must be 4 non-negative ints [top, left, "
-                                f"bottom, right], got {raw!r}", source=source, key=key)
-        pads = (vals[0], vals[1], vals[2], vals[3])
+        top, left, bottom, right = _pads(node, source, key)
+        pads = (top, left, bottom, right)
     out = (full[0] - pads[0] - pads[2], full[1] - pads[1] - pads[3])
     if min(out) < 1:
         raise WorkloadError(f"pads {list(pads)} leave no output of the {full} computed",
