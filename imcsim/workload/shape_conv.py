@@ -24,14 +24,20 @@ def _out(x: Shape, channels: int, out_hw: tuple[int, int]) -> Shape:
     return (x[0], channels, *out_hw) if len(x) == 4 else (x[0], channels, out_hw[1])
 
 
+def _operands(node: Node, s: list[Shape], src: str) -> tuple[Shape, Shape]:
+    """X and W of a Conv or ConvTranspose: both rank 3 (1-D) or both rank 4 (2-D)."""
+    x, w = s[0], s[1]
+    if len(x) not in (3, 4) or len(w) != len(x):
+        raise WorkloadError(f"only 1-D and 2-D {node.op} (rank-3 or rank-4 input and weight "
+                            f"of the same rank) is supported, got input {list(x)}, weight "
+                            f"{list(w)}", source=src, key=node_key(node))
+    return x, w
+
+
 def conv(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     """Conv: X [N, C, (H,) W], W [O, C/group, (kh,) kw], optional bias [O]."""
-    x, w = s[0], s[1]
+    x, w = _operands(node, s, src)
     key = node_key(node)
-    if len(x) not in (3, 4) or len(w) != len(x):
-        raise WorkloadError(f"only 1-D and 2-D Conv (rank-3 or rank-4 input and weight of "
-                            f"the same rank) is supported, got input {list(x)}, weight "
-                            f"{list(w)}", source=src, key=key)
     group = _groups(node, src)
     if x[1] != w[1] * group or w[0] % group:
         raise WorkloadError(f"input channels {x[1]} != weight in-channels {w[1]} x group "
@@ -46,12 +52,8 @@ def conv(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
 
 def conv_transpose(node: Node, s: list[Shape], src: str, _g: Graph) -> Shape:
     """ConvTranspose: X [N, C, (H,) W], W [C, O/group, (kh,) kw], optional bias [O]."""
-    x, w = s[0], s[1]
+    x, w = _operands(node, s, src)
     key = node_key(node)
-    if len(x) not in (3, 4) or len(w) != len(x):
-        raise WorkloadError(f"only 1-D and 2-D ConvTranspose (rank-3 or rank-4 input and "
-                            f"weight of the same rank) is supported, got input {list(x)}, "
-                            f"weight {list(w)}", source=src, key=key)
     group = _groups(node, src)
     if x[1] != w[0] or w[0] % group:
         raise WorkloadError(f"input channels {x[1]} != weight in-channels {w[0]} (or not "
