@@ -51,13 +51,12 @@ def simulate(arch: ArchBase, net: Network, progress: bool = False,
     placed = place(arch, net, kind.dynamic_operands(arch))
     plan = kind.plan(arch, net, progress)
     n = len(net.layers)
-    table = list(plan.resources)
+    unit = arch.vector_unit
+    table = [*plan.resources, *(periphery.resources(unit) if unit is not None else [])]
+    names = [r.name for r in table]
     vector_phases: list[StreamPhase] = []
     vector_costs: list[periphery.OpCost] = []
-    if arch.vector_unit is not None:
-        table += periphery.resources(arch.vector_unit)
-    names = [r.name for r in table]
-    if arch.vector_unit is not None:
+    if unit is not None:
         vector_phases, vector_costs = periphery.phases(placed, arch, names, n, net.batch)
     on_arrays = [p for p in placed if p.place == "arrays"]
     first = n + len(vector_phases)

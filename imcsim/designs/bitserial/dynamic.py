@@ -30,6 +30,8 @@ import numpy as np
 from imcsim.circuits.costs import OpCost
 from imcsim.circuits.multiply import multiply_counts
 from imcsim.designs.bitserial.costs import primitive_costs, subarray_op_costs
+from imcsim.designs.bitserial.mapping.tiling import item_slots
+from imcsim.designs.bitserial.plan import resource_indices
 from imcsim.designs.bitserial.schema import BitSerialArch
 from imcsim.engine.types import STEP_COMPUTE, STEP_TRANSFER, StreamPhase
 from imcsim.errors import ConfigError
@@ -79,12 +81,11 @@ def dynamic_matmul(arch: BitSerialArch, work: OpWork, batch: int, names: list[st
     bus_bits = b_bits + a_bits + out_bits
     bus = np.ceil(bus_bits / arch.bus.bits_per_cycle).astype(np.int64)
     per_bank = chip.subarrays_per_bank
-    sub = np.arange(used)
-    sub = (sub % chip.banks) * per_bank + sub // chip.banks  # round-robin over banks
-    ctrl = sub // per_bank * (per_bank + 2)
+    ctrl, unit = resource_indices(item_slots(used, chip.banks, per_bank, bank_major=False),
+                                  per_bank)  # subarrays dealt round-robin over the banks
     phase = StreamPhase(f"{work.name}/arrays", layer_index, names,
                         (STEP_TRANSFER, STEP_COMPUTE), (ctrl + 1)[:, None], bus[:, None],
-                        np.asarray(0), ctrl + 2 + sub % per_bank, compute, np.asarray(1),
+                        np.asarray(0), unit, compute, np.asarray(1),
                         np.minimum(per_sub, columns))
     # energy: per lane (column) operation
     outputs = d.heads * d.n * d.m

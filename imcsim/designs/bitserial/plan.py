@@ -162,18 +162,24 @@ def resources(arch: BitSerialArch) -> list[Resource]:
     return out
 
 
+def resource_indices(subarray: np.ndarray, per_bank: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices in `resources` of each subarray's bank controller (its bus is the next
+    one) and of the subarray itself: bank b holds ctrl, bus, then its subarrays."""
+    sub = np.asarray(subarray, dtype=np.int64)
+    ctrl = sub // per_bank * (per_bank + 2)
+    return ctrl, ctrl + 2 + sub % per_bank
+
+
 def build_phase(name: str, layer_index: int, items: LayerItems, costs: ItemCosts,
                 arch: BitSerialArch, names: list[str]) -> StreamPhase:
     """One engine phase, as arrays: item i runs on its subarray (a queue of its own) on
     its `lanes` columns while its bank's controller walks the weights and its bank's bus
     moves the data (a stream, in that order). Resources index `names`."""
-    per_bank = arch.chip.subarrays_per_bank
-    sub = np.asarray(items.subarray, dtype=np.int64)
-    ctrl = sub // per_bank * (per_bank + 2)  # bank b: ctrl, bus, then its subarrays
+    ctrl, unit = resource_indices(items.subarray, arch.chip.subarrays_per_bank)
     return StreamPhase(name, layer_index, names, (STEP_WEIGHTS, STEP_TRANSFER, STEP_COMPUTE),
                        np.stack([ctrl, ctrl + 1], axis=1),
                        np.stack([costs.ctrl, costs.bus_in + costs.bus_out], axis=1),
-                       np.asarray((0, 1)), ctrl + 2 + sub % per_bank, costs.compute,
+                       np.asarray((0, 1)), unit, costs.compute,
                        np.asarray(2),
                        np.asarray(items.lanes, dtype=np.int64))
 
